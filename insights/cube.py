@@ -1,0 +1,242 @@
+"""The Cube: dimension columns plus additive measures, with the provenance of the data.
+
+Every source (files, SQL, public reports) produces a Cube; every insight reads one through
+``Cube.query``. Measures are additive, so any slice, roll-up or period is a sum, and every
+rate is a ratio of sums.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import polars as pl
+
+from insights.errors import DataError
+from insights.metrics import MEASURES, Metric, metric, metrics
+from insights.model import DIMENSIONS
+
+Grain = Literal["day", "week", "month", "quarter", "year"]
+
+GRAIN_EVERY: dict[str, str] = {"day": "1d", "week": "1w", "month": "1mo", "quarter": "1q", "year": "1y"}
+GRAIN_ORDER: tuple[str, ...] = tuple(GRAIN_EVERY)
+
+Filters = Mapping[str, object]
+
+
+@dataclass(frozen=True)
+class Caveat:
+    """A known limit of the data: a methodology change, a gap or a publisher defect.
+
+    ``date`` places it on time charts; ``harm_area`` scopes it (None: applies to all).
+    """
+
+    text: str
+    kind: Literal["methodology", "gap", "defect", "mapping", "validation"] = "methodology"
+    date: dt.date | None = None
+    harm_area: str | None = None
+
+
+REJECTED_COLUMNS = ("_source", "_row", "_column", "_reason")
+
+
+@dataclass
+class Provenance:
+    """Where a cube came from and what was lost on the way.
+
+    ``rejected`` keeps every rejected input row (as text) with its source file, row number
+    (1-based data row; the header is not counted), the offending column and the reason. A
+    row with several faults appears once per fault; ``rows_rejected`` counts rows. (A SQL
+    source keeps a sample of its rejected rows; the count covers all of them.)
+    """
+
+    source: str
+    kind: str
+    rows_read: int
+    rows_rejected: int = 0
+    as_of: dt.date | None = None
+    rejected: pl.DataFrame = field(default_factory=lambda: empty_rejections())
+    caveats: list[Caveat] = field(default_factory=list)
+    loaded_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC).replace(microsecond=0))
+
+    @property
+    def rejection_reasons(self) -> dict[str, int]:
+        """Reason → number of rows rejected for it (most frequent first)."""
+        if not len(self.rejected):
+            return {}
+        counts = self.rejected.group_by("_reason").len().sort(["len", "_reason"], descending=[True, False])
+        return dict(zip(counts["_reason"], counts["len"], strict=True))
+
+
+def empty_rejections() -> pl.DataFrame:
+    """An empty rejected-rows frame with the standard columns."""
+    return pl.DataFrame(schema={"_source": pl.String, "_row": pl.Int64, "_column": pl.String, "_reason": pl.String})
+
+
+def period_start(date: pl.Expr, grain: str) -> pl.Expr:
+    """Truncate a date expression to the start of its day/week (Monday)/month/quarter/year."""
+    if grain not in GRAIN_EVERY:
+        raise ValueError(f"grain must be one of {', '.join(GRAIN_EVERY)}, not {grain!r}")
+    return date if grain == "day" else date.dt.truncate(GRAIN_EVERY[grain])
+
+
+def _as_date(value: object, name: str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"{name} must be a date like 2024-01-31, not {value!r}") from None
+
+
+class Cube:
+    """Dimensions plus additive measures, at the source's native time grain.
+
+    ``data`` is a Polars DataFrame (held in memory; ``frame`` gives it as a LazyFrame) with
+    a ``date`` column (period start), categorical dimension columns and measure columns.
+    """
+
+    def __init__(self, data: pl.DataFrame, provenance: Provenance, time_grain: Grain = "day"):
+        self.data = data
+        self.provenance = provenance
+        self.time_grain = time_grain
+        self.dimensions: tuple[str, ...] = tuple(d for d in DIMENSIONS if d in data.columns and d != "date")
+        self.measures: tuple[str, ...] = tuple(m for m in MEASURES if m in data.columns)
+        self._complete = frozenset(m for m in self.measures if data[m].null_count() == 0)
+
+    def __repr__(self) -> str:
+        return (
+            f"Cube({len(self.data):,} cells, dims={list(self.dimensions)}, "
+            f"measures={list(self.measures)}, source={self.provenance.source!r})"
+        )
+
+    @property
+    def frame(self) -> pl.LazyFrame:
+        """The cube as a LazyFrame."""
+        return self.data.lazy()
+
+    @property
+    def date_range(self) -> tuple[dt.date, dt.date] | None:
+        """First and last period start in the data."""
+        if not len(self.data):
+            return None
+        return self.data["date"].min(), self.data["date"].max()  # type: ignore[return-value]
+
+    def available_metrics(self) -> list[str]:
+        """Names of the registry metrics this cube has the measures for."""
+        return [name for name, m in metrics().items() if all(x in self.measures for x in m.measures)]
+
+    def values(self, dimension: str, filters: Filters | None = None) -> list[str]:
+        """Distinct values of a dimension, the most actioned first."""
+        lf = self.frame.filter(self._predicate(filters, None, None)) if filters else self.frame
+        weight = "actions" if "actions" in self.measures else self.measures[0]
+        ranked = lf.group_by(dimension).agg(pl.col(weight).sum()).drop_nulls(dimension).sort(
+            [weight, dimension], descending=[True, False]
+        )
+        return ranked.collect()[dimension].cast(pl.String).to_list()
+
+    def _predicate(self, filters: Filters | None, start: object, end: object) -> pl.Expr:
+        terms: list[pl.Expr] = []
+        for dimension, wanted in (filters or {}).items():
+            if dimension not in self.data.columns:
+                raise DataError(f"cannot filter on {dimension!r}: this cube's dimensions are {list(self.dimensions)}")
+            if wanted is None:
+                continue
+            values = [wanted] if isinstance(wanted, str) or not isinstance(wanted, Iterable) else list(wanted)
+            if not values:
+                continue
+            column = pl.col(dimension).cast(pl.String) if dimension != "date" else pl.col("date")
+            terms.append(column.is_in(values))
+        if start is not None:
+            terms.append(pl.col("date") >= _as_date(start, "start"))
+        if end is not None:
+            terms.append(pl.col("date") <= _as_date(end, "end"))
+        return pl.all_horizontal(terms) if terms else pl.lit(True)
+
+    def _check(self, wanted: Sequence[Metric], by: Sequence[str], grain: str | None) -> None:
+        for m in wanted:
+            missing = [x for x in m.measures if x not in self.measures]
+            if missing:
+                raise DataError(
+                    f"metric {m.name!r} needs the measure(s) {missing}, which source "
+                    f"{self.provenance.source!r} does not provide; available metrics: {self.available_metrics()}"
+                )
+        unknown = [d for d in by if d not in self.dimensions]
+        if unknown:
+            raise DataError(f"cannot break down by {unknown}: this cube's dimensions are {list(self.dimensions)}")
+        if grain is not None and GRAIN_ORDER.index(grain) < GRAIN_ORDER.index(self.time_grain):
+            raise DataError(f"source {self.provenance.source!r} is published by {self.time_grain}, not by {grain}")
+
+    def sum_exprs(self, wanted: Sequence[Metric]) -> list[pl.Expr]:
+        """Aggregations summing each measure the metrics need.
+
+        A sum over cells that are all null stays null (never a fake 0); a rate's denominator is
+        summed only over cells whose numerator is known, so a partly published slice gives the
+        rate of its published part.
+        """
+        exprs: dict[str, pl.Expr] = {}
+        for m in wanted:
+            for name in m.measures:
+                exprs.setdefault(name, self._known_sum(pl.col(name), name).alias(name))
+            if m.denominator and m.numerator not in self._complete:
+                alias = f"{m.denominator}__for__{m.numerator}"
+                known = pl.col(m.denominator).filter(pl.col(m.numerator).is_not_null())
+                exprs.setdefault(alias, known.sum().alias(alias))
+        return list(exprs.values())
+
+    def _known_sum(self, column: pl.Expr, name: str) -> pl.Expr:
+        if name in self._complete:
+            return column.sum()
+        return pl.when(column.is_not_null().any()).then(column.sum()).otherwise(None)
+
+    def metric_exprs(self, wanted: Sequence[Metric]) -> list[pl.Expr]:
+        """Each metric from the columns produced by ``sum_exprs``."""
+        out = []
+        for m in wanted:
+            den = None
+            if m.denominator:
+                den_name = (
+                    m.denominator if m.numerator in self._complete else f"{m.denominator}__for__{m.numerator}"
+                )
+                den = pl.col(den_name)
+            out.append(m.from_sums(pl.col(m.numerator), den).alias(m.name))
+        return out
+
+    def query(
+        self,
+        metrics: str | Sequence[str],
+        by: Sequence[str] = (),
+        filters: Filters | None = None,
+        grain: Grain | None = None,
+        start: object = None,
+        end: object = None,
+    ) -> pl.DataFrame:
+        """Compute metrics for every combination of ``by`` (and every period when ``grain`` is set).
+
+        ``filters`` maps a dimension to a value or a list of values; ``start`` and ``end`` are
+        inclusive dates. Returns one row per combination: the ``period`` column first (when
+        ``grain`` is given), then the ``by`` columns, then one column per metric named after it.
+        Rates are ``sum(numerator) / sum(denominator)`` over the combination.
+        """
+        names = [metrics] if isinstance(metrics, str) else list(metrics)
+        wanted = [metric(n) for n in names]
+        by = [by] if isinstance(by, str) else list(by)
+        self._check(wanted, by, grain)
+        lf = self.frame
+        if filters or start is not None or end is not None:
+            lf = lf.filter(self._predicate(filters, start, end))
+        keys = list(by)
+        if grain is not None:
+            lf = lf.with_columns(period=period_start(pl.col("date"), grain))
+            keys = ["period", *keys]
+        sums = self.sum_exprs(wanted)
+        grouped = lf.group_by(keys).agg(sums) if keys else lf.select(sums)
+        result = grouped.select(
+            *[pl.col(k).cast(pl.String) if k in self.dimensions else pl.col(k) for k in keys],
+            *self.metric_exprs(wanted),
+        )
+        return result.sort(keys, nulls_last=True).collect() if keys else result.collect()

@@ -1,0 +1,145 @@
+"""The metric registry: measures and metrics, defined once as data in ``definitions/metrics.toml``.
+
+A *measure* is an additive column of a cube. A *metric* is either a measure's sum or a ratio
+``sum(numerator) / sum(denominator) × scale`` over whatever slice is asked for, so roll-ups,
+filters and decompositions stay correct for rates.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from typing import Literal
+
+import polars as pl
+
+from insights.model import DEFINITIONS
+
+Format = Literal["count", "percent", "decimal"]
+
+
+@dataclass(frozen=True)
+class EventCount:
+    """How a measure is counted from event rows (see the header of ``metrics.toml``)."""
+
+    kind: Literal["count", "count_true", "count_zero", "count_at_most", "count_known", "sum"]
+    column: str | None = None
+    threshold: float | None = None
+
+
+@dataclass(frozen=True)
+class Measure:
+    """An additive cube column."""
+
+    name: str
+    label: str
+    from_events: EventCount | None
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A number the product shows: a count or a ratio of two additive measures."""
+
+    name: str
+    label: str
+    numerator: str
+    denominator: str | None
+    format: Format
+    higher_is_better: bool | None
+    definition: str
+    scale: float = 1.0
+
+    @property
+    def is_ratio(self) -> bool:
+        """True for rates (a numerator over a denominator)."""
+        return self.denominator is not None
+
+    @property
+    def measures(self) -> tuple[str, ...]:
+        """The measures this metric is computed from."""
+        return (self.numerator,) if self.denominator is None else (self.numerator, self.denominator)
+
+    def from_sums(self, numerator: pl.Expr, denominator: pl.Expr | None = None) -> pl.Expr:
+        """The metric as an expression over already-summed measure columns."""
+        if self.denominator is None:
+            return numerator
+        assert denominator is not None
+        return pl.when(denominator > 0).then(numerator / denominator * self.scale).otherwise(None)
+
+    def value(self, numerator: float | None, denominator: float | None = None) -> float | None:
+        """The metric from two plain sums (None where it is undefined)."""
+        if numerator is None:
+            return None
+        if self.denominator is None:
+            return float(numerator)
+        if not denominator:
+            return None
+        return numerator / denominator * self.scale
+
+    def format_value(self, value: float | None) -> str:
+        """Format a value the way the registry says this metric is shown."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "n/a"
+        if self.format == "percent":
+            return f"{value:.1%}"
+        if self.format == "count":
+            return _compact_count(value)
+        return f"{value:,.2f}"
+
+
+def _compact_count(value: float) -> str:
+    """1234 → '1,234'; 1_234_567 → '1.23M'."""
+    for limit, suffix in ((1e9, "B"), (1e6, "M")):
+        if abs(value) >= limit:
+            return f"{value / limit:.2f}{suffix}"
+    return f"{value:,.0f}"
+
+
+@cache
+def _registry() -> tuple[dict[str, Measure], dict[str, Metric]]:
+    spec = tomllib.loads((DEFINITIONS / "metrics.toml").read_text())
+    measures = {
+        name: Measure(name, entry["label"], EventCount(**entry["from_events"]) if "from_events" in entry else None)
+        for name, entry in spec["measures"].items()
+    }
+    metrics = {
+        name: Metric(
+            name=name,
+            label=entry["label"],
+            numerator=entry["numerator"],
+            denominator=entry.get("denominator"),
+            format=entry["format"],
+            higher_is_better=entry.get("higher_is_better"),
+            definition=entry["definition"],
+            scale=float(entry.get("scale", 1.0)),
+        )
+        for name, entry in spec["metrics"].items()
+    }
+    for metric in metrics.values():
+        unknown = [m for m in metric.measures if m not in measures]
+        if unknown:
+            raise ValueError(f"metrics.toml: metric {metric.name!r} refers to unknown measures {unknown}")
+    return measures, metrics
+
+
+def measures() -> dict[str, Measure]:
+    """All measures, by name."""
+    return _registry()[0]
+
+
+def metrics() -> dict[str, Metric]:
+    """All metrics, by name."""
+    return _registry()[1]
+
+
+def metric(name: str) -> Metric:
+    """Look up one metric; the error lists the known names."""
+    try:
+        return metrics()[name]
+    except KeyError:
+        raise KeyError(f"unknown metric {name!r}; known metrics: {', '.join(metrics())}") from None
+
+
+MEASURES: tuple[str, ...] = tuple(measures())
