@@ -1,0 +1,359 @@
+"""Generate deterministic, event-level sample enforcement data with injected stories.
+
+    python sample_data/generate.py                      # about 1M events
+    python sample_data/generate.py --events 50000000    # scales; written one quarter at a time
+
+Writes ``sample_data/generated/events/events-<quarter>.parquet`` (one row per enforcement
+action, canonical column names) and follows the stories in ``sample_data/stories.json``.
+The same seed and event count always give the same files.
+
+The baseline has weekly seasonality, growth that differs by harm area, 47 countries in every
+world region with their languages, and realistic mixes of policies, content types, detection
+sources, actions, views before action, time to action, appeals and overturns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_OUT = HERE / "generated"
+STORIES = HERE / "stories.json"
+SEED = 20241118
+
+# harm area: (share of actions, yearly growth, proactive share, {policy: share}, content-type tilt)
+HARM_AREAS: dict[str, tuple[float, float, float, dict[str, float]]] = {
+    "violent_extremism": (0.06, 0.10, 0.90, {"terrorist_content": 0.5, "violent_extremist_organisations": 0.3, "glorification_of_violence": 0.2}),
+    "hateful_behavior": (0.12, 0.15, 0.70, {"hate_speech": 0.6, "hateful_ideology": 0.15, "slurs": 0.25}),
+    "self_harm": (0.07, 0.20, 0.85, {"suicide_and_self_injury": 0.5, "eating_disorders": 0.3, "dangerous_challenges": 0.2}),
+    "human_exploitation": (0.04, 0.25, 0.65, {"human_trafficking": 0.5, "forced_labour": 0.2, "sextortion": 0.3}),
+    "bullying_harassment": (0.14, 0.12, 0.55, {"targeted_harassment": 0.6, "doxxing": 0.15, "threats": 0.25}),
+    "child_safety": (0.08, 0.18, 0.92, {"child_sexual_exploitation": 0.35, "grooming": 0.2, "underage_users": 0.45}),
+    "adult_content": (0.16, 0.08, 0.95, {"nudity": 0.6, "sexual_activity": 0.4}),
+    "violent_graphic": (0.08, 0.05, 0.88, {"graphic_violence": 0.8, "animal_cruelty": 0.2}),
+    "misinformation": (0.06, 0.30, 0.60, {"harmful_misinformation": 0.6, "election_integrity": 0.25, "synthetic_media": 0.15}),
+    "regulated_goods": (0.10, 0.15, 0.93, {"drugs": 0.4, "weapons": 0.25, "fraud_and_scams": 0.35}),
+    "spam": (0.09, 0.05, 0.97, {"spam": 0.5, "fake_accounts": 0.3, "fake_engagement": 0.2}),
+}
+
+# country: (weight, region, {language: share})
+COUNTRIES: dict[str, tuple[float, str, dict[str, float]]] = {
+    "US": (16, "Americas", {"en": 0.8, "es": 0.2}), "BR": (8, "Americas", {"pt": 1.0}),
+    "MX": (5, "Americas", {"es": 1.0}), "CA": (2, "Americas", {"en": 0.8, "fr": 0.2}),
+    "AR": (2, "Americas", {"es": 1.0}), "CO": (2, "Americas", {"es": 1.0}),
+    "CL": (1, "Americas", {"es": 1.0}), "PE": (1, "Americas", {"es": 1.0}),
+    "GB": (4, "Europe", {"en": 1.0}), "DE": (3.5, "Europe", {"de": 1.0}), "FR": (3.5, "Europe", {"fr": 1.0}),
+    "IT": (2.5, "Europe", {"it": 1.0}), "ES": (2.5, "Europe", {"es": 1.0}), "PL": (1.5, "Europe", {"pl": 1.0}),
+    "NL": (1.0, "Europe", {"nl": 1.0}), "BE": (0.7, "Europe", {"nl": 0.6, "fr": 0.4}),
+    "SE": (0.6, "Europe", {"sv": 1.0}), "RO": (0.8, "Europe", {"ro": 1.0}),
+    "UA": (1.0, "Europe", {"uk": 0.7, "ru": 0.3}), "PT": (0.7, "Europe", {"pt": 1.0}),
+    "RU": (2.0, "Europe", {"ru": 1.0}), "TR": (3.0, "Asia", {"tr": 1.0}),
+    "IN": (9, "Asia", {"hi": 0.5, "en": 0.3, "ta": 0.2}), "ID": (5, "Asia", {"id": 1.0}),
+    "PH": (3, "Asia", {"tl": 0.6, "en": 0.4}), "VN": (2.5, "Asia", {"vi": 1.0}), "TH": (2, "Asia", {"th": 1.0}),
+    "JP": (2, "Asia", {"ja": 1.0}), "KR": (1.2, "Asia", {"ko": 1.0}), "PK": (2.5, "Asia", {"ur": 0.7, "en": 0.3}),
+    "BD": (1.5, "Asia", {"bn": 1.0}), "MY": (1.2, "Asia", {"ms": 0.6, "en": 0.4}), "SA": (1.5, "Asia", {"ar": 1.0}),
+    "AE": (0.8, "Asia", {"ar": 0.6, "en": 0.4}), "IQ": (1.0, "Asia", {"ar": 1.0}), "IL": (0.5, "Asia", {"he": 0.8, "ar": 0.2}),
+    "EG": (2.0, "Africa", {"ar": 1.0}), "NG": (2.5, "Africa", {"en": 1.0}), "KE": (1.0, "Africa", {"en": 0.6, "sw": 0.4}),
+    "ZA": (1.2, "Africa", {"en": 1.0}), "GH": (0.6, "Africa", {"en": 1.0}), "ET": (0.6, "Africa", {"am": 1.0}),
+    "MA": (0.8, "Africa", {"ar": 0.6, "fr": 0.4}), "DZ": (0.8, "Africa", {"ar": 0.7, "fr": 0.3}),
+    "TZ": (0.5, "Africa", {"sw": 1.0}), "AU": (1.5, "Oceania", {"en": 1.0}), "NZ": (0.4, "Oceania", {"en": 1.0}),
+}
+
+CONTENT_TYPES = {"video": 0.42, "comment": 0.25, "live": 0.08, "post": 0.11, "account": 0.07, "ad": 0.03, "message": 0.04}
+PROACTIVE_SOURCES = {"automated": 0.85, "internal_escalation": 0.15}
+REACTIVE_SOURCES = {"user_report": 0.8, "trusted_flagger": 0.12, "law_enforcement": 0.08}
+ACTIONS_BY_CONTENT = {"remove": 0.72, "restrict": 0.14, "warn": 0.14}
+APPEAL_PROBABILITY = {"remove": 0.07, "restrict": 0.04, "warn": 0.02, "account_ban": 0.2}
+OVERTURN_PROBABILITY = 0.12
+WEEKDAY_FACTOR = np.array([0.95, 0.93, 0.94, 0.97, 1.03, 1.10, 1.08])  # Monday … Sunday
+
+
+@dataclass
+class Vocab:
+    """Code lists of the categorical columns, in a fixed order (indices are sampled)."""
+
+    harm_areas: list[str]
+    policies: list[str]
+    countries: list[str]
+    languages: list[str]
+    content_types: list[str]
+    sources: list[str]
+    actions: list[str]
+
+
+def vocabulary() -> Vocab:
+    """The fixed code lists the generator samples from."""
+    languages = sorted({lang for _, _, langs in COUNTRIES.values() for lang in langs})
+    return Vocab(
+        harm_areas=list(HARM_AREAS),
+        policies=[p for *_, pols in HARM_AREAS.values() for p in pols],
+        countries=list(COUNTRIES),
+        languages=languages,
+        content_types=list(CONTENT_TYPES),
+        sources=[*PROACTIVE_SOURCES, *REACTIVE_SOURCES],
+        actions=[*ACTIONS_BY_CONTENT, "account_ban"],
+    )
+
+
+def sample_given(rng: np.random.Generator, parent: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+    """For each row, draw a child index from the probability row of its parent index."""
+    cumulative = np.cumsum(probabilities, axis=1)
+    cumulative[:, -1] = 1.0
+    draws = rng.random(len(parent))
+    return (draws[:, None] > cumulative[parent]).sum(axis=1)
+
+
+def conditional_tables(v: Vocab) -> dict[str, np.ndarray]:
+    """Probability tables: parent index × child index."""
+    policy = np.zeros((len(v.harm_areas), len(v.policies)))
+    source = np.zeros((len(v.harm_areas), len(v.sources)))
+    for h, (_, _, proactive, pols) in enumerate(HARM_AREAS.values()):
+        for p, share in pols.items():
+            policy[h, v.policies.index(p)] = share
+        for s, share in PROACTIVE_SOURCES.items():
+            source[h, v.sources.index(s)] = proactive * share
+        for s, share in REACTIVE_SOURCES.items():
+            source[h, v.sources.index(s)] = (1 - proactive) * share
+    language = np.zeros((len(v.countries), len(v.languages)))
+    for c, (_, _, langs) in enumerate(COUNTRIES.values()):
+        for lang, share in langs.items():
+            language[c, v.languages.index(lang)] = share
+    content = np.tile(np.array(list(CONTENT_TYPES.values())), (len(v.harm_areas), 1))
+    tilt = {"child_safety": {"message": 3.0, "account": 2.0}, "spam": {"account": 4.0, "comment": 2.0},
+            "regulated_goods": {"ad": 5.0}, "bullying_harassment": {"comment": 2.0, "message": 2.0},
+            "self_harm": {"live": 1.5, "video": 1.3}}
+    for area, factors in tilt.items():
+        for ct, factor in factors.items():
+            content[v.harm_areas.index(area), v.content_types.index(ct)] *= factor
+    content /= content.sum(axis=1, keepdims=True)
+    action = np.zeros((len(v.content_types), len(v.actions)))
+    for c, ct in enumerate(v.content_types):
+        if ct == "account":
+            action[c, v.actions.index("account_ban")] = 1.0
+        else:
+            for a, share in ACTIONS_BY_CONTENT.items():
+                action[c, v.actions.index(a)] = share
+    return {"policy": policy, "source": source, "language": language, "content": content, "action": action}
+
+
+def daily_intensity(days: np.ndarray, start: dt.date, rng: np.random.Generator) -> np.ndarray:
+    """Expected actions per day × harm area: growth, weekly seasonality, day-to-day noise."""
+    years = (days - days[0]) / 365.25
+    growth = np.array([g for _, g, _, _ in HARM_AREAS.values()])
+    share = np.array([s for s, _, _, _ in HARM_AREAS.values()])
+    weekday = WEEKDAY_FACTOR[(start.weekday() + days) % 7]
+    noise = rng.lognormal(0.0, 0.05, size=(len(days), len(share)))
+    return share[None, :] * np.power(1 + growth[None, :], years[:, None]) * weekday[:, None] * noise
+
+
+def baseline_events(rng: np.random.Generator, n: int, days: np.ndarray, intensity: np.ndarray, v: Vocab) -> dict[str, np.ndarray]:
+    """Draw ``n`` events over the given days (indices from the period start) and all attributes."""
+    tables = conditional_tables(v)
+    cells = rng.multinomial(n, (intensity / intensity.sum()).ravel())
+    cell = np.repeat(np.arange(cells.size), cells)
+    day = days[cell // intensity.shape[1]]
+    harm = cell % intensity.shape[1]
+    weights = np.array([w for w, _, _ in COUNTRIES.values()])
+    country = rng.choice(len(v.countries), size=n, p=weights / weights.sum())
+    events = {
+        "day": day,
+        "harm_area": harm,
+        "policy": sample_given(rng, harm, tables["policy"]),
+        "country": country,
+        "language": sample_given(rng, country, tables["language"]),
+        "content_type": sample_given(rng, harm, tables["content"]),
+        "detection_source": sample_given(rng, harm, tables["source"]),
+    }
+    events["action"] = sample_given(rng, events["content_type"], tables["action"])
+    derive_outcomes(rng, events, v)
+    return events
+
+
+def derive_outcomes(rng: np.random.Generator, e: dict[str, np.ndarray], v: Vocab) -> None:
+    """Automation, views, time to action, appeals and overturns, given detection and content."""
+    n = len(e["day"])
+    proactive = np.isin(e["detection_source"], [v.sources.index(s) for s in PROACTIVE_SOURCES])
+    live = e["content_type"] == v.content_types.index("live")
+    e["proactive"] = proactive
+    e["automated"] = rng.random(n) < np.where(e["detection_source"] == v.sources.index("automated"), 0.75, 0.15)
+    zero_views = rng.random(n) < np.where(proactive, 0.62, 0.12)
+    views = np.ceil(rng.lognormal(np.where(proactive, 2.5, 4.5), 1.4, size=n)).astype(np.int64)
+    e["views_before_action"] = np.where(zero_views, 0, views)
+    median_hours = np.where(proactive, 0.8, 9.0) * np.where(live, 0.15, 1.0)
+    e["tta_hours"] = rng.lognormal(np.log(median_hours), 1.3, size=n)
+    appeal_p = np.array([APPEAL_PROBABILITY[a] for a in v.actions])[e["action"]]
+    e["appealed"] = rng.random(n) < appeal_p
+    e["overturned"] = e["appealed"] & (rng.random(n) < np.where(e["automated"], OVERTURN_PROBABILITY * 1.3, OVERTURN_PROBABILITY))
+
+
+def _take(e: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
+    return {k: a[rows] for k, a in e.items()}
+
+
+def _concat(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {k: np.concatenate([a[k], b[k]]) for k in a}
+
+
+def _segment(e: dict[str, np.ndarray], v: Vocab, segment: dict, region_of: dict[str, str]) -> np.ndarray:
+    mask = np.ones(len(e["day"]), dtype=bool)
+    codes = {"harm_area": v.harm_areas, "policy": v.policies, "country": v.countries, "language": v.languages,
+             "content_type": v.content_types, "detection_source": v.sources}
+    for dim, wanted in segment.items():
+        wanted = [wanted] if isinstance(wanted, str) else wanted
+        if dim == "region":
+            mask &= np.isin(e["country"], [i for i, c in enumerate(v.countries) if region_of[c] in wanted])
+        else:
+            mask &= np.isin(e[dim], [codes[dim].index(w) for w in wanted])
+    return mask
+
+
+def inject_stories(rng: np.random.Generator, e: dict[str, np.ndarray], v: Vocab, start: dt.date, stories: list[dict]) -> dict[str, np.ndarray]:
+    """Apply every story of ``stories.json`` to the baseline events of one chunk."""
+    region_of = {c: r for c, (_, r, _) in COUNTRIES.items()}
+    day_of = lambda text: (dt.date.fromisoformat(text) - start).days  # noqa: E731
+    extra: list[dict[str, np.ndarray]] = []
+    for story in stories:
+        first = day_of(story["start"])
+        last = day_of(story["end"]) if story["end"] else 10**9
+        in_window = (e["day"] >= first) & (e["day"] <= last)
+        size = story["size"]
+        area = v.harm_areas.index(story["harm_area"])
+        if story["kind"] == "level_shift":
+            rows = np.flatnonzero(_segment(e, v, story["segment"], region_of) & in_window)
+            copies = rows[rng.random(len(rows)) < size["extra_fraction"]]
+            extra.append(_take(e, copies))
+        elif story["kind"] == "rate_step":
+            rows = in_window & (e["harm_area"] == area) & (e["detection_source"] == v.sources.index(size["from_detection_source"]))
+            switch = rows & (rng.random(len(rows)) < size["converted_fraction"])
+            e["detection_source"][switch] = v.sources.index(size["to_detection_source"])
+            e["proactive"][switch] = True
+            e["automated"][switch] = True
+        elif story["kind"] == "spike":
+            rows = np.flatnonzero(in_window & (e["harm_area"] == area))
+            copies = _take(e, rows[rng.random(len(rows)) < size["extra_fraction_of_harm_area"]])
+            seg = story["segment"]
+            speakers = [i for i, c in enumerate(v.countries) if seg["language"] in COUNTRIES[c][2]]
+            weights = np.array([COUNTRIES[v.countries[i]][0] for i in speakers])
+            copies["country"] = rng.choice(speakers, size=len(copies["day"]), p=weights / weights.sum())
+            copies["language"][:] = v.languages.index(seg["language"])
+            copies["content_type"][:] = v.content_types.index(seg["content_type"])
+            copies["policy"][:] = v.policies.index(seg["policy"])
+            extra.append(copies)
+        elif story["kind"] == "rate_window":
+            rows = in_window & _segment(e, v, story["segment"], region_of) & e["appealed"]
+            e["overturned"][rows] = rng.random(int(rows.sum())) < size["overturn_probability"]
+        elif story["kind"] == "ramp":
+            rows = np.flatnonzero(in_window & (e["harm_area"] == area))
+            progress = (e["day"][rows] - first) / max(1, day_of(story["end"]) - first)
+            copies = _take(e, rows[rng.random(len(rows)) < size["final_extra_fraction_of_harm_area"] * progress])
+            seg = story["segment"]
+            african = [i for i, c in enumerate(v.countries) if region_of[c] == seg["region"]]
+            weights = np.array([COUNTRIES[v.countries[i]][0] for i in african])
+            copies["country"] = rng.choice(african, size=len(copies["day"]), p=weights / weights.sum())
+            tables = conditional_tables(v)
+            copies["language"] = sample_given(rng, copies["country"], tables["language"])
+            copies["detection_source"][:] = v.sources.index(seg["detection_source"])
+            copies["proactive"][:] = False
+            extra.append(copies)
+        else:
+            raise ValueError(f"stories.json: unknown story kind {story['kind']!r}")
+    for copies in extra:
+        e = _concat(e, copies)
+    return e
+
+
+def to_frame(e: dict[str, np.ndarray], v: Vocab, start: dt.date, first_id: int, rng: np.random.Generator) -> pl.DataFrame:
+    """Events as a Polars frame with canonical columns, ordered by action time."""
+    seconds = rng.integers(0, 86_400, size=len(e["day"]))
+    actioned = np.datetime64(start, "s") + e["day"].astype("timedelta64[D]") + seconds.astype("timedelta64[s]")
+    created = actioned - (e["tta_hours"] * 3600).astype("timedelta64[s]")
+    order = np.argsort(actioned, kind="stable")
+    enum = lambda codes, idx: pl.Series(np.array(codes)[idx[order]], dtype=pl.Categorical)  # noqa: E731
+    return pl.DataFrame(
+        {
+            "event_id": np.arange(first_id, first_id + len(order), dtype=np.int64),
+            "actioned_at": actioned[order].astype("datetime64[us]"),
+            "created_at": created[order].astype("datetime64[us]"),
+            "harm_area": enum(v.harm_areas, e["harm_area"]),
+            "policy": enum(v.policies, e["policy"]),
+            "country": enum(v.countries, e["country"]),
+            "language": enum(v.languages, e["language"]),
+            "content_type": enum(v.content_types, e["content_type"]),
+            "detection_source": enum(v.sources, e["detection_source"]),
+            "action": enum(v.actions, e["action"]),
+            "proactive": e["proactive"][order],
+            "automated": e["automated"][order],
+            "views_before_action": e["views_before_action"][order],
+            "appealed": e["appealed"][order],
+            "overturned": e["overturned"][order],
+        }
+    )
+
+
+def quarters(start: dt.date, end: dt.date) -> list[tuple[str, dt.date, dt.date]]:
+    """Calendar quarters covering [start, end], clipped to it: (label, first day, last day)."""
+    out = []
+    first = start
+    while first <= end:
+        q_end_month = ((first.month - 1) // 3 + 1) * 3
+        next_q = dt.date(first.year + (q_end_month == 12), q_end_month % 12 + 1, 1)
+        last = min(end, next_q - dt.timedelta(days=1))
+        out.append((f"{first.year}Q{(first.month - 1) // 3 + 1}", first, last))
+        first = next_q
+    return out
+
+
+def generate(events: int = 1_000_000, out: Path = DEFAULT_OUT, seed: int = SEED) -> Path:
+    """Write the sample data (about ``events`` baseline events plus the stories) to ``out/events``."""
+    spec = json.loads(STORIES.read_text())
+    start = dt.date.fromisoformat(spec["period"]["start"])
+    end = dt.date.fromisoformat(spec["period"]["end"])
+    v = vocabulary()
+    all_days = np.arange((end - start).days + 1)
+    intensity = daily_intensity(all_days, start, np.random.default_rng(seed))
+    per_day = intensity.sum(axis=1)
+    target = out / "events"
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    next_id = 1
+    for i, (label, first, last) in enumerate(quarters(start, end)):
+        rng = np.random.default_rng([seed, i])
+        days = np.arange((first - start).days, (last - start).days + 1)
+        n = int(round(events * per_day[days].sum() / per_day.sum()))
+        e = baseline_events(rng, n, days, intensity[days], v)
+        e = inject_stories(rng, e, v, start, spec["stories"])
+        frame = to_frame(e, v, start, next_id, rng)
+        next_id += len(frame)
+        frame.write_parquet(target / f"events-{label}.parquet", statistics=True)
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=1_000_000, help="baseline events to draw (default 1,000,000)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default sample_data/generated)")
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--if-missing", action="store_true", help="do nothing when the output already exists")
+    args = parser.parse_args(argv)
+    if args.if_missing and (args.out / "events").exists():
+        return 0
+    began = time.perf_counter()
+    target = generate(args.events, args.out, args.seed)
+    rows = pl.scan_parquet(target / "*.parquet").select(pl.len()).collect().item()
+    print(f"wrote {rows:,} events to {target} in {time.perf_counter() - began:.1f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
