@@ -1,0 +1,108 @@
+"""Typing raw columns: text to timestamps, dates, booleans and numbers, row by row, with reasons.
+
+A value that does not parse is never turned into a silent null: its row is rejected with the
+column and what was expected. Columns that already have the right type pass through.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from insights.sources.rejections import as_rejections
+
+DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
+TRUE_WORDS = ("true", "t", "yes", "y", "1")
+FALSE_WORDS = ("false", "f", "no", "n", "0")
+
+EXPECTED = {
+    "datetime": "a timestamp like 2024-05-01 13:45:00 (ISO 8601)",
+    "date": "a date like 2024-05-01",
+    "boolean": "true or false (also yes/no, 1/0)",
+    "integer": "a whole number",
+    "number": "a number",
+}
+
+
+def _text(column: str) -> pl.Expr:
+    """The column as trimmed text, empty strings as null."""
+    text = pl.col(column).cast(pl.String).str.strip_chars()
+    return pl.when(text.str.len_chars() > 0).then(text)
+
+
+def _datetime_from_text(column: str) -> pl.Expr:
+    text = _text(column).str.replace("T", " ", literal=True)
+    aware = text.str.contains(r"(Z|[+-]\d\d:?\d\d)$")
+    utc = (
+        text.str.replace(r"Z$", "+00:00")
+        .str.to_datetime("%Y-%m-%d %H:%M:%S%.f%#z", strict=False, time_unit="us")
+        .dt.convert_time_zone("UTC")
+        .dt.replace_time_zone(None)
+    )
+    naive = pl.coalesce([text.str.to_datetime(f, strict=False, time_unit="us") for f in DATETIME_FORMATS])
+    return pl.when(aware).then(utc).otherwise(naive)
+
+
+def typed(column: str, kind: str, dtype: pl.DataType) -> pl.Expr:
+    """An expression turning ``column`` (any dtype) into the canonical type ``kind``; null where unparseable."""
+    if kind == "datetime":
+        if dtype == pl.Date:
+            return pl.col(column).cast(pl.Datetime("us"))
+        if isinstance(dtype, pl.Datetime):
+            if dtype.time_zone:
+                return pl.col(column).dt.convert_time_zone("UTC").dt.replace_time_zone(None).cast(pl.Datetime("us"))
+            return pl.col(column).cast(pl.Datetime("us"))
+        return _datetime_from_text(column)
+    if kind == "date":
+        if dtype == pl.Date:
+            return pl.col(column)
+        if isinstance(dtype, pl.Datetime):
+            return pl.col(column).dt.date()
+        return _datetime_from_text(column).dt.date()
+    if kind == "boolean":
+        if dtype == pl.Boolean:
+            return pl.col(column)
+        text = _text(column).str.to_lowercase()
+        return pl.when(text.is_in(TRUE_WORDS)).then(True).when(text.is_in(FALSE_WORDS)).then(False)
+    if kind in ("integer", "number"):
+        target = pl.Int64 if kind == "integer" else pl.Float64
+        if dtype.is_numeric():
+            return pl.col(column).cast(target, strict=False)
+        cleaned = _text(column).str.replace_all(",", "", literal=True)
+        return cleaned.cast(target, strict=False)
+    if kind == "string":
+        if dtype == pl.Categorical:
+            return pl.col(column)
+        return _text(column)
+    raise ValueError(f"unknown column kind {kind!r}")
+
+
+def parse_columns(frame: pl.LazyFrame, kinds: dict[str, str], source: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Type every column named in ``kinds``; return (typed rows, rejections of unparseable values).
+
+    A row is rejected for each column whose value was present but could not be read as its
+    kind. Only text columns can fail; columns already typed pass through untouched.
+    """
+    schema = frame.collect_schema()
+    present = {c: k for c, k in kinds.items() if c in schema}
+    failures = {
+        c: (pl.col(c).is_null() & _text(f"__raw_{c}").is_not_null())
+        for c, k in present.items()
+        if k != "string" and schema[c] == pl.String
+    }
+    staged = frame.with_columns(
+        *[pl.col(c).alias(f"__raw_{c}") for c in failures],
+    ).with_columns(typed(c, k, schema[c]).alias(c) for c, k in present.items())
+    if failures:
+        staged = staged.with_columns(__failed=pl.any_horizontal(*failures.values()))
+    converted = staged.collect()
+    if not failures or not converted["__failed"].any():
+        return converted.drop([f"__raw_{c}" for c in failures] + (["__failed"] if failures else [])), as_rejections(converted.head(0), "")
+    rejected = []
+    originals = [pl.col(f"__raw_{c}").alias(c) if c in failures else pl.col(c) for c in schema.names()]
+    for column, failed in failures.items():
+        bad = converted.filter(failed)
+        if not bad.is_empty():
+            reason = pl.format(f"{column} is {{}}: expected {EXPECTED[present[column]]}", pl.col(column).cast(pl.String))
+            rejected.append(as_rejections(bad.select(originals), reason, column, source=source))
+    good = converted.filter(~pl.col("__failed")).drop([f"__raw_{c}" for c in failures] + ["__failed"])
+    return good, pl.concat(rejected, how="diagonal_relaxed")
