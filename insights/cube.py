@@ -82,6 +82,13 @@ def period_start(date: pl.Expr, grain: str) -> pl.Expr:
     return date if grain == "day" else date.dt.truncate(GRAIN_EVERY[grain])
 
 
+def _known_sum(column: pl.Expr, complete: bool) -> pl.Expr:
+    """Sum of a measure; null (not 0) when no cell of the group knows it."""
+    if complete:
+        return column.sum()
+    return pl.when(column.is_not_null().any()).then(column.sum()).otherwise(None)
+
+
 def _as_date(value: object, name: str) -> dt.date:
     if isinstance(value, dt.datetime):
         return value.date()
@@ -171,39 +178,40 @@ class Cube:
         if grain is not None and GRAIN_ORDER.index(grain) < GRAIN_ORDER.index(self.time_grain):
             raise DataError(f"source {self.provenance.source!r} is published by {self.time_grain}, not by {grain}")
 
+    def _sum_names(self, m: Metric) -> tuple[str, str | None]:
+        """Column names under which a metric's numerator and denominator sums are computed."""
+        if m.denominator is None:
+            return m.numerator, None
+        if m.numerator in self._complete and m.denominator in self._complete:
+            return m.numerator, m.denominator
+        return f"{m.numerator}__over__{m.denominator}", f"{m.denominator}__under__{m.numerator}"
+
     def sum_exprs(self, wanted: Sequence[Metric]) -> list[pl.Expr]:
         """Aggregations summing each measure the metrics need.
 
-        A sum over cells that are all null stays null (never a fake 0); a rate's denominator is
-        summed only over cells whose numerator is known, so a partly published slice gives the
-        rate of its published part.
+        A sum over cells that are all null stays null (never a fake 0). Where a rate's numerator
+        or denominator is unknown in some cells, both are summed over the cells where both are
+        known, so a partly published slice gives the rate of its published part.
         """
         exprs: dict[str, pl.Expr] = {}
         for m in wanted:
-            for name in m.measures:
-                exprs.setdefault(name, self._known_sum(pl.col(name), name).alias(name))
-            if m.denominator and m.numerator not in self._complete:
-                alias = f"{m.denominator}__for__{m.numerator}"
-                known = pl.col(m.denominator).filter(pl.col(m.numerator).is_not_null())
-                exprs.setdefault(alias, known.sum().alias(alias))
+            num_name, den_name = self._sum_names(m)
+            if den_name is None or num_name == m.numerator:
+                for name in m.measures:
+                    exprs.setdefault(name, _known_sum(pl.col(name), name in self._complete).alias(name))
+                continue
+            both = pl.col(m.numerator).is_not_null() & pl.col(m.denominator).is_not_null()
+            exprs.setdefault(num_name, _known_sum(pl.col(m.numerator).filter(both), False).alias(num_name))
+            exprs.setdefault(den_name, _known_sum(pl.col(m.denominator).filter(both), False).alias(den_name))
         return list(exprs.values())
-
-    def _known_sum(self, column: pl.Expr, name: str) -> pl.Expr:
-        if name in self._complete:
-            return column.sum()
-        return pl.when(column.is_not_null().any()).then(column.sum()).otherwise(None)
 
     def metric_exprs(self, wanted: Sequence[Metric]) -> list[pl.Expr]:
         """Each metric from the columns produced by ``sum_exprs``."""
         out = []
         for m in wanted:
-            den = None
-            if m.denominator:
-                den_name = (
-                    m.denominator if m.numerator in self._complete else f"{m.denominator}__for__{m.numerator}"
-                )
-                den = pl.col(den_name)
-            out.append(m.from_sums(pl.col(m.numerator), den).alias(m.name))
+            num_name, den_name = self._sum_names(m)
+            den = pl.col(den_name) if den_name else None
+            out.append(m.from_sums(pl.col(num_name), den).alias(m.name))
         return out
 
     def query(

@@ -250,8 +250,11 @@ def inject_stories(rng: np.random.Generator, e: dict[str, np.ndarray], v: Vocab,
             copies["policy"][:] = v.policies.index(seg["policy"])
             extra.append(copies)
         elif story["kind"] == "rate_window":
-            rows = in_window & _segment(e, v, story["segment"], region_of) & e["appealed"]
-            e["overturned"][rows] = rng.random(int(rows.sum())) < size["overturn_probability"]
+            rows = in_window & _segment(e, v, story["segment"], region_of)
+            e["appealed"][rows] = rng.random(int(rows.sum())) < size["appeal_probability"]
+            appealed = rows & e["appealed"]
+            e["overturned"][rows] = False
+            e["overturned"][appealed] = rng.random(int(appealed.sum())) < size["overturn_probability"]
         elif story["kind"] == "ramp":
             rows = np.flatnonzero(in_window & (e["harm_area"] == area))
             progress = (e["day"][rows] - first) / max(1, day_of(story["end"]) - first)

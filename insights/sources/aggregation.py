@@ -43,8 +43,8 @@ def polars_measure(count: EventCount) -> pl.Expr:
 
 
 def time_to_action_hours() -> pl.Expr:
-    """Hours from content creation to action."""
-    return (pl.col("actioned_at") - pl.col("created_at")).dt.total_seconds(fractional=True) / 3600.0
+    """Hours from content creation to action, counted in whole seconds (as the SQL path does)."""
+    return (pl.col("actioned_at") - pl.col("created_at")).dt.total_seconds() / 3600.0
 
 
 def aggregate_events(events: pl.LazyFrame, dims: list[str]) -> pl.LazyFrame:

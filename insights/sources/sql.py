@@ -43,7 +43,8 @@ def _day_of_sqlite(element, compiler, **kw):
 
 
 class hours_between(FunctionElement):
-    """Hours from the second timestamp to the first, in each dialect's own words."""
+    """Hours from the second timestamp to the first, counted in whole seconds (as the Polars
+    path does), in each dialect's own words."""
 
     type = sa.Float()
     inherit_cache = True
@@ -63,13 +64,13 @@ def _hours_default(element, compiler, **kw):
 @compiles(hours_between, "sqlite")
 def _hours_sqlite(element, compiler, **kw):
     later, earlier = _two(element, compiler, **kw)
-    return f"((julianday({later}) - julianday({earlier})) * 24.0)"
+    return f"((CAST(strftime('%s', {later}) AS INTEGER) - CAST(strftime('%s', {earlier}) AS INTEGER)) / 3600.0)"
 
 
 @compiles(hours_between, "postgresql")
 def _hours_postgresql(element, compiler, **kw):
     later, earlier = _two(element, compiler, **kw)
-    return f"(EXTRACT(EPOCH FROM ({later} - {earlier})) / 3600.0)"
+    return f"(FLOOR(EXTRACT(EPOCH FROM ({later} - {earlier}))) / 3600.0)"
 
 
 @compiles(hours_between, "mysql")

@@ -324,6 +324,8 @@ def finish_raw_cube(
     cube = codes.apply_maps(raw.lazy(), maps, raw.columns)
     cube_dims = [d for d in DIMENSIONS if d in cube.collect_schema().names() and d != "date"]
     measure_cols = [m for m in MEASURES if m in raw.columns]
+    whole = [m for m in measure_cols if raw.schema[m].is_float() and raw.select((pl.col(m) == pl.col(m).round()).all()).item()]
+    cube = cube.with_columns(pl.col(whole).cast(pl.Int64))
     if regroup or not maps.is_identity() or kind == "aggregate":
         cube = cube.group_by("date", *cube_dims).agg(_null_preserving_sum(m) for m in measure_cols)
     data = cube.with_columns(pl.col(d).cast(pl.Categorical) for d in cube_dims).collect()
