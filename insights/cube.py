@@ -25,6 +25,13 @@ GRAIN_ORDER: tuple[str, ...] = tuple(GRAIN_EVERY)
 
 Filters = Mapping[str, object]
 
+#: Roll-ups are kept for queries needing at most this many dimensions…
+MAX_ROLLUP_DIMENSIONS = 3
+#: …at most this many of them (oldest dropped first)…
+MAX_ROLLUPS = 24
+#: …and only for cubes at least this large (smaller ones are fast to scan as they are).
+MIN_ROLLUP_CELLS = 200_000
+
 
 @dataclass(frozen=True)
 class Caveat:
@@ -114,6 +121,7 @@ class Cube:
         self.dimensions: tuple[str, ...] = tuple(d for d in DIMENSIONS if d in data.columns and d != "date")
         self.measures: tuple[str, ...] = tuple(m for m in MEASURES if m in data.columns)
         self._complete = frozenset(m for m in self.measures if data[m].null_count() == 0)
+        self._rollups: dict[frozenset[str], pl.DataFrame] = {}
 
     def __repr__(self) -> str:
         return (
@@ -145,6 +153,28 @@ class Cube:
             [weight, dimension], descending=[True, False]
         )
         return ranked.collect()[dimension].cast(pl.String).to_list()
+
+    def rollup(self, dimensions: Iterable[str], measures: Iterable[str] = ()) -> pl.DataFrame:
+        """The cube summed over every dimension not in ``dimensions`` (by day), cached.
+
+        Queries read the smallest cached roll-up that has the dimensions they need, so pages
+        that look at a few dimensions at a time stay fast on a cube of millions of cells. A
+        roll-up is only used where the measures have no unknown cells (sums of partly unknown
+        measures must stay paired cell by cell); otherwise the full cube is read.
+        """
+        wanted = frozenset(dimensions) - {"date"}
+        if len(wanted) > MAX_ROLLUP_DIMENSIONS or not set(measures) <= self._complete or len(self.data) < MIN_ROLLUP_CELLS:
+            return self.data
+        fitting = [r for dims, r in self._rollups.items() if wanted <= dims]
+        if fitting:
+            return min(fitting, key=len)
+        keep = [d for d in self.dimensions if d in wanted]
+        complete = [m for m in self.measures if m in self._complete]
+        rolled = self.data.group_by("date", *keep).agg(pl.col(complete).sum())
+        if len(self._rollups) >= MAX_ROLLUPS:
+            self._rollups.pop(next(iter(self._rollups)))
+        self._rollups[wanted] = rolled
+        return rolled
 
     def _predicate(self, filters: Filters | None, start: object, end: object) -> pl.Expr:
         terms: list[pl.Expr] = []
@@ -234,7 +264,8 @@ class Cube:
         wanted = [metric(n) for n in names]
         by = [by] if isinstance(by, str) else list(by)
         self._check(wanted, by, grain)
-        lf = self.frame
+        needed = {*by, *(d for d, v in (filters or {}).items() if v is not None)}
+        lf = self.rollup(needed, [x for m in wanted for x in m.measures]).lazy()
         if filters or start is not None or end is not None:
             lf = lf.filter(self._predicate(filters, start, end))
         keys = list(by)
