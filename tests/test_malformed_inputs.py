@@ -116,3 +116,31 @@ def test_column_mapping_names_that_do_not_exist_are_an_error():
 def test_column_mapping_makes_a_foreign_file_loadable():
     cube = insights.load_source(CORPUS / "missing_columns.csv", columns={"when": "actioned_at", "harm": "harm_area", "id": "event_id"})
     assert cube.query("actions", by=["harm_area"]).rows() == [("hateful_behavior", 1)]
+
+
+class Upload:
+    """What Streamlit's file uploader hands over: a name and the bytes."""
+
+    def __init__(self, path: Path):
+        self.name = path.name
+        self._data = path.read_bytes()
+
+    def read(self) -> bytes:
+        return self._data
+
+    def getvalue(self) -> bytes:
+        return self._data
+
+
+def test_uploaded_file_objects_load_like_paths():
+    upload = insights.load_source(Upload(CORPUS / "duplicate_ids.csv"))
+    from_path = insights.load_source(CORPUS / "duplicate_ids.csv")
+    assert upload.data.equals(from_path.data)
+    assert upload.provenance.rejected["_source"].to_list() == ["duplicate_ids.csv"]
+
+
+def test_unknown_source_is_a_clear_error():
+    with pytest.raises(DataError, match="expected a .csv or .parquet file"):
+        insights.load_source(CORPUS / "nothing.xlsx")
+    with pytest.raises(DataError, match="no such file or folder"):
+        insights.load_source(CORPUS / "missing.csv")
