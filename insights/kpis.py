@@ -50,6 +50,14 @@ def year_earlier(period: Period) -> Period:
     return Period(shift(period.start), shift(period.end))
 
 
+def _difference(now: float | None, before: float | None) -> float | None:
+    return None if now is None or before is None else now - before
+
+
+def _relative(change: float | None, before: float | None) -> float | None:
+    return None if change is None or not before else change / before
+
+
 @dataclass(frozen=True)
 class KpiCard:
     """One metric for one slice: value now, before, a year ago, and the changes."""
@@ -63,22 +71,22 @@ class KpiCard:
     @property
     def change(self) -> float | None:
         """Absolute change against the previous period."""
-        return None if self.value is None or self.previous is None else self.value - self.previous
+        return _difference(self.value, self.previous)
 
     @property
     def pct_change(self) -> float | None:
         """Relative change against the previous period (None when the previous value is 0 or unknown)."""
-        return None if self.change is None or not self.previous else self.change / self.previous
+        return _relative(self.change, self.previous)
 
     @property
     def yoy_change(self) -> float | None:
         """Absolute change against a year earlier."""
-        return None if self.value is None or self.year_ago is None else self.value - self.year_ago
+        return _difference(self.value, self.year_ago)
 
     @property
     def yoy_pct_change(self) -> float | None:
         """Relative change against a year earlier."""
-        return None if self.yoy_change is None or not self.year_ago else self.yoy_change / self.year_ago
+        return _relative(self.yoy_change, self.year_ago)
 
     def delta_text(self, against: str = "previous") -> str | None:
         """The change formatted for a card: '+12.3%' for counts, '+1.2 pp' for rates."""

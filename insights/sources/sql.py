@@ -32,16 +32,6 @@ class day_of(FunctionElement):
     inherit_cache = True
 
 
-@compiles(day_of)
-def _day_of_default(element, compiler, **kw):
-    return "CAST(%s AS DATE)" % compiler.process(element.clauses, **kw)
-
-
-@compiles(day_of, "sqlite")
-def _day_of_sqlite(element, compiler, **kw):
-    return "date(%s)" % compiler.process(element.clauses, **kw)
-
-
 class hours_between(FunctionElement):
     """Hours from the second timestamp to the first, counted in whole seconds (as the Polars
     path does), in each dialect's own words."""
@@ -50,40 +40,33 @@ class hours_between(FunctionElement):
     inherit_cache = True
 
 
-def _two(element, compiler, **kw):
-    later, earlier = list(element.clauses)
-    return compiler.process(later, **kw), compiler.process(earlier, **kw)
+#: SQL text per dialect (None: the default for any other dialect).
+DIALECT_SQL = {
+    day_of: {
+        None: "CAST({0} AS DATE)",
+        "sqlite": "date({0})",
+    },
+    hours_between: {
+        None: "(DATEDIFF(second, {1}, {0}) / 3600.0)",
+        "sqlite": "((CAST(strftime('%s', {0}) AS INTEGER) - CAST(strftime('%s', {1}) AS INTEGER)) / 3600.0)",
+        "postgresql": "(FLOOR(EXTRACT(EPOCH FROM ({0} - {1}))) / 3600.0)",
+        "mysql": "(TIMESTAMPDIFF(SECOND, {1}, {0}) / 3600.0)",
+        "duckdb": "(date_diff('second', {1}, {0}) / 3600.0)",
+        "trino": "(date_diff('second', {1}, {0}) / 3600.0)",
+    },
+}
 
 
-@compiles(hours_between)
-def _hours_default(element, compiler, **kw):
-    later, earlier = _two(element, compiler, **kw)
-    return f"(DATEDIFF(second, {earlier}, {later}) / 3600.0)"
+def _register(construct: type[FunctionElement], dialect: str | None, template: str) -> None:
+    def render(element, compiler, **kw):
+        return template.format(*(compiler.process(arg, **kw) for arg in element.clauses))
+
+    compiles(construct, *([dialect] if dialect else []))(render)
 
 
-@compiles(hours_between, "sqlite")
-def _hours_sqlite(element, compiler, **kw):
-    later, earlier = _two(element, compiler, **kw)
-    return f"((CAST(strftime('%s', {later}) AS INTEGER) - CAST(strftime('%s', {earlier}) AS INTEGER)) / 3600.0)"
-
-
-@compiles(hours_between, "postgresql")
-def _hours_postgresql(element, compiler, **kw):
-    later, earlier = _two(element, compiler, **kw)
-    return f"(FLOOR(EXTRACT(EPOCH FROM ({later} - {earlier}))) / 3600.0)"
-
-
-@compiles(hours_between, "mysql")
-def _hours_mysql(element, compiler, **kw):
-    later, earlier = _two(element, compiler, **kw)
-    return f"(TIMESTAMPDIFF(SECOND, {earlier}, {later}) / 3600.0)"
-
-
-@compiles(hours_between, "duckdb")
-@compiles(hours_between, "trino")
-def _hours_date_diff(element, compiler, **kw):
-    later, earlier = _two(element, compiler, **kw)
-    return f"(date_diff('second', {earlier}, {later}) / 3600.0)"
+for _construct, _templates in DIALECT_SQL.items():
+    for _dialect, _template in _templates.items():
+        _register(_construct, _dialect, _template)
 
 
 def sql_measure(count: EventCount, columns: Mapping[str, ColumnElement]) -> ColumnElement:
