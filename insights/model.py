@@ -129,9 +129,13 @@ def labels(dimension: str) -> dict[str, str]:
 
 
 def label(dimension: str, code: str | None) -> str:
-    """Display label of a code; unknown codes are shown as they are."""
+    """Display label of a code (country names for ISO codes); unknown codes are shown as they are."""
     if code is None:
         return "(none)"
+    if dimension == "country":
+        from insights.geo import country_name
+
+        return country_name(code)
     return labels(dimension).get(code, code)
 
 

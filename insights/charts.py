@@ -1,0 +1,177 @@
+"""Charts as values: each function takes data and returns a ``Chart`` (a Plotly figure plus the
+data behind it and what a deck needs). Nothing here renders or writes; the page shows the
+figure, the exporter exports the very same object, tests inspect it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal
+
+import plotly.graph_objects as go
+import polars as pl
+
+from insights.cube import Caveat
+from insights.metrics import metric
+from insights.model import DIMENSION_LABELS, harm_area_colours, label
+
+ChartKind = Literal["line", "bar", "other"]
+
+FONT = "Source Sans Pro, Arial, sans-serif"
+INK = "#1F2933"
+MUTED = "#616E7C"
+GRID = "#E4E7EB"
+ACCENT = "#1F4E79"
+#: Colours for series that are not harm areas (Okabe–Ito, colour-blind safe).
+SERIES_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+
+
+@dataclass
+class Chart:
+    """A chart as a value.
+
+    ``data`` is the tidy frame plotted; ``x`` / ``series`` / ``y`` name its columns so the deck
+    can rebuild line and bar charts as native, editable PowerPoint charts. ``notes`` carries
+    the narrative and definitions into speaker notes.
+    """
+
+    key: str
+    title: str
+    figure: go.Figure
+    data: pl.DataFrame
+    kind: ChartKind = "other"
+    x: str | None = None
+    series: str | None = None
+    y: list[str] = field(default_factory=list)
+    metric: str | None = None
+    notes: str = ""
+
+
+def series_colour(dimension: str | None, value: str, index: int) -> str:
+    """Harm areas keep their own colour everywhere; other series take the palette in order."""
+    if dimension == "harm_area":
+        return harm_area_colours().get(value, SERIES_COLOURS[index % len(SERIES_COLOURS)])
+    return SERIES_COLOURS[index % len(SERIES_COLOURS)]
+
+
+def axis_format(metric_name: str) -> dict:
+    """Plotly axis settings that show a metric the way the registry formats it."""
+    fmt = metric(metric_name).format
+    return {"tickformat": ".0%"} if fmt == "percent" else {"tickformat": ",.0f"} if fmt == "count" else {"tickformat": ",.1f"}
+
+
+def hover_format(metric_name: str) -> str:
+    """A Plotly hover number format for a metric."""
+    fmt = metric(metric_name).format
+    return ":.1%" if fmt == "percent" else ":,.0f" if fmt == "count" else ":,.2f"
+
+
+def style(figure: go.Figure, title: str, height: int = 420) -> go.Figure:
+    """The house style: readable on a projector, quiet grid, words not column names."""
+    figure.update_layout(
+        title={"text": title, "font": {"size": 20, "color": INK}, "x": 0, "xanchor": "left"},
+        font={"family": FONT, "size": 15, "color": INK},
+        paper_bgcolor="white",
+        plot_bgcolor="white",
+        height=height,
+        margin={"l": 60, "r": 30, "t": 60, "b": 50},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1, "title": None},
+        hoverlabel={"font": {"family": FONT, "size": 14}},
+    )
+    figure.update_xaxes(gridcolor=GRID, linecolor=GRID, zeroline=False)
+    figure.update_yaxes(gridcolor=GRID, linecolor=GRID, zeroline=False, rangemode="tozero")
+    return figure
+
+
+def _label_values(frame: pl.DataFrame, dimension: str) -> pl.DataFrame:
+    """Add a display-label column for a dimension's codes."""
+    labels = {v: label(dimension, v) for v in frame[dimension].unique().to_list()}
+    return frame.with_columns(pl.col(dimension).replace_strict(labels, default=None, return_dtype=pl.String).alias(f"{dimension}_label"))
+
+
+def trend(
+    frame: pl.DataFrame,
+    metric_name: str,
+    by: str | None = None,
+    title: str | None = None,
+    events: pl.DataFrame | None = None,
+    caveats: list[Caveat] | None = None,
+    key: str = "trend",
+) -> Chart:
+    """A line per value of ``by`` over ``period``; annotated events and caveats as dated markers.
+
+    ``frame`` is ``Cube.query`` output (``period``, optional ``by`` column, the metric).
+    ``events`` has ``date`` and ``title`` columns.
+    """
+    definition = metric(metric_name)
+    figure = go.Figure()
+    groups = [(None, frame)] if by is None else list(_label_values(frame, by).group_by(by, maintain_order=True))
+    for index, (value, part) in enumerate(sorted(groups, key=lambda g: str(g[0]))):
+        code = value[0] if isinstance(value, tuple) else value
+        name = definition.label if code is None else label(by, code)
+        figure.add_trace(
+            go.Scatter(
+                x=part["period"].to_list(),
+                y=part[metric_name].to_list(),
+                mode="lines",
+                name=name,
+                line={"width": 2.5, "color": series_colour(by, code, index) if code else ACCENT},
+                hovertemplate=f"{name}<br>%{{x|%d %b %Y}}: %{{y{hover_format(metric_name)}}}<extra></extra>",
+            )
+        )
+    add_markers(figure, events, caveats)
+    figure.update_yaxes(**axis_format(metric_name), title=definition.label)
+    figure.update_xaxes(title=None)
+    style(figure, title or f"{definition.label} over time")
+    return Chart(key, title or f"{definition.label} over time", figure, frame, "line", "period", by, [metric_name], metric_name, definition.definition)
+
+
+def add_markers(figure: go.Figure, events: pl.DataFrame | None, caveats: list[Caveat] | None) -> None:
+    """Dated events (dotted grey) and methodology caveats (dashed amber) as vertical markers with hover text."""
+    marks = []
+    if events is not None and len(events):
+        marks += [(row["date"], row["title"], "#7B8794", "dot") for row in events.iter_rows(named=True)]
+    marks += [(c.date, c.text, "#B7791F", "dash") for c in caveats or [] if c.date is not None]
+    for when, text, colour, dash in marks:
+        day = when if isinstance(when, dt.date) else dt.date.fromisoformat(str(when))
+        figure.add_vline(x=day, line={"color": colour, "dash": dash, "width": 1.5})
+        figure.add_trace(
+            go.Scatter(
+                x=[day], y=[0], mode="markers", marker={"symbol": "triangle-up", "size": 11, "color": colour},
+                name=text, showlegend=False, hovertemplate=f"{day:%d %b %Y}: {text}<extra></extra>", yaxis="y",
+            )
+        )
+
+
+def breakdown(
+    frame: pl.DataFrame, dimension: str, metric_name: str, title: str | None = None, top: int = 15, key: str = "breakdown"
+) -> Chart:
+    """Horizontal bars of a metric by the values of one dimension, largest first."""
+    definition = metric(metric_name)
+    shown = _label_values(frame.drop_nulls(metric_name).sort(metric_name, descending=True).head(top), dimension)
+    colours = [series_colour(dimension, v, 0) if dimension == "harm_area" else ACCENT for v in shown[dimension].to_list()]
+    figure = go.Figure(
+        go.Bar(
+            x=shown[metric_name].to_list(),
+            y=shown[f"{dimension}_label"].to_list(),
+            orientation="h",
+            marker={"color": colours},
+            customdata=shown[dimension].to_list(),
+            hovertemplate=f"%{{y}}: %{{x{hover_format(metric_name)}}}<extra></extra>",
+        )
+    )
+    figure.update_yaxes(autorange="reversed", title=None)
+    figure.update_xaxes(**axis_format(metric_name), title=definition.label)
+    name = title or f"{definition.label} by {DIMENSION_LABELS.get(dimension, dimension).lower()}"
+    style(figure, name, height=max(320, 34 * len(shown) + 120))
+    return Chart(key, name, figure, shown.drop(f"{dimension}_label"), "bar", dimension, None, [metric_name], metric_name, definition.definition)
+
+
+def sparkline(frame: pl.DataFrame, metric_name: str, colour: str = ACCENT) -> go.Figure:
+    """A tiny line for a KPI card (no axes)."""
+    figure = go.Figure(go.Scatter(x=frame["period"].to_list(), y=frame[metric_name].to_list(), mode="lines", line={"color": colour, "width": 2}, hoverinfo="skip"))
+    figure.update_layout(height=60, margin={"l": 0, "r": 0, "t": 0, "b": 0}, paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", showlegend=False)
+    figure.update_xaxes(visible=False)
+    figure.update_yaxes(visible=False)
+    return figure

@@ -1,0 +1,201 @@
+"""Export: charts to PNG / SVG / CSV, and a 16:9 deck to PPTX.
+
+One entry point per artefact. Images are rendered on the server by kaleido (one headless
+Chromium kept warm for the whole process); line and bar charts go into the deck as native,
+editable PowerPoint charts, everything else as a deck-quality image.
+"""
+
+from __future__ import annotations
+
+import atexit
+import io
+import threading
+from dataclasses import dataclass, field
+from typing import Literal
+
+import polars as pl
+from pptx import Presentation
+from pptx.chart.data import CategoryChartData
+from pptx.dml.color import RGBColor
+from pptx.enum.chart import XL_CHART_TYPE, XL_LEGEND_POSITION
+from pptx.util import Emu, Inches, Pt
+
+from insights.charts import ACCENT, Chart
+from insights.metrics import metric
+from insights.model import label
+
+ImageFormat = Literal["png", "svg"]
+#: Deck-quality image size (16:9) in CSS pixels; PNGs are rendered at ``scale`` times this.
+IMAGE_WIDTH, IMAGE_HEIGHT = 1600, 900
+
+_server_lock = threading.Lock()
+_server_started = False
+
+
+def _warm_kaleido() -> None:
+    """Start kaleido's browser once per process and keep it (the first export pays, later ones do not)."""
+    global _server_started
+    with _server_lock:
+        if not _server_started:
+            import kaleido
+
+            kaleido.start_sync_server(silence_warnings=True)
+            atexit.register(kaleido.stop_sync_server, silence_warnings=True)
+            _server_started = True
+
+
+def image_bytes(chart: Chart, format: ImageFormat = "png", width: int = IMAGE_WIDTH, height: int = IMAGE_HEIGHT, scale: float = 1.0) -> bytes:
+    """The chart rendered on the server as PNG or SVG at ``width`` × ``height`` (× ``scale`` for PNG)."""
+    import kaleido
+
+    _warm_kaleido()
+    options = {"format": format, "width": width, "height": height, "scale": scale}
+    with _server_lock:
+        return kaleido.calc_fig_sync(chart.figure, opts=options)
+
+
+def csv_bytes(chart: Chart) -> bytes:
+    """The data behind the chart as CSV (UTF-8)."""
+    return chart.data.write_csv().encode()
+
+
+@dataclass
+class Kpi:
+    """One KPI for the deck's KPI slide."""
+
+    title: str
+    value: str
+    change: str | None = None
+
+
+@dataclass
+class Deck:
+    """What goes into an exported deck."""
+
+    title: str
+    subtitle: str
+    charts: list[Chart]
+    kpis: list[Kpi] = field(default_factory=list)
+    link: str = ""
+    narrative: str = ""
+
+
+SLIDE_WIDTH, SLIDE_HEIGHT = Inches(13.333), Inches(7.5)
+INK = RGBColor(0x1F, 0x29, 0x33)
+MUTED = RGBColor(0x61, 0x6E, 0x7C)
+
+
+def _text(slide, text: str, left, top, width, height, size: int, bold: bool = False, colour: RGBColor = INK) -> None:
+    box = slide.shapes.add_textbox(left, top, width, height)
+    frame = box.text_frame
+    frame.word_wrap = True
+    run = frame.paragraphs[0].add_run()
+    run.text = text
+    run.font.size = Pt(size)
+    run.font.bold = bold
+    run.font.color.rgb = colour
+
+
+def _notes(slide, *parts: str) -> None:
+    slide.notes_slide.notes_text_frame.text = "\n\n".join(p for p in parts if p)
+
+
+def _native_chart(slide, chart: Chart) -> None:
+    """Add a line or bar chart as an editable PowerPoint chart."""
+    data = CategoryChartData()
+    frame = chart.data
+    value = chart.y[0]
+    if chart.kind == "line":
+        periods = sorted(frame[chart.x].unique().to_list())
+        data.categories = [p.strftime("%Y-%m-%d") if hasattr(p, "strftime") else str(p) for p in periods]
+        groups = [(None, frame)] if chart.series is None else frame.group_by(chart.series, maintain_order=True)
+        for key, part in sorted(groups, key=lambda g: str(g[0])):
+            code = key[0] if isinstance(key, tuple) else key
+            by_period = dict(zip(part[chart.x].to_list(), part[value].to_list()))
+            data.add_series(label(chart.series, code) if code else metric(value).label, [by_period.get(p) for p in periods])
+        kind = XL_CHART_TYPE.LINE
+    else:
+        data.categories = [label(chart.x, v) for v in frame[chart.x].to_list()]
+        data.add_series(metric(value).label, frame[value].to_list())
+        kind = XL_CHART_TYPE.BAR_CLUSTERED
+    shape = slide.shapes.add_chart(kind, Inches(0.5), Inches(1.3), SLIDE_WIDTH - Inches(1.0), SLIDE_HEIGHT - Inches(1.8), data)
+    plot = shape.chart
+    plot.has_legend = chart.kind == "line" and chart.series is not None
+    if plot.has_legend:
+        plot.legend.position = XL_LEGEND_POSITION.BOTTOM
+        plot.legend.include_in_layout = False
+    number_format = {"percent": "0.0%", "count": "#,##0"}.get(metric(value).format, "#,##0.00")
+    plot.value_axis.tick_labels.number_format = number_format
+    plot.value_axis.tick_labels.number_format_is_linked = False
+    plot.font.size = Pt(14)
+    plot.has_title = False
+    for series, colour in zip(plot.series, _series_colours(chart)):
+        rgb = RGBColor.from_string(colour.lstrip("#").upper())
+        if chart.kind == "line":
+            series.format.line.color.rgb = rgb
+            series.format.line.width = Pt(2.25)
+            series.smooth = False
+        else:
+            series.format.fill.solid()
+            series.format.fill.fore_color.rgb = rgb
+    if chart.kind == "bar":
+        plot.category_axis.reverse_order = True
+        plot.value_axis.minimum_scale = 0
+
+
+def _series_colours(chart: Chart) -> list[str]:
+    """The colours the figure uses for its series, so the deck matches the screen."""
+    colours = []
+    for trace in chart.figure.data:
+        if getattr(trace, "showlegend", None) is False:
+            continue  # event / caveat markers
+        line = getattr(trace, "line", None)
+        marker = getattr(trace, "marker", None)
+        colour = (line.color if line is not None and line.color else None) or (
+            marker.color if marker is not None and isinstance(marker.color, str) else None
+        )
+        colours.append(colour or ACCENT)
+    return colours
+
+
+def build_deck(deck: Deck) -> bytes:
+    """A 16:9 PPTX: title slide, KPI slide, one slide per chart, with speaker notes."""
+    presentation = Presentation()
+    presentation.slide_width, presentation.slide_height = SLIDE_WIDTH, SLIDE_HEIGHT
+    blank = presentation.slide_layouts[6]
+
+    slide = presentation.slides.add_slide(blank)
+    _text(slide, deck.title, Inches(0.8), Inches(2.4), Inches(11.5), Inches(1.4), 40, bold=True)
+    _text(slide, deck.subtitle, Inches(0.8), Inches(3.8), Inches(11.5), Inches(1.5), 18, colour=MUTED)
+    _notes(slide, deck.narrative, f"View: {deck.link}" if deck.link else "")
+
+    if deck.kpis:
+        slide = presentation.slides.add_slide(blank)
+        _text(slide, "Key figures", Inches(0.6), Inches(0.4), Inches(12), Inches(0.8), 28, bold=True)
+        columns = 4
+        width = (SLIDE_WIDTH - Inches(1.2)) / columns
+        for index, kpi in enumerate(deck.kpis[:16]):
+            left = Inches(0.6) + Emu(int(width * (index % columns)))
+            top = Inches(1.5) + Inches(1.4) * (index // columns)
+            _text(slide, kpi.title, left, top, width, Inches(0.4), 13, colour=MUTED)
+            _text(slide, kpi.value, left, top + Inches(0.35), width, Inches(0.6), 26, bold=True)
+            if kpi.change:
+                _text(slide, kpi.change, left, top + Inches(0.9), width, Inches(0.4), 13, colour=MUTED)
+        _notes(slide, deck.narrative, f"View: {deck.link}" if deck.link else "")
+
+    for chart in deck.charts:
+        slide = presentation.slides.add_slide(blank)
+        _text(slide, chart.title, Inches(0.5), Inches(0.35), Inches(12.3), Inches(0.8), 26, bold=True)
+        if chart.kind in ("line", "bar") and chart.x and chart.y:
+            _native_chart(slide, chart)
+        else:
+            picture = io.BytesIO(image_bytes(chart, "png", scale=1.5))
+            height = SLIDE_HEIGHT - Inches(1.5)
+            width = Emu(int(height * IMAGE_WIDTH / IMAGE_HEIGHT))
+            slide.shapes.add_picture(picture, (SLIDE_WIDTH - width) // 2, Inches(1.2), width=width, height=height)
+        definitions = "\n".join(f"{metric(m).label}: {metric(m).definition}" for m in chart.y if m)
+        _notes(slide, chart.notes if chart.notes not in definitions else "", deck.narrative, definitions, f"View: {deck.link}" if deck.link else "")
+
+    out = io.BytesIO()
+    presentation.save(out)
+    return out.getvalue()
