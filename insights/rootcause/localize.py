@@ -271,13 +271,12 @@ def _admissible(lattice: _Lattice, sums: dict, sign: float, z_min: float, purity
     for parent, child, up in lattice.links:
         r, p, _, _ = sums[parent]
         rc, pc, vc, mc = sums[child]
-        ratio = np.where(p > 0, r / np.where(p > 0, p, 1.0), np.inf)[up]
-        score_parent = np.where(np.isfinite(ratio), 2 * (ratio - 1) / (ratio + 1), 2 * sign)
+        forecast = (p > 0)[up]
+        ratio = (r / np.where(p > 0, p, 1.0))[up]
+        score_parent = np.where(p > 0, 2 * (r - p) / np.maximum(r + p, _TINY), 2 * sign)[up]
         score_child = np.where(rc + pc > 0, 2 * (rc - pc) / np.maximum(rc + pc, _TINY), 0.0)
         anomalous = (score_child / np.where(score_parent != 0, score_parent, 1.0) >= 0.5) & (score_parent * sign > 0)
-        detectability = np.where(
-            np.isfinite(ratio) & (vc > 0), np.abs(ratio - 1) * pc / np.sqrt(np.maximum(vc, _TINY)), 0.0
-        )
+        detectability = np.where(forecast & (vc > 0), np.abs(ratio - 1) * pc / np.sqrt(np.maximum(vc, _TINY)), 0.0)
         for weight in (detectability, mc):
             total = np.bincount(up, weight, r.size)
             share = np.bincount(up, weight * anomalous, r.size) / np.where(total > 0, total, 1.0)
