@@ -147,9 +147,9 @@ def _encode(df: pl.DataFrame, dims: list[str]) -> np.ndarray:
 def _noise_variance(actual: np.ndarray, expected: np.ndarray, counts: bool) -> np.ndarray:
     """Per-leaf noise variance ``alpha * sampling + beta * expected**2`` (see module doc).
 
-    ``sampling`` is the expected value (floored at the mean of actual and expected so a
-    leaf with no forecast is not infinitely surprising); ``expected**2`` uses the leaf
-    with no forecast's half actual instead.
+    ``sampling`` is the expected value, floored at the mean of actual and expected so that
+    a leaf with no forecast is not infinitely surprising; for such a leaf the
+    multiplicative term uses half its actual value in place of the expected one.
     """
     deviation = actual - expected
     sampling = np.maximum(expected, (actual + expected) / 2)
