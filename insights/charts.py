@@ -175,3 +175,58 @@ def sparkline(frame: pl.DataFrame, metric_name: str, colour: str = ACCENT) -> go
     figure.update_xaxes(visible=False)
     figure.update_yaxes(visible=False)
     return figure
+
+
+def choropleth(frame: pl.DataFrame, metric_name: str, title: str | None = None, key: str = "map") -> Chart:
+    """A world map of a metric by country (``frame``: ``country`` ISO2 codes and the metric)."""
+    from insights.geo import iso3_of
+
+    definition = metric(metric_name)
+    shown = frame.drop_nulls(metric_name).with_columns(
+        iso3=pl.col("country").map_elements(iso3_of, return_dtype=pl.String),
+        name=pl.col("country").map_elements(lambda c: label("country", c), return_dtype=pl.String),
+    ).drop_nulls("iso3")
+    scale = "Reds" if definition.higher_is_better is False else "Blues"
+    figure = go.Figure(
+        go.Choropleth(
+            locations=shown["iso3"].to_list(),
+            z=shown[metric_name].to_list(),
+            text=shown["name"].to_list(),
+            customdata=shown["country"].to_list(),
+            colorscale=scale,
+            marker={"line": {"color": "white", "width": 0.5}},
+            colorbar={"title": {"text": definition.label}, "tickformat": axis_format(metric_name)["tickformat"]},
+            hovertemplate=f"%{{text}}: %{{z{hover_format(metric_name)}}}<extra></extra>",
+        )
+    )
+    figure.update_geos(
+        showframe=False, showcoastlines=False, projection_type="natural earth", projection_rotation_lon=0,
+        lonaxis_range=[-180, 180], lataxis_range=[-58, 85], bgcolor="white", showcountries=True, countrycolor="#D9DEE3",
+    )
+    name = title or f"{definition.label} by country"
+    style(figure, name, height=460)
+    figure.update_layout(margin={"l": 0, "r": 0, "t": 50, "b": 0})
+    return Chart(key, name, figure, shown.drop("iso3", "name"), "other", "country", None, [metric_name], metric_name, definition.definition)
+
+
+def small_multiples(frame: pl.DataFrame, metric_name: str, facet: str, title: str | None = None, key: str = "multiples") -> Chart:
+    """One small line chart per value of ``facet`` (e.g. per region), sharing the y axis."""
+    from plotly.subplots import make_subplots
+
+    definition = metric(metric_name)
+    values = sorted(frame[facet].drop_nulls().unique().to_list())
+    columns = min(3, max(1, len(values)))
+    rows = -(-len(values) // columns)
+    figure = make_subplots(rows=rows, cols=columns, subplot_titles=[label(facet, v) for v in values], shared_yaxes=True, vertical_spacing=0.12)
+    for index, value in enumerate(values):
+        part = frame.filter(pl.col(facet) == value).sort("period")
+        figure.add_trace(
+            go.Scatter(x=part["period"].to_list(), y=part[metric_name].to_list(), mode="lines", line={"color": ACCENT, "width": 2},
+                       name=label(facet, value), showlegend=False,
+                       hovertemplate=f"{label(facet, value)}<br>%{{x|%d %b %Y}}: %{{y{hover_format(metric_name)}}}<extra></extra>"),
+            row=index // columns + 1, col=index % columns + 1,
+        )
+    name = title or f"{definition.label} by {DIMENSION_LABELS.get(facet, facet).lower()}"
+    style(figure, name, height=260 * rows + 80)
+    figure.update_yaxes(**axis_format(metric_name))
+    return Chart(key, name, figure, frame, "other", "period", facet, [metric_name], metric_name, definition.definition)

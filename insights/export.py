@@ -10,6 +10,7 @@ from __future__ import annotations
 import atexit
 import io
 import threading
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -25,6 +26,8 @@ from insights.metrics import metric
 from insights.model import label
 
 ImageFormat = Literal["png", "svg"]
+#: Map shapes shipped with the project (maps must not depend on a CDN).
+TOPOJSON = Path(__file__).resolve().parents[1] / "static" / "topojson"
 #: Deck-quality image size (16:9) in CSS pixels; PNGs are rendered at ``scale`` times this.
 IMAGE_WIDTH, IMAGE_HEIGHT = 1600, 900
 
@@ -51,7 +54,7 @@ def image_bytes(chart: Chart, format: ImageFormat = "png", width: int = IMAGE_WI
     _warm_kaleido()
     options = {"format": format, "width": width, "height": height, "scale": scale}
     with _server_lock:
-        return kaleido.calc_fig_sync(chart.figure, opts=options)
+        return kaleido.calc_fig_sync(chart.figure, opts=options, topojson=TOPOJSON.as_uri() + "/")
 
 
 def csv_bytes(chart: Chart) -> bytes:

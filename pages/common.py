@@ -1,51 +1,250 @@
-"""Glue shared by the pages: the cached cube and the sidebar filters. No computation here."""
+"""Glue shared by the pages: the cached cube, filters kept in the URL, and chart display with
+downloads. No computation here: pages read the filter state, call insights, show the result.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import polars as pl
 import streamlit as st
 
 import insights
-from insights.model import harm_area_colours, label
+from insights import charts, export
+from insights.cube import GRAIN_ORDER
+from insights.metrics import metric
+from insights.model import DIMENSION_LABELS, harm_area_colours, label
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data" / "generated" / "events"
+EVENTS_FILE = ROOT / "sample_data" / "events.csv"
 CORE_HARM_AREAS = ["violent_extremism", "hateful_behavior", "self_harm", "human_exploitation"]
+#: Dimensions offered as extra filters (besides harm area, region and country).
+MORE_FILTERS = ["policy", "language", "content_type", "detection_source", "action", "platform"]
 
+
+# ---- the data --------------------------------------------------------------------------------
 
 def source() -> str:
-    """The data source: $HARM_INSIGHTS_SOURCE, else the bundled sample."""
-    return os.environ.get("HARM_INSIGHTS_SOURCE", str(SAMPLE))
+    """The data source: the one chosen on the Data page, else $HARM_INSIGHTS_SOURCE, else the sample."""
+    return st.session_state.get("source") or os.environ.get("HARM_INSIGHTS_SOURCE", str(SAMPLE))
 
 
-@st.cache_resource(show_spinner="Loading enforcement data…")
-def load_cube(src: str) -> insights.Cube:
+@st.cache_resource(show_spinner="Loading enforcement data…", max_entries=8)
+def load_cube(src: str, options: tuple = ()) -> insights.Cube:
     """Load a source once per process; every page, rerun and session of it reuses the cube."""
-    return insights.load_source(src)
+    return insights.load_source(src, **dict(options))
 
 
 def cube() -> insights.Cube:
     """The cube of the current source."""
-    return load_cube(source())
+    return load_cube(source(), tuple(sorted(st.session_state.get("source_options", {}).items())))
 
 
-def harm_area_filter(cube: insights.Cube) -> list[str]:
-    """The sidebar's harm-area selector (state kept in the URL)."""
-    available = cube.values("harm_area")
-    default = [h for h in CORE_HARM_AREAS if h in available] or available[:4]
-    chosen = st.sidebar.multiselect(
-        "Harm areas",
-        options=available,
-        default=[h for h in st.query_params.get_all("harm_area") if h in available] or default,
-        format_func=lambda code: label("harm_area", code),
-        key="harm_areas",
-    )
-    st.query_params["harm_area"] = chosen
-    return chosen
+@st.cache_data(show_spinner=False)
+def annotated_events(path: str = str(EVENTS_FILE)) -> pl.DataFrame:
+    """The annotated events file (date, title, kind, harm_area, region)."""
+    return pl.read_csv(path, try_parse_dates=True, schema_overrides={"harm_area": pl.String, "region": pl.String})
 
+
+def events_for(harm_areas: list[str]) -> pl.DataFrame:
+    """Annotated events plus the ones added in this session, for the chosen harm areas (and global ones)."""
+    frame = pl.concat([annotated_events(), session_events()], how="diagonal_relaxed")
+    return frame.filter(pl.col("harm_area").is_null() | pl.col("harm_area").is_in(harm_areas)).sort("date")
+
+
+def session_events() -> pl.DataFrame:
+    """Events the user added in this session."""
+    rows = st.session_state.get("added_events", [])
+    schema = {"date": pl.Date, "title": pl.String, "kind": pl.String, "harm_area": pl.String, "region": pl.String}
+    return pl.DataFrame(rows, schema=schema)
+
+
+# ---- filters, kept in the URL ----------------------------------------------------------------
+
+@dataclass
+class View:
+    """The filter state every page shares."""
+
+    harm_areas: list[str]
+    start: dt.date
+    end: dt.date
+    grain: str
+    dims: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def filters(self) -> dict[str, list[str]]:
+        """Filters for Cube.query: harm areas plus every other chosen dimension."""
+        return {"harm_area": self.harm_areas, **{d: v for d, v in self.dims.items() if v}}
+
+
+def _url_list(name: str) -> list[str]:
+    return [v for v in st.query_params.get_all(name) if v]
+
+
+def _url_date(name: str, default: dt.date) -> dt.date:
+    try:
+        return dt.date.fromisoformat(st.query_params.get(name, ""))
+    except ValueError:
+        return default
+
+
+def _seed(key: str, value) -> None:
+    """Initialise a widget's state from the URL once per session."""
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+def sidebar_filters(data: insights.Cube) -> View:
+    """The shared sidebar: harm areas, dates, grain, region, country, more dimensions. State lives in the URL."""
+    first, last = data.date_range or (dt.date.today(), dt.date.today())
+    areas = data.values("harm_area")
+    _seed("f_harm_area", [h for h in _url_list("harm_area") if h in areas] or [h for h in CORE_HARM_AREAS if h in areas] or areas[:4])
+    _seed("f_dates", (max(first, _url_date("start", first)), min(last, _url_date("end", last))))
+    _seed("f_grain", st.query_params.get("grain", "week") if st.query_params.get("grain") in GRAIN_ORDER else "week")
+    side = st.sidebar
+    harm_areas = side.multiselect("Harm areas", areas, key="f_harm_area", format_func=lambda c: label("harm_area", c))
+    dates = side.date_input("Dates", key="f_dates", min_value=first, max_value=last, format="YYYY-MM-DD")
+    start, end = (dates[0], dates[1]) if isinstance(dates, (tuple, list)) and len(dates) == 2 else (first, last)
+    grains = [g for g in GRAIN_ORDER if g != "year" and GRAIN_ORDER.index(g) >= GRAIN_ORDER.index(data.time_grain)]
+    grain = side.segmented_control("Grain", grains, key="f_grain", format_func=str.capitalize) or grains[0]
+    dims: dict[str, list[str]] = {}
+    for dim in ["region", "country"]:
+        if dim in data.dimensions:
+            _seed(f"f_{dim}", [v for v in _url_list(dim)])
+            dims[dim] = side.multiselect(DIMENSION_LABELS[dim], data.values(dim), key=f"f_{dim}", format_func=lambda c, d=dim: label(d, c))
+    extra = [d for d in MORE_FILTERS if d in data.dimensions]
+    with side.expander("More filters", expanded=any(_url_list(d) for d in extra)):
+        for dim in extra:
+            _seed(f"f_{dim}", _url_list(dim))
+            dims[dim] = st.multiselect(DIMENSION_LABELS[dim], data.values(dim), key=f"f_{dim}", format_func=lambda c, d=dim: label(d, c))
+    view = View(harm_areas, start, end, grain, dims)
+    _write_url(view, (first, last))
+    return view
+
+
+def _write_url(view: View, full_range: tuple[dt.date, dt.date]) -> None:
+    """Mirror the view into the query string, so a copied link reopens exactly this view."""
+    params = {"harm_area": view.harm_areas, "grain": view.grain}
+    if (view.start, view.end) != full_range:
+        params |= {"start": view.start.isoformat(), "end": view.end.isoformat()}
+    params |= {d: v for d, v in view.dims.items() if v}
+    page_params = {k: st.query_params.get_all(k) for k in st.query_params if k.startswith("p_")}
+    st.query_params.from_dict(params | page_params)
+
+
+def page_param(name: str, options: list[str], default: str) -> str:
+    """A page-specific choice (metric, breakdown…) seeded from and written to the URL as ``p_<name>``."""
+    key = f"p_{name}"
+    wanted = st.query_params.get(key)
+    _seed(key, wanted if wanted in options else default)
+    if st.session_state[key] not in options:
+        st.session_state[key] = default
+    return key
+
+
+def remember_page_param(name: str) -> None:
+    """Write a page choice back to the URL."""
+    st.query_params[f"p_{name}"] = st.session_state[f"p_{name}"]
+
+
+def view_link() -> str:
+    """The link to this exact view (for decks and sharing)."""
+    base = os.environ.get("HARM_INSIGHTS_BASE_URL", "http://localhost:8501")
+    page = st.session_state.get("page_path", "")
+    query = "&".join(f"{k}={v}" for k in st.query_params for v in st.query_params.get_all(k))
+    return f"{base}/{page}?{query}"
+
+
+# ---- showing charts --------------------------------------------------------------------------
 
 def colour(harm_area: str) -> str:
     """The harm area's colour (grey for areas outside the taxonomy)."""
     return harm_area_colours().get(harm_area, "#555555")
+
+
+def show(chart: charts.Chart, select: bool = False, key: str | None = None):
+    """Show a chart with PNG / SVG / CSV downloads, and add it to the deck basket of this page.
+
+    With ``select`` the chart reports clicks (``on_select``) and the selection is returned.
+    """
+    st.session_state.setdefault("deck_charts", {})[chart.key] = chart
+    event = st.plotly_chart(
+        chart.figure,
+        key=key or f"chart_{chart.key}",
+        on_select="rerun" if select else "ignore",
+        selection_mode=("points",),
+        config={"displaylogo": False, "topojsonURL": "/app/static/topojson/", "toImageButtonOptions": {"format": "png", "width": 1600, "height": 900}},
+    )
+    left, middle, right, _ = st.columns([1, 1, 1, 5])
+    name = chart.key
+    left.download_button("PNG", data=lambda: export.image_bytes(chart, "png", scale=2), file_name=f"{name}.png", mime="image/png", key=f"png_{name}", on_click="ignore", icon=":material/image:")
+    middle.download_button("SVG", data=lambda: export.image_bytes(chart, "svg"), file_name=f"{name}.svg", mime="image/svg+xml", key=f"svg_{name}", on_click="ignore", icon=":material/polyline:")
+    right.download_button("CSV", data=lambda: export.csv_bytes(chart), file_name=f"{name}.csv", mime="text/csv", key=f"csv_{name}", on_click="ignore", icon=":material/table:")
+    return event if select else None
+
+
+def selected_values(event, field_name: str = "customdata") -> list[str]:
+    """The values clicked in a chart (from ``st.plotly_chart(on_select=...)``)."""
+    if not event:
+        return []
+    points = event.get("selection", {}).get("points", []) if isinstance(event, dict) else event.selection.points
+    out = []
+    for point in points:
+        value = point.get(field_name) if isinstance(point, dict) else None
+        if isinstance(value, list):
+            value = value[0] if value else None
+        if value is not None:
+            out.append(str(value))
+    return out
+
+
+def metric_label(name: str) -> str:
+    """A metric's label for selectors."""
+    return metric(name).label
+
+
+def caveat_notes(data: insights.Cube, harm_areas: list[str]) -> None:
+    """Caveats that apply to this view, beside the numbers."""
+    notes = [c for c in data.provenance.caveats if c.harm_area is None or c.harm_area in harm_areas]
+    if notes:
+        with st.expander(f"Caveats ({len(notes)})", icon=":material/info:"):
+            for note in notes:
+                st.markdown(f"- {note.date.isoformat() + ': ' if note.date else ''}{note.text}")
+
+
+def current() -> tuple[insights.Cube, View]:
+    """The cube and the shared filter state of this run (set by app.py)."""
+    return cube(), st.session_state["view"]
+
+
+def deck_export(data: insights.Cube, view: View) -> None:
+    """Sidebar button: this page's charts as a 16:9 deck with KPIs, narrative and the view link."""
+    chosen = list(st.session_state.get("deck_charts", {}).values())
+    if not chosen:
+        return
+    st.sidebar.divider()
+    kpis = st.session_state.get("deck_kpis", [])
+    narrative = st.session_state.get("deck_narrative", "")
+    areas = ", ".join(label("harm_area", h) for h in view.harm_areas) or "all harm areas"
+    deck = export.Deck(
+        title=f"Harm Insights · {st.session_state.get('page_title', 'Review')}",
+        subtitle=f"{areas}\n{view.start} – {view.end} · by {view.grain} · data as of {data.provenance.as_of} · source {data.provenance.source}",
+        charts=chosen,
+        kpis=kpis,
+        link=view_link(),
+        narrative=narrative,
+    )
+    st.sidebar.download_button(
+        f"Export deck ({len(chosen)} charts)",
+        data=lambda: export.build_deck(deck),
+        file_name="harm-insights.pptx",
+        mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        icon=":material/slideshow:",
+        on_click="ignore",
+        key="export_deck",
+        use_container_width=True,
+    )

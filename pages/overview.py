@@ -1,28 +1,33 @@
-"""Overview: KPI cards per harm area for the latest complete week."""
+"""Overview (leadership): KPI cards per harm area, the map, the biggest movers."""
 
 import streamlit as st
 
+from insights import charts
+from insights.export import Kpi
 from insights.kpis import kpi_cards
 from insights.metrics import metric
 from insights.model import label
-from pages.common import colour, cube, harm_area_filter
+from pages.common import caveat_notes, colour, current, show
 
 CARD_METRICS = ["actions", "proactive_rate", "within_24h_rate", "appeal_rate", "overturn_rate"]
 
-data = cube()
-harm_areas = harm_area_filter(data)
+data, view = current()
 metrics = [m for m in CARD_METRICS if m in data.available_metrics()]
-period, cards = kpi_cards(data, metrics, by="harm_area", filters={"harm_area": harm_areas}, grain="week")
+filters = {d: v for d, v in view.filters.items() if d != "harm_area"}
+period, cards = kpi_cards(data, metrics, by="harm_area", filters=view.filters, grain=view.grain, as_of=min(view.end, data.provenance.as_of))
+history = data.query(metrics, by=["harm_area"], filters=view.filters, grain=view.grain, end=period.end)
 
 st.title("Overview")
-st.caption(f"Week of {period.label()} · change against the week before and the same week a year earlier · data as of {data.provenance.as_of}")
-if not harm_areas:
+st.caption(f"{view.grain.capitalize()} of {period.label()} · change against the {view.grain} before and a year earlier · data as of {data.provenance.as_of}")
+if not view.harm_areas:
     st.info("Choose one or more harm areas in the sidebar.")
-for area in harm_areas:
+for area in view.harm_areas:
     with st.container(border=True):
-        st.markdown(f"#### <span style='color:{colour(area)}'>■</span> {label('harm_area', area)}", unsafe_allow_html=True)
-        columns = st.columns(len(metrics))
-        for column, name in zip(columns, metrics):
+        head, link = st.columns([5, 1])
+        head.markdown(f"#### <span style='color:{colour(area)}'>■</span> {label('harm_area', area)}", unsafe_allow_html=True)
+        link.page_link("pages/deep_dive.py", label="Details", icon=":material/arrow_forward:", query_params={"harm_area": area, "grain": view.grain})
+        spark = history.filter(history["harm_area"] == area).tail(26)
+        for column, name in zip(st.columns(len(metrics)), metrics):
             card = next((c for c in cards if c.key == area and c.metric == name), None)
             definition = metric(name)
             yoy = card.delta_text("year") if card else None
@@ -31,7 +36,19 @@ for area in harm_areas:
                 definition.format_value(card.value if card else None),
                 delta=card.delta_text() if card else None,
                 delta_color="normal" if definition.higher_is_better else "inverse",
-                help=definition.definition + (f"\n\nAgainst a year earlier: {yoy}" if yoy else ""),
+                help=definition.definition,
+                chart_data=spark[name].fill_null(0).to_list(),
+                chart_type="line",
+                delta_description=f"{yoy} vs a year ago" if yoy else None,
             )
-            if yoy:
-                column.caption(f"vs a year ago: {yoy}")
+            if card and card.value is not None:
+                st.session_state["deck_kpis"].append(Kpi(f"{definition.label} · {label('harm_area', area)}", definition.format_value(card.value), card.delta_text()))
+
+left, right = st.columns([3, 2])
+with left:
+    by_country = data.query("actions", by=["country"], filters=view.filters, start=period.start, end=period.end)
+    show(charts.choropleth(by_country, "actions", title=f"Actions by country, {period.label()}", key="overview_map"))
+with right:
+    movers = data.query("actions", by=["country"], filters=view.filters, start=period.start, end=period.end)
+    show(charts.breakdown(movers, "country", "actions", title="Most actioned countries", top=10, key="overview_top_countries"))
+caveat_notes(data, view.harm_areas)

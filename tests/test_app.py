@@ -44,7 +44,7 @@ def test_overview_shows_kpi_cards_for_the_core_harm_areas(app, sample_cube):
 
 def test_harm_area_filter_changes_the_cards_and_the_url(app, sample_cube):
     at = app.run()
-    at.multiselect(key="harm_areas").set_value(["spam"]).run()
+    at.multiselect(key="f_harm_area").set_value(["spam"]).run()
     assert not at.exception
     _, cards = kpi_cards(sample_cube, ["actions"], by="harm_area", filters={"harm_area": ["spam"]}, grain="week")
     assert shown(at)["Actions"] == [f"{cards[0].value:,.0f}"]
@@ -54,7 +54,7 @@ def test_harm_area_filter_changes_the_cards_and_the_url(app, sample_cube):
 def test_url_state_round_trips(app):
     app.query_params["harm_area"] = ["child_safety", "self_harm"]
     at = app.run()
-    assert at.multiselect(key="harm_areas").value == ["child_safety", "self_harm"]
+    assert at.multiselect(key="f_harm_area").value == ["child_safety", "self_harm"]
     assert len(shown(at)["Actions"]) == 2
 
 

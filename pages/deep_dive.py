@@ -1,0 +1,40 @@
+"""Harm area deep dive: policies, detection sources, content types, time to action, appeals and overturns."""
+
+import streamlit as st
+
+from insights import charts
+from insights.model import label
+from pages.common import caveat_notes, current, selected_values, show
+
+data, view = current()
+areas = ", ".join(label("harm_area", h) for h in view.harm_areas) or "all harm areas"
+st.title(f"Deep dive: {areas}")
+window = dict(filters=view.filters, start=view.start, end=view.end)
+
+left, right = st.columns(2)
+with left:
+    if "policy" in data.dimensions:
+        picked = selected_values(show(charts.breakdown(data.query("actions", by=["policy"], **window), "policy", "actions", key="deep_policies"), select=True))
+        if picked:
+            st.session_state["f_policy"] = picked
+            st.rerun()
+with right:
+    if "detection_source" in data.dimensions:
+        show(charts.breakdown(data.query("actions", by=["detection_source"], **window), "detection_source", "actions", key="deep_sources"))
+left, right = st.columns(2)
+with left:
+    if "content_type" in data.dimensions:
+        show(charts.breakdown(data.query("actions", by=["content_type"], **window), "content_type", "actions", key="deep_content"))
+with right:
+    speed = [m for m in ("within_1h_rate", "within_24h_rate", "within_7d_rate") if m in data.available_metrics()]
+    if speed:
+        shares = data.query(speed, **window).unpivot(variable_name="metric", value_name="share")
+        st.subheader("Time to action")
+        for row in shares.iter_rows(named=True):
+            st.progress(min(1.0, row["share"] or 0.0), text=f"{charts.metric(row['metric']).label}: {charts.metric(row['metric']).format_value(row['share'])}")
+appeal_metrics = [m for m in ("appeal_rate", "overturn_rate") if m in data.available_metrics()]
+if appeal_metrics:
+    for name in appeal_metrics:
+        series = data.query(name, by=["harm_area"], grain=view.grain, **window)
+        show(charts.trend(series, name, by="harm_area", key=f"deep_{name}"))
+caveat_notes(data, view.harm_areas)
