@@ -1,12 +1,11 @@
-"""Harm Insights: the Streamlit entry point (navigation, shared filters, deck export).
+"""Harm Insights: the Streamlit entry point (page config and navigation).
 
-Run with ``make run`` (prepares the sample data, then ``streamlit run app.py``).
+Run with ``make run`` (prepares the sample data, then ``streamlit run app.py``). Every page
+starts with ``pages.common.current()``, which draws the shared sidebar filters (state kept in
+the URL) and ends with ``pages.common.finish()``, which offers the deck export.
 """
 
 import streamlit as st
-
-from insights import DataError
-from pages import common
 
 st.set_page_config(page_title="Harm Insights", page_icon="🛡️", layout="wide")
 
@@ -24,15 +23,5 @@ PAGES = {
 }
 
 navigation = st.navigation(PAGES)
-st.session_state["page_path"] = navigation.url_path
-st.session_state.update(deck_charts={}, deck_kpis=[], deck_narrative="", page_title=navigation.title)
-try:
-    data = common.cube()
-except DataError as error:
-    st.error(f"The data source could not be loaded: {error}", icon=":material/error:")
-    st.session_state.pop("source", None)
-    st.page_link("pages/data.py", label="Choose another source on the Data page")
-    st.stop()
-st.session_state["view"] = common.sidebar_filters(data)
+st.session_state.update(page_path=navigation.url_path, page_title=navigation.title)
 navigation.run()
-common.deck_export(data, st.session_state["view"])

@@ -132,8 +132,14 @@ def _write_url(view: View, full_range: tuple[dt.date, dt.date]) -> None:
     if (view.start, view.end) != full_range:
         params |= {"start": view.start.isoformat(), "end": view.end.isoformat()}
     params |= {d: v for d, v in view.dims.items() if v}
-    page_params = {k: st.query_params.get_all(k) for k in st.query_params if k.startswith("p_")}
-    st.query_params.from_dict(params | page_params)
+    current = {k: st.query_params.get_all(k) for k in st.query_params}
+    for key in current:
+        if key not in params and not key.startswith("p_"):
+            del st.query_params[key]
+    for key, value in params.items():
+        wanted = value if isinstance(value, list) else [value]
+        if current.get(key) != wanted:
+            st.query_params[key] = value
 
 
 def page_param(name: str, options: list[str], default: str) -> str:
@@ -217,8 +223,23 @@ def caveat_notes(data: insights.Cube, harm_areas: list[str]) -> None:
 
 
 def current() -> tuple[insights.Cube, View]:
-    """The cube and the shared filter state of this run (set by app.py)."""
-    return cube(), st.session_state["view"]
+    """Start a page: load the cube (or explain why it cannot be), draw the shared sidebar filters."""
+    st.session_state.update(deck_charts={}, deck_kpis=[], deck_narrative="")
+    try:
+        data = cube()
+    except insights.DataError as error:
+        st.error(f"The data source could not be loaded: {error}", icon=":material/error:")
+        st.session_state.pop("source", None)
+        st.page_link("pages/data.py", label="Choose another source on the Data page")
+        st.stop()
+    view = sidebar_filters(data)
+    st.session_state["view"] = view
+    return data, view
+
+
+def finish() -> None:
+    """End a page: the sidebar's deck export of this page's charts."""
+    deck_export(cube(), st.session_state["view"])
 
 
 def deck_export(data: insights.Cube, view: View) -> None:

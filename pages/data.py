@@ -5,7 +5,7 @@ import streamlit as st
 
 from insights import DataError, load_source
 from insights.model import taxonomy_table
-from pages.common import SAMPLE, current, load_cube
+from pages.common import SAMPLE, current, finish, load_cube
 
 data, _ = current()
 st.title("Data")
@@ -64,3 +64,4 @@ if provenance.caveats:
     st.dataframe(pl.DataFrame([{"date": c.date, "kind": c.kind, "harm area": c.harm_area, "caveat": c.text} for c in provenance.caveats]), hide_index=True)
 with st.expander("Harm-area taxonomy"):
     st.dataframe(pl.DataFrame(taxonomy_table()), hide_index=True)
+finish()

@@ -4,7 +4,7 @@ import streamlit as st
 
 from insights import charts
 from insights.model import label
-from pages.common import caveat_notes, current, selected_values, show
+from pages.common import caveat_notes, current, finish, selected_values, show
 
 data, view = current()
 areas = ", ".join(label("harm_area", h) for h in view.harm_areas) or "all harm areas"
@@ -38,3 +38,4 @@ if appeal_metrics:
         series = data.query(name, by=["harm_area"], grain=view.grain, **window)
         show(charts.trend(series, name, by="harm_area", key=f"deep_{name}"))
 caveat_notes(data, view.harm_areas)
+finish()

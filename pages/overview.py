@@ -7,7 +7,7 @@ from insights.export import Kpi
 from insights.kpis import kpi_cards
 from insights.metrics import metric
 from insights.model import label
-from pages.common import caveat_notes, colour, current, show
+from pages.common import caveat_notes, colour, current, finish, show
 
 CARD_METRICS = ["actions", "proactive_rate", "within_24h_rate", "appeal_rate", "overturn_rate"]
 
@@ -52,3 +52,4 @@ with right:
     movers = data.query("actions", by=["country"], filters=view.filters, start=period.start, end=period.end)
     show(charts.breakdown(movers, "country", "actions", title="Most actioned countries", top=10, key="overview_top_countries"))
 caveat_notes(data, view.harm_areas)
+finish()

@@ -4,7 +4,7 @@ import streamlit as st
 
 from insights import charts
 from insights.metrics import metric
-from pages.common import caveat_notes, current, metric_label, page_param, remember_page_param, selected_values, show
+from pages.common import caveat_notes, current, finish, metric_label, page_param, remember_page_param, selected_values, show
 
 data, view = current()
 st.title("Regional")
@@ -30,3 +30,4 @@ with right:
 per_region = data.query(chosen, by=["region"], filters=view.filters, grain=view.grain, start=view.start, end=view.end)
 show(charts.small_multiples(per_region, chosen, "region", key=f"regional_multiples_{chosen}"))
 caveat_notes(data, view.harm_areas)
+finish()

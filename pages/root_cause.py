@@ -8,7 +8,7 @@ from insights import charts
 from insights.kpis import latest_complete_period, previous_period
 from insights.metrics import metric
 from insights.model import DIMENSION_LABELS
-from pages.common import current, metric_label, page_param, remember_page_param, show
+from pages.common import current, finish, metric_label, page_param, remember_page_param, show
 
 data, view = current()
 st.title("Root cause")
@@ -28,3 +28,4 @@ for dim in dims[:4]:
     after = data.query(chosen, by=[dim], filters=view.filters, start=now[0], end=now[1])
     st.caption(DIMENSION_LABELS[dim])
     show(charts.breakdown(after, dim, chosen, title=f"{metric(chosen).label} by {DIMENSION_LABELS[dim].lower()}, current period", key=f"rc_{dim}"))
+finish()

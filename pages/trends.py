@@ -5,7 +5,7 @@ import streamlit as st
 from insights import charts
 from insights.metrics import metric
 from insights.model import DIMENSION_LABELS
-from pages.common import caveat_notes, current, events_for, metric_label, page_param, remember_page_param, show
+from pages.common import caveat_notes, current, events_for, finish, metric_label, page_param, remember_page_param, show
 
 data, view = current()
 st.title("Trends")
@@ -36,3 +36,4 @@ with st.expander("Add an event to the timeline", icon=":material/event:"):
             )
             st.rerun()
 caveat_notes(data, view.harm_areas)
+finish()
