@@ -117,6 +117,7 @@ def trend(
                 mode="lines",
                 name=name,
                 line={"width": 2.5, "color": series_colour(by, code, index) if code else ACCENT},
+                customdata=[code] * len(part) if code else None,
                 hovertemplate=f"{name}<br>%{{x|%d %b %Y}}: %{{y{hover_format(metric_name)}}}<extra></extra>",
             )
         )

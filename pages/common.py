@@ -172,16 +172,18 @@ def colour(harm_area: str) -> str:
     return harm_area_colours().get(harm_area, "#555555")
 
 
-def show(chart: charts.Chart, select: bool = False, key: str | None = None):
-    """Show a chart with PNG / SVG / CSV downloads, and add it to the deck basket of this page.
+def show(chart: charts.Chart, drill: str | None = None) -> None:
+    """Show a chart with PNG / SVG / CSV downloads, and add it to this page's deck.
 
-    With ``select`` the chart reports clicks (``on_select``) and the selection is returned.
+    With ``drill`` (a dimension), clicking a bar, point or country filters the whole view to
+    the clicked values of that dimension (the sidebar filter and the URL follow).
     """
     st.session_state.setdefault("deck_charts", {})[chart.key] = chart
-    event = st.plotly_chart(
+    key = f"chart_{chart.key}"
+    st.plotly_chart(
         chart.figure,
-        key=key or f"chart_{chart.key}",
-        on_select="rerun" if select else "ignore",
+        key=key,
+        on_select=(lambda: _drill(key, drill)) if drill else "ignore",
         selection_mode=("points",),
         config={"displaylogo": False, "topojsonURL": "/app/static/topojson/", "toImageButtonOptions": {"format": "png", "width": 1600, "height": 900}},
     )
@@ -190,22 +192,26 @@ def show(chart: charts.Chart, select: bool = False, key: str | None = None):
     left.download_button("PNG", data=lambda: export.image_bytes(chart, "png", scale=2), file_name=f"{name}.png", mime="image/png", key=f"png_{name}", on_click="ignore", icon=":material/image:")
     middle.download_button("SVG", data=lambda: export.image_bytes(chart, "svg"), file_name=f"{name}.svg", mime="image/svg+xml", key=f"svg_{name}", on_click="ignore", icon=":material/polyline:")
     right.download_button("CSV", data=lambda: export.csv_bytes(chart), file_name=f"{name}.csv", mime="text/csv", key=f"csv_{name}", on_click="ignore", icon=":material/table:")
-    return event if select else None
 
 
-def selected_values(event, field_name: str = "customdata") -> list[str]:
-    """The values clicked in a chart (from ``st.plotly_chart(on_select=...)``)."""
-    if not event:
-        return []
-    points = event.get("selection", {}).get("points", []) if isinstance(event, dict) else event.selection.points
-    out = []
+def _drill(chart_key: str, dimension: str) -> None:
+    """Selection callback: make the clicked values the filter of ``dimension``."""
+    values = selected_values(st.session_state.get(chart_key))
+    if values:
+        st.session_state[f"f_{dimension}"] = values
+
+
+def selected_values(state) -> list[str]:
+    """The codes clicked in a chart (each trace carries its codes in ``customdata``)."""
+    selection = (state or {}).get("selection", {}) if isinstance(state, dict) else getattr(state, "selection", {})
+    points = selection.get("points", []) if isinstance(selection, dict) else getattr(selection, "points", [])
+    values = []
     for point in points:
-        value = point.get(field_name) if isinstance(point, dict) else None
-        if isinstance(value, list):
-            value = value[0] if value else None
-        if value is not None:
-            out.append(str(value))
-    return out
+        value = point.get("customdata")
+        value = value[0] if isinstance(value, list) and value else value
+        if value is not None and str(value) not in values:
+            values.append(str(value))
+    return values
 
 
 def metric_label(name: str) -> str:
@@ -230,7 +236,7 @@ def current() -> tuple[insights.Cube, View]:
     except insights.DataError as error:
         st.error(f"The data source could not be loaded: {error}", icon=":material/error:")
         st.session_state.pop("source", None)
-        st.page_link("pages/data.py", label="Choose another source on the Data page")
+        st.page_link("pages/data_page.py", label="Choose another source on the Data page")
         st.stop()
     view = sidebar_filters(data)
     st.session_state["view"] = view

@@ -4,7 +4,7 @@ import streamlit as st
 
 from insights import charts
 from insights.model import label
-from pages.common import caveat_notes, current, finish, selected_values, show
+from pages.common import caveat_notes, current, events_for, finish, show
 
 data, view = current()
 areas = ", ".join(label("harm_area", h) for h in view.harm_areas) or "all harm areas"
@@ -14,17 +14,14 @@ window = dict(filters=view.filters, start=view.start, end=view.end)
 left, right = st.columns(2)
 with left:
     if "policy" in data.dimensions:
-        picked = selected_values(show(charts.breakdown(data.query("actions", by=["policy"], **window), "policy", "actions", key="deep_policies"), select=True))
-        if picked:
-            st.session_state["f_policy"] = picked
-            st.rerun()
+        show(charts.breakdown(data.query("actions", by=["policy"], **window), "policy", "actions", key="deep_policies"), drill="policy")
 with right:
     if "detection_source" in data.dimensions:
-        show(charts.breakdown(data.query("actions", by=["detection_source"], **window), "detection_source", "actions", key="deep_sources"))
+        show(charts.breakdown(data.query("actions", by=["detection_source"], **window), "detection_source", "actions", key="deep_sources"), drill="detection_source")
 left, right = st.columns(2)
 with left:
     if "content_type" in data.dimensions:
-        show(charts.breakdown(data.query("actions", by=["content_type"], **window), "content_type", "actions", key="deep_content"))
+        show(charts.breakdown(data.query("actions", by=["content_type"], **window), "content_type", "actions", key="deep_content"), drill="content_type")
 with right:
     speed = [m for m in ("within_1h_rate", "within_24h_rate", "within_7d_rate") if m in data.available_metrics()]
     if speed:
@@ -36,6 +33,6 @@ appeal_metrics = [m for m in ("appeal_rate", "overturn_rate") if m in data.avail
 if appeal_metrics:
     for name in appeal_metrics:
         series = data.query(name, by=["harm_area"], grain=view.grain, **window)
-        show(charts.trend(series, name, by="harm_area", key=f"deep_{name}"))
+        show(charts.trend(series, name, by="harm_area", events=events_for(view.harm_areas), caveats=data.provenance.caveats, key=f"deep_{name}"))
 caveat_notes(data, view.harm_areas)
 finish()

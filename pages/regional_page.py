@@ -4,7 +4,7 @@ import streamlit as st
 
 from insights import charts
 from insights.metrics import metric
-from pages.common import caveat_notes, current, finish, metric_label, page_param, remember_page_param, selected_values, show
+from pages.common import caveat_notes, current, finish, metric_label, page_param, remember_page_param, show
 
 data, view = current()
 st.title("Regional")
@@ -13,20 +13,14 @@ chosen = st.selectbox("Metric", metrics, key=page_param("metric", metrics, "acti
 remember_page_param("metric")
 
 by_country = data.query(chosen, by=["country"], filters=view.filters, start=view.start, end=view.end)
-clicked = selected_values(show(charts.choropleth(by_country, chosen, key=f"regional_map_{chosen}"), select=True))
-if clicked:
-    st.session_state["f_country"] = sorted(set(st.session_state.get("f_country", [])) | set(clicked))
-    st.rerun()
+show(charts.choropleth(by_country, chosen, key=f"regional_map_{chosen}"), drill="country")
 
 left, right = st.columns(2)
 with left:
     by_region = data.query(chosen, by=["region"], filters=view.filters, start=view.start, end=view.end)
-    picked = selected_values(show(charts.breakdown(by_region, "region", chosen, key=f"regional_regions_{chosen}"), select=True))
-    if picked:
-        st.session_state["f_region"] = picked
-        st.rerun()
+    show(charts.breakdown(by_region, "region", chosen, key=f"regional_regions_{chosen}"), drill="region")
 with right:
-    show(charts.breakdown(by_country, "country", chosen, title=f"{metric(chosen).label}: top countries", key=f"regional_countries_{chosen}"))
+    show(charts.breakdown(by_country, "country", chosen, title=f"{metric(chosen).label}: top countries", key=f"regional_countries_{chosen}"), drill="country")
 per_region = data.query(chosen, by=["region"], filters=view.filters, grain=view.grain, start=view.start, end=view.end)
 show(charts.small_multiples(per_region, chosen, "region", key=f"regional_multiples_{chosen}"))
 caveat_notes(data, view.harm_areas)

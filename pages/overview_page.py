@@ -25,7 +25,7 @@ for area in view.harm_areas:
     with st.container(border=True):
         head, link = st.columns([5, 1])
         head.markdown(f"#### <span style='color:{colour(area)}'>■</span> {label('harm_area', area)}", unsafe_allow_html=True)
-        link.page_link("pages/deep_dive.py", label="Details", icon=":material/arrow_forward:", query_params={"harm_area": area, "grain": view.grain})
+        link.page_link("pages/deep_dive_page.py", label="Details", icon=":material/arrow_forward:", query_params={"harm_area": area, "grain": view.grain})
         spark = history.filter(history["harm_area"] == area).tail(26)
         for column, name in zip(st.columns(len(metrics)), metrics):
             card = next((c for c in cards if c.key == area and c.metric == name), None)
@@ -47,9 +47,9 @@ for area in view.harm_areas:
 left, right = st.columns([3, 2])
 with left:
     by_country = data.query("actions", by=["country"], filters=view.filters, start=period.start, end=period.end)
-    show(charts.choropleth(by_country, "actions", title=f"Actions by country, {period.label()}", key="overview_map"))
+    show(charts.choropleth(by_country, "actions", title=f"Actions by country, {period.label()}", key="overview_map"), drill="country")
 with right:
     movers = data.query("actions", by=["country"], filters=view.filters, start=period.start, end=period.end)
-    show(charts.breakdown(movers, "country", "actions", title="Most actioned countries", top=10, key="overview_top_countries"))
+    show(charts.breakdown(movers, "country", "actions", title="Most actioned countries", top=10, key="overview_top_countries"), drill="country")
 caveat_notes(data, view.harm_areas)
 finish()

@@ -24,7 +24,7 @@ events = events_for(view.harm_areas)
 events = events.filter(events["date"].is_between(view.start, view.end))
 chart = charts.trend(series, chosen, by=by, events=events, caveats=data.provenance.caveats, key=f"trend_{chosen}_{by}",
                      title=f"{metric(chosen).label} by {DIMENSION_LABELS[by].lower()}, per {view.grain}")
-show(chart)
+show(chart, drill=by)
 
 with st.expander("Add an event to the timeline", icon=":material/event:"):
     with st.form("add_event", clear_on_submit=True):
