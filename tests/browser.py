@@ -80,6 +80,20 @@ def wait_for_app(page, timeout: float = 60_000) -> None:
     )
 
 
+def warm_up(browser, url: str) -> None:
+    """Open the app's root once after the server starts.
+
+    Streamlit runs the first script run of a process in its legacy ``pages/``-directory mode
+    (``st.navigation`` switches that off for good); a deep link as the very first request
+    would show a "page not found" notice before app.py takes over.
+    """
+    page = browser.new_page()
+    page.goto(url)
+    wait_for_app(page)
+    first_chart_visible(page)
+    page.close()
+
+
 def first_chart_visible(page, timeout: float = 60_000) -> None:
     """Wait for the first Plotly chart (or KPI metric) to be drawn."""
     page.wait_for_selector('.js-plotly-plot .main-svg, [data-testid="stMetricValue"]', timeout=timeout)

@@ -11,17 +11,11 @@ from pptx import Presentation
 from pptx.enum.chart import XL_CHART_TYPE
 
 from insights.kpis import kpi_cards
-from tests.browser import chromium, chromium_path, first_chart_visible, served_app, wait_for_app
+from tests.browser import chromium, chromium_path, first_chart_visible, served_app, wait_for_app, warm_up
 from tests.conftest import ROOT, unavailable
 
 ARTIFACTS = ROOT / "test-artifacts"
 PAGES = {"overview": "", "regional": "regional", "trends": "trends", "root_cause": "root_cause", "deep_dive": "deep_dive", "data": "data"}
-
-
-@pytest.fixture(scope="module")
-def app_url(sample_dir):
-    with served_app(sample_dir) as url:
-        yield url
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +24,13 @@ def browser():
         unavailable("no chromium on PATH (Debian package 'chromium')")
     with chromium() as instance:
         yield instance
+
+
+@pytest.fixture(scope="module")
+def app_url(sample_dir, browser):
+    with served_app(sample_dir) as url:
+        warm_up(browser, url)
+        yield url
 
 
 @pytest.fixture()
@@ -52,6 +53,7 @@ def test_every_page_renders_without_an_error(page, app_url, name):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"page-{name}.png"), full_page=True)
     assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.locator('[data-testid="stDialog"]').count() == 0, page.locator('[data-testid="stDialog"]').all_inner_texts()
     assert "Traceback" not in page.locator('[data-testid="stMain"]').inner_text()
 
 
@@ -87,8 +89,12 @@ def test_clicking_a_bar_drills_into_that_value(page, app_url):
     wait_for_app(page)
     first_chart_visible(page)
     bars = page.locator('[data-testid="stPlotlyChart"]').nth(1).locator("g.point path")
-    box = bars.first.bounding_box()  # plotly's drag layer sits on top: click where a user would
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.locator('[data-testid="stPlotlyChart"]').nth(1).scroll_into_view_if_needed()
+    box = bars.first.bounding_box()  # plotly's drag layer sits on top: point and click where a user would
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.wait_for_selector(".hoverlayer .hovertext", timeout=10_000)  # plotly picks the clicked point from the hover
+    page.mouse.click(x, y)
     page.wait_for_function("() => location.search.includes('region=')", timeout=30_000)
     # the region chart now shows just the clicked region, and the map just its countries
     page.wait_for_function(
