@@ -260,8 +260,45 @@ class Cube:
         ``grain`` is given), then the ``by`` columns, then one column per metric named after it.
         Rates are ``sum(numerator) / sum(denominator)`` over the combination.
         """
-        names = [metrics] if isinstance(metrics, str) else list(metrics)
-        wanted = [metric(n) for n in names]
+        wanted = [metric(n) for n in ([metrics] if isinstance(metrics, str) else metrics)]
+        grouped, keys = self._summed(wanted, by, filters, grain, start, end)
+        return self._collect(grouped.select(*self._key_columns(keys), *self.metric_exprs(wanted)), keys)
+
+    def sums(
+        self,
+        of: str | Metric,
+        by: Sequence[str] = (),
+        filters: Filters | None = None,
+        grain: Grain | None = None,
+        start: object = None,
+        end: object = None,
+    ) -> pl.DataFrame:
+        """The numerator and denominator sums behind one metric, for every combination of ``by``.
+
+        Same arguments and rows as ``query``; the columns after the keys are ``numerator``,
+        ``denominator`` (null for a count metric) and the metric itself. The sums are paired
+        exactly as ``query`` pairs them, so ``numerator / denominator × scale`` is the metric.
+        Significance tests and decompositions need these, since rates are not additive but
+        their sums are. ``of`` is a registry name or a ``Metric`` (e.g. actions over uploads).
+        """
+        wanted = of if isinstance(of, Metric) else metric(of)
+        grouped, keys = self._summed([wanted], by, filters, grain, start, end)
+        num_name, den_name = self._sum_names(wanted)
+        denominator = pl.col(den_name) if den_name else pl.lit(None, dtype=pl.Int64)
+        return self._collect(
+            grouped.select(
+                *self._key_columns(keys),
+                pl.col(num_name).alias("numerator"),
+                denominator.alias("denominator"),
+                *self.metric_exprs([wanted]),
+            ),
+            keys,
+        )
+
+    def _summed(
+        self, wanted: Sequence[Metric], by: Sequence[str], filters: Filters | None, grain: Grain | None, start: object, end: object
+    ) -> tuple[pl.LazyFrame, list[str]]:
+        """The measure sums the metrics need per combination of period and ``by``, and the key names."""
         by = [by] if isinstance(by, str) else list(by)
         self._check(wanted, by, grain)
         needed = {*by, *(d for d, v in (filters or {}).items() if v is not None)}
@@ -273,9 +310,11 @@ class Cube:
             lf = lf.with_columns(period=period_start(pl.col("date"), grain))
             keys = ["period", *keys]
         sums = self.sum_exprs(wanted)
-        grouped = lf.group_by(keys).agg(sums) if keys else lf.select(sums)
-        result = grouped.select(
-            *[pl.col(k).cast(pl.String) if k in self.dimensions else pl.col(k) for k in keys],
-            *self.metric_exprs(wanted),
-        )
+        return (lf.group_by(keys).agg(sums) if keys else lf.select(sums)), keys
+
+    def _key_columns(self, keys: Sequence[str]) -> list[pl.Expr]:
+        return [pl.col(k).cast(pl.String) if k in self.dimensions else pl.col(k) for k in keys]
+
+    @staticmethod
+    def _collect(result: pl.LazyFrame, keys: Sequence[str]) -> pl.DataFrame:
         return result.sort(keys, nulls_last=True).collect() if keys else result.collect()

@@ -110,6 +110,13 @@ def test_exposure_rate_from_pre_aggregated_input(tmp_path):
     assert got.rows() == [("hateful_behavior", 30, pytest.approx(3.0)), ("self_harm", 15, pytest.approx(1.0))]
     assert got.schema["actions"] == pl.Int64, "whole-number counts stay integers"
 
+    sums = cube.sums("actions_per_10k_uploads", by=["harm_area"])
+    assert sums.columns == ["harm_area", "numerator", "denominator", "actions_per_10k_uploads"]
+    assert sums.rows() == [("hateful_behavior", 30, 100_000, pytest.approx(3.0)), ("self_harm", 10, 100_000, pytest.approx(1.0))], (
+        "sums are paired cell by cell, as the rate is"
+    )
+    assert cube.sums("actions", by=["harm_area"])["denominator"].to_list() == [None, None]
+
 
 def test_missing_measure_stays_null_not_zero(tmp_path):
     pl.DataFrame({"date": ["2025-01-01"], "harm_area": ["spam"], "actions": [4], "appeals": [None]}, schema_overrides={"appeals": pl.Int64}).write_csv(tmp_path / "a.csv")
