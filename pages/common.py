@@ -187,11 +187,11 @@ def show(chart: charts.Chart, drill: str | None = None) -> None:
         selection_mode=("points",),
         config={"displaylogo": False, "topojsonURL": "/app/static/topojson/", "toImageButtonOptions": {"format": "png", "width": 1600, "height": 900}},
     )
-    left, middle, right, _ = st.columns([1, 1, 1, 5])
     name = chart.key
-    left.download_button("PNG", data=lambda: export.image_bytes(chart, "png", scale=2), file_name=f"{name}.png", mime="image/png", key=f"png_{name}", on_click="ignore", icon=":material/image:")
-    middle.download_button("SVG", data=lambda: export.image_bytes(chart, "svg"), file_name=f"{name}.svg", mime="image/svg+xml", key=f"svg_{name}", on_click="ignore", icon=":material/polyline:")
-    right.download_button("CSV", data=lambda: export.csv_bytes(chart), file_name=f"{name}.csv", mime="text/csv", key=f"csv_{name}", on_click="ignore", icon=":material/table:")
+    row = st.container(horizontal=True, gap="small")
+    row.download_button("PNG", data=lambda: export.image_bytes(chart, "png", scale=2), file_name=f"{name}.png", mime="image/png", key=f"png_{name}", on_click="ignore", icon=":material/image:")
+    row.download_button("SVG", data=lambda: export.image_bytes(chart, "svg"), file_name=f"{name}.svg", mime="image/svg+xml", key=f"svg_{name}", on_click="ignore", icon=":material/polyline:")
+    row.download_button("CSV", data=lambda: export.csv_bytes(chart), file_name=f"{name}.csv", mime="text/csv", key=f"csv_{name}", on_click="ignore", icon=":material/table:")
 
 
 def _drill(chart_key: str, dimension: str) -> None:

@@ -1,0 +1,147 @@
+"""Benchmark the app in a real headless Chromium against `streamlit run` (sample data, 1M events).
+
+    python bench/browser.py [--repeats 7]
+
+Prints one table: time to the first chart after opening each page, filter change → updated
+chart (median), page switch → first chart of the new page (median), and deck export (the
+browser's download of a deck of 8 charts, and the same deck built in-process).
+Targets: first chart ≤ 2.5 s; filter change ≤ 0.35 s median; page switch ≤ 1 s; deck with 8
+charts ≤ 5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.browser import chromium, first_chart_visible, served_app, wait_for_app, warm_up  # noqa: E402
+
+PAGES = {"Overview": "overview", "Regional": "regional", "Trends": "trends", "Root cause": "root_cause", "Harm area deep dive": "deep_dive"}
+
+
+def chart_title_contains(page, text: str, timeout: float = 30_000) -> None:
+    """Wait until some Plotly chart title on the page contains ``text``."""
+    page.wait_for_function(
+        "(t) => [...document.querySelectorAll('.js-plotly-plot .gtitle')].some(e => e.textContent.includes(t))",
+        arg=text,
+        timeout=timeout,
+        polling="raf",
+    )
+
+
+def first_chart_times(browser, url: str, repeats: int) -> dict[str, float]:
+    """Seconds from navigation to the first drawn chart, per page (median of fresh tabs)."""
+    out = {}
+    for title, path in PAGES.items():
+        times = []
+        for _ in range(repeats):
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            start = time.perf_counter()
+            page.goto(f"{url}/{path}")
+            first_chart_visible(page)
+            times.append(time.perf_counter() - start)
+            page.close()
+        out[title] = statistics.median(times)
+    return out
+
+
+def filter_change_times(browser, url: str, repeats: int) -> list[float]:
+    """Grain week ↔ month on the Trends page: click → chart redrawn with the new grain."""
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(f"{url}/trends")
+    wait_for_app(page)
+    chart_title_contains(page, "per week")
+    times = []
+    for index in range(repeats * 2):
+        grain = "Month" if index % 2 == 0 else "Week"
+        start = time.perf_counter()
+        page.locator("[data-testid=stSidebar]").get_by_text(grain, exact=True).click()
+        chart_title_contains(page, f"per {grain.lower()}")
+        times.append(time.perf_counter() - start)
+        wait_for_app(page)
+    page.close()
+    return times
+
+
+def page_switch_times(browser, url: str, repeats: int) -> list[float]:
+    """Sidebar navigation Trends ↔ Regional: click → first chart of the new page."""
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    page.goto(f"{url}/trends")
+    wait_for_app(page)
+    chart_title_contains(page, "per week")
+    times = []
+    for index in range(repeats * 2):
+        target, marker = ("Regional", "by country") if index % 2 == 0 else ("Trends", "per week")
+        start = time.perf_counter()
+        page.locator("[data-testid=stSidebarNav]").get_by_text(target, exact=True).click()
+        chart_title_contains(page, marker)
+        times.append(time.perf_counter() - start)
+        wait_for_app(page)
+    page.close()
+    return times
+
+
+def browser_deck_seconds(browser, url: str) -> tuple[float, int]:
+    """Click "Export deck" on the deep-dive page (its charts) and wait for the download."""
+    page = browser.new_page(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
+    page.goto(f"{url}/deep_dive")
+    wait_for_app(page)
+    first_chart_visible(page)
+    button = page.get_by_role("button", name="Export deck")
+    charts = int(button.inner_text().split("(")[1].split()[0])
+    start = time.perf_counter()
+    with page.expect_download(timeout=60_000) as download:
+        button.click()
+    download.value.path()
+    page.close()
+    return time.perf_counter() - start, charts
+
+
+def in_process_deck_seconds(source: Path) -> float:
+    """Build a deck of 8 charts (4 native line/bar, 4 images incl. a map) in-process."""
+    import polars as pl
+
+    import insights
+    from insights import charts, export
+
+    cube = insights.load_source(source)
+    trend = charts.trend(cube.query("actions", by=["harm_area"], grain="week"), "actions", by="harm_area", key="t")
+    bars = charts.breakdown(cube.query("actions", by=["country"]), "country", "actions", key="b")
+    world = charts.choropleth(cube.query("actions", by=["country"]), "actions", key="m")
+    multiples = charts.small_multiples(cube.query("actions", by=["region"], grain="month"), "actions", "region", key="s")
+    deck = export.Deck("Bench", "8 charts", [trend, bars, world, multiples] * 2, [export.Kpi("Actions", "1")])
+    export.image_bytes(bars, "png")  # the app keeps kaleido warm; so does this
+    start = time.perf_counter()
+    export.build_deck(deck)
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--source", type=Path, default=ROOT / "sample_data" / "generated" / "events")
+    args = parser.parse_args(argv)
+    rows: list[tuple[str, float, float]] = []
+    with served_app(args.source) as url, chromium() as browser:
+        warm_up(browser, url)
+        for title, seconds in first_chart_times(browser, url, max(1, args.repeats // 2)).items():
+            rows.append((f"first chart visible: {title}", seconds, 2.5))
+        rows.append(("filter change → updated chart (median)", statistics.median(filter_change_times(browser, url, args.repeats)), 0.35))
+        rows.append(("page switch → first chart (median)", statistics.median(page_switch_times(browser, url, args.repeats)), 1.0))
+        seconds, charts = browser_deck_seconds(browser, url)
+        rows.append((f"deck export in the browser ({charts} charts)", seconds, 5.0))
+    rows.append(("deck export in-process (8 charts, 4 as images)", in_process_deck_seconds(args.source), 5.0))
+    print(f"{'measure':<52} {'seconds':>8} {'target':>8}  ok")
+    for name, seconds, target in rows:
+        print(f"{name:<52} {seconds:>8.3f} {target:>8.2f}  {'yes' if seconds <= target else 'NO'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
