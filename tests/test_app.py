@@ -107,3 +107,13 @@ def test_data_page_shows_provenance(app, sample_cube):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Rows read"] == f"{sample_cube.provenance.rows_read:,}"
     assert metrics["Rows rejected"] == "0"
+
+
+def test_trends_compare_two_slices_side_by_side(app, sample_cube):
+    app.query_params.update({"harm_area": ["hateful_behavior"], "p_compare": "1", "p_slice": "region", "p_a": "Europe", "p_b": "Asia"})
+    at = app.switch_page("pages/trends_page.py").run()
+    assert not at.exception
+    titles = [plotted(at, i)["layout"]["title"]["text"] for i in range(2)]
+    assert titles == ["Actions by harm area, per week · Europe", "Actions by harm area, per week · Asia"]
+    asia = sample_cube.query("actions", by=["harm_area"], filters={"harm_area": ["hateful_behavior"], "region": ["Asia"]}, grain="week")
+    assert plotted(at, 1)["data"][0]["y"] == asia["actions"].to_list()
