@@ -96,7 +96,8 @@ def _known_sum(column: pl.Expr, complete: bool) -> pl.Expr:
     return pl.when(column.is_not_null().any()).then(column.sum()).otherwise(None)
 
 
-def _as_date(value: object, name: str) -> dt.date:
+def as_date(value: object, name: str = "date") -> dt.date:
+    """A date from a date, a datetime or ISO text; the error names the argument."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -189,9 +190,9 @@ class Cube:
             column = pl.col(dimension).cast(pl.String) if dimension != "date" else pl.col("date")
             terms.append(column.is_in(values))
         if start is not None:
-            terms.append(pl.col("date") >= _as_date(start, "start"))
+            terms.append(pl.col("date") >= as_date(start, "start"))
         if end is not None:
-            terms.append(pl.col("date") <= _as_date(end, "end"))
+            terms.append(pl.col("date") <= as_date(end, "end"))
         return pl.all_horizontal(terms) if terms else pl.lit(True)
 
     def _check(self, wanted: Sequence[Metric], by: Sequence[str], grain: str | None) -> None:

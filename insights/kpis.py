@@ -58,6 +58,16 @@ def _relative(change: float | None, before: float | None) -> float | None:
     return None if change is None or not before else change / before
 
 
+def change_text(metric_name: str, change: float | None, pct_change: float | None) -> str | None:
+    """A change formatted as on a card: '+12.3%' for counts, '+1.2 pp' for rates."""
+    if change is None:
+        return None
+    definition = metric(metric_name)
+    if definition.format == "percent":
+        return f"{change * 100:+.1f} pp"
+    return f"{pct_change:+.1%}" if pct_change is not None else definition.format_value(change)
+
+
 @dataclass(frozen=True)
 class KpiCard:
     """One metric for one slice: value now, before, a year ago, and the changes."""
@@ -91,12 +101,7 @@ class KpiCard:
     def delta_text(self, against: str = "previous") -> str | None:
         """The change formatted for a card: '+12.3%' for counts, '+1.2 pp' for rates."""
         change, pct = (self.change, self.pct_change) if against == "previous" else (self.yoy_change, self.yoy_pct_change)
-        if change is None:
-            return None
-        definition = metric(self.metric)
-        if definition.format == "percent":
-            return f"{change * 100:+.1f} pp"
-        return f"{pct:+.1%}" if pct is not None else definition.format_value(change)
+        return change_text(self.metric, change, pct)
 
 
 def kpi_cards(

@@ -1,0 +1,229 @@
+"""A metric's trend with its expected band, anomaly flags, change points and noise model.
+
+The expected value of a period is what the slice's recent past predicts for it:
+
+* at **day** grain, weekly seasonality is taken out first: a multiplicative weekday profile
+  (each weekday's total over the total of the centred 7-day means on those days, normalised
+  to average 1 — a ratio of sums, so zeros and spikes cannot collapse it) divides the series;
+  at coarser grains each period is divided by the mean weekday factor of its days, and a count
+  also by its length (months have 28 to 31 days, and some have five weekends);
+* the **robust level** is the median of the previous ``WINDOWS[grain]`` periods (28 days, 8 weeks,
+  6 months, 4 quarters, 3 years), moved forward by the **robust trend**: the growth per period
+  between the medians of the two halves of the year before (``TREND_WINDOWS``). Medians keep a
+  spike from lifting the baseline until it fills half the window; measuring growth over a year
+  keeps a short spike from tilting it. Counts that average under ``LOW_COUNT`` events per
+  period use the window's mean level instead, since the median of a sparse count is biased
+  to zero;
+* the weekday (or length) factor is put back. Incomplete periods get no expectation.
+
+The band is the central ``level`` interval of the count distribution around that expectation
+(``insights.trends.significance.Noise.interval``), with the dispersion φ measured robustly (MAD)
+on the series' own standardised residuals — so it includes the uncertainty of the baseline and
+only what the series has not seen before falls outside. A period outside its band is an anomaly.
+
+The trend also carries the slice's period-to-period noise: φ from the robust spread of
+successive (deseasonalised, standardised) differences, the variance a change between two
+adjacent periods is judged against. The period-over-period tests of ``insights.trends.deltas``
+use it. Change points (``change_points``) are found on the deseasonalised series.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+from numpy.lib.stride_tricks import sliding_window_view
+
+from insights.cube import Cube, Filters, Grain, period_start
+from insights.metrics import Metric
+from insights.trends.changepoints import change_points
+from insights.trends.series import as_metric, trend_series
+from insights.trends.significance import Kind, Noise, noise_kind, robust_dispersion, unit_variance
+
+#: Periods of recent past the expected value is fitted on, per grain.
+WINDOWS: dict[str, int] = {"day": 28, "week": 8, "month": 6, "quarter": 4, "year": 3}
+#: Periods the trend (growth) is measured over, per grain: about a year.
+TREND_WINDOWS: dict[str, int] = {"day": 364, "week": 52, "month": 12, "quarter": 8, "year": 4}
+#: Below this mean count per period, a count's baseline is the window's mean, not its median.
+LOW_COUNT = 5.0
+
+
+@dataclass(frozen=True)
+class Trend:
+    """A metric's series for one slice with expected values, bands, anomalies and change points.
+
+    ``series`` has the columns of ``trend_series`` plus ``expected``, ``lower`` and ``upper`` (the
+    band), ``score`` (standardised distance from expected: > 0 above) and ``anomaly`` (outside
+    the band; never for incomplete periods or before there is enough past). ``noise`` is the
+    slice's period-to-period noise model, ``band_dispersion`` the φ the band is drawn with.
+    """
+
+    metric: str
+    grain: str
+    filters: dict
+    series: pl.DataFrame
+    noise: Noise
+    band_dispersion: float
+    level: float
+    change_points: list[dt.date] = field(default_factory=list)
+
+    @property
+    def anomalies(self) -> pl.DataFrame:
+        """The anomalous periods, most extreme first."""
+        return self.series.filter(pl.col("anomaly")).sort(pl.col("score").abs(), descending=True)
+
+    def moments(self) -> pl.DataFrame:
+        """Anomalies and change points as one frame: ``start``, ``end``, ``kind`` (spike, dip or
+        change point) and ``score`` (null for change points), in time order."""
+        anomalies = self.anomalies.select(
+            start="period",
+            end="period_end",
+            kind=pl.when(pl.col("score") > 0).then(pl.lit("spike")).otherwise(pl.lit("dip")),
+            score="score",
+        )
+        shifts = (
+            self.series.filter(pl.col("period").is_in(self.change_points))
+            .select(start="period", end="period_end", kind=pl.lit("change point"), score=pl.lit(None, pl.Float64))
+        )
+        return pl.concat([anomalies, shifts]).sort("start", "kind")
+
+
+def trend(
+    cube: Cube,
+    of: str | Metric,
+    grain: Grain = "week",
+    filters: Filters | None = None,
+    start: object = None,
+    end: object = None,
+    level: float = 0.99,
+) -> Trend:
+    """The trend of a metric for one slice: series, expected band, anomalies, change points.
+
+    ``of`` is a registry metric name (or a ``Metric``); ``filters``, ``start`` and ``end`` are as
+    for ``Cube.query``. ``level`` is the band's coverage: with the default 0.99 a period of pure
+    noise falls outside about once in a hundred.
+    """
+    wanted = as_metric(of)
+    kind = noise_kind(wanted)
+    series = trend_series(cube, wanted, grain, filters, start, end)
+    complete = series["complete"].to_numpy()
+    values = np.where(complete, series[wanted.name].fill_null(np.nan).to_numpy(), np.nan)
+    size = series["denominator"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    calendar = grain != "week" and cube.time_grain == "day"
+    daily = series if grain == "day" else trend_series(cube, wanted, "day", filters, start, end) if calendar else None
+    seasonal = _seasonal_factors(kind, grain, series, daily, wanted.name)
+    deseasonalised = values / seasonal
+    expected = np.where(complete, trailing_baseline(deseasonalised, WINDOWS[grain], TREND_WINDOWS[grain], kind == "count") * seasonal, np.nan)
+    if kind == "proportion":
+        expected = np.clip(expected, 0.0, 1.0)
+    variance = unit_variance(kind, expected, size, wanted.scale)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        band_dispersion = robust_dispersion((values - expected) / np.sqrt(variance))
+        score = (values - expected) / np.sqrt(band_dispersion * variance)
+        steps = np.diff(deseasonalised) / np.sqrt(variance[1:] / seasonal[1:] ** 2 + variance[:-1] / seasonal[:-1] ** 2)
+    lower, upper = Noise(kind, band_dispersion).interval(expected, size, level, wanted.scale)
+    anomaly = np.nan_to_num((values < lower) | (values > upper), nan=False).astype(bool)
+    noise = Noise(kind, robust_dispersion(steps), _reference(kind, series))
+    breaks = change_points(deseasonalised[complete]) if complete.any() else []
+    return Trend(
+        metric=wanted.name,
+        grain=grain,
+        filters=dict(filters or {}),
+        series=series.with_columns(
+            expected=pl.Series(expected).fill_nan(None),
+            lower=pl.Series(lower).fill_nan(None),
+            upper=pl.Series(upper).fill_nan(None),
+            score=pl.Series(score).fill_nan(None),
+            anomaly=pl.Series(anomaly & np.isfinite(score)),
+        ),
+        noise=noise,
+        band_dispersion=band_dispersion,
+        level=level,
+        change_points=series.filter(pl.col("complete"))["period"].gather(breaks).to_list(),
+    )
+
+
+def _seasonal_factors(kind: Kind, grain: str, series: pl.DataFrame, daily: pl.DataFrame | None, name: str) -> np.ndarray:
+    """What each period is divided by before the trend is fitted: its weekday factor at day
+    grain; at coarser grains the mean weekday factor of its days (a month with five weekends is
+    not an anomaly) and, for counts, its length (months have 28 to 31 days)."""
+    factors = np.ones(len(series))
+    if daily is not None:
+        profile = weekday_profile(daily[name].fill_null(np.nan).to_numpy(), daily["period"].dt.weekday().to_numpy())
+        if grain == "day":
+            return profile
+        per_period = (
+            daily.select(period=period_start(pl.col("period"), grain), factor=pl.Series(profile))
+            .group_by("period")
+            .agg(pl.col("factor").mean())
+        )
+        factors = series.join(per_period, on="period", how="left")["factor"].fill_null(1.0).to_numpy()
+    if kind == "count":
+        days = series["days"].to_numpy().astype(float)
+        factors = factors * days / np.median(days)
+    return factors
+
+
+def weekday_profile(values: np.ndarray, weekdays: np.ndarray) -> np.ndarray:
+    """Multiplicative weekday factor of every day (1 everywhere when it cannot be estimated).
+
+    ``weekdays`` are 1 (Monday) … 7. Each weekday's factor is the sum of its values over the sum
+    of the centred 7-day means on those days; the seven factors are scaled to average 1.
+    """
+    centred = pl.Series(values).fill_nan(None).rolling_mean(7, center=True).fill_null(np.nan).to_numpy()
+    usable = np.isfinite(values) & np.isfinite(centred)
+    totals = np.bincount(weekdays[usable] - 1, weights=values[usable], minlength=7)
+    levels = np.bincount(weekdays[usable] - 1, weights=centred[usable], minlength=7)
+    if not (levels > 0).all() or not (totals > 0).all():
+        return np.ones(len(values))
+    factors = totals / levels
+    return (factors / factors.mean())[weekdays - 1]
+
+
+def trailing_baseline(values: np.ndarray, window: int, trend_window: int, sparse_counts: bool) -> np.ndarray:
+    """Each period's value as predicted by the periods before it (NaN without enough of them).
+
+    The median of the previous ``window`` periods (at least half of them, and 3, known), moved
+    forward by the trend over the ``trend_window`` periods before: the difference between the
+    medians of that window's later and earlier halves, per period, times the distance from the
+    level window's centre. With ``sparse_counts``, windows averaging fewer than ``LOW_COUNT``
+    use their mean as the level instead.
+    """
+    half = trend_window // 2
+    recent = _trailing_windows(values, window)
+    halves = _trailing_windows(values, half)
+    earlier = np.concatenate([np.full((half, half), np.nan), halves[:-half]]) if len(values) > half else np.full_like(halves, np.nan)
+    with warnings.catch_warnings():  # all-NaN windows give NaN, which is meant
+        warnings.simplefilter("ignore", RuntimeWarning)
+        level = np.nanmedian(recent, axis=1)
+        if sparse_counts:
+            mean = np.nanmean(recent, axis=1)
+            level = np.where(mean < LOW_COUNT, mean, level)
+        slope = (np.nanmedian(halves, axis=1) - np.nanmedian(earlier, axis=1)) / half
+    enough = lambda w: np.isfinite(w).sum(axis=1) >= max(3, w.shape[1] // 2)  # noqa: E731
+    slope = np.where(enough(halves) & enough(earlier), slope, 0.0)
+    return np.where(enough(recent), level + slope * (window + 1) / 2, np.nan)
+
+
+def _trailing_windows(values: np.ndarray, size: int) -> np.ndarray:
+    """Row t: the ``size`` values before position t (NaN-padded at the start)."""
+    padded = np.concatenate([np.full(size, np.nan), values[:-1]]) if len(values) else np.full(size, np.nan)
+    return sliding_window_view(padded, size)[: len(values)]
+
+
+def _reference(kind: Kind, series: pl.DataFrame) -> float:
+    """The size φ was measured at: events per day (counts), per unit of denominator (rates), or
+    the mean denominator per period (proportions), over the complete periods."""
+    known = series.filter(pl.col("complete"))
+    if not len(known):
+        return 1.0
+    if kind == "count":
+        reference = known["numerator"].sum() / known["days"].sum()
+    elif kind == "rate":
+        reference = known["numerator"].sum() / max(known["denominator"].sum(), 1)
+    else:
+        reference = known["denominator"].mean()
+    return float(reference) if reference else 1.0
