@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import plotly.graph_objects as go
 import polars as pl
@@ -15,6 +15,9 @@ import polars as pl
 from insights.cube import Caveat
 from insights.metrics import metric
 from insights.model import DIMENSION_LABELS, harm_area_colours, label
+
+if TYPE_CHECKING:
+    from insights.trends import Trend
 
 ChartKind = Literal["line", "bar", "other"]
 
@@ -231,3 +234,60 @@ def small_multiples(frame: pl.DataFrame, metric_name: str, facet: str, title: st
     style(figure, name, height=260 * rows + 80)
     figure.update_yaxes(**axis_format(metric_name))
     return Chart(key, name, figure, frame, "other", "period", facet, [metric_name], metric_name, definition.definition)
+
+
+def expected_band(
+    trend: "Trend",
+    title: str | None = None,
+    events: pl.DataFrame | None = None,
+    caveats: list[Caveat] | None = None,
+    colour: str = ACCENT,
+    key: str = "band",
+) -> Chart:
+    """A slice's series with its expected band, anomalies (red: above, blue: below) and change
+    points (diamonds), plus events and caveats as dated markers (``insights.trends.trend`` output)."""
+    definition = metric(trend.metric)
+    frame = trend.series
+    fmt = hover_format(trend.metric)
+    figure = go.Figure()
+    banded = frame.drop_nulls("expected")
+    figure.add_trace(go.Scatter(x=banded["period"].to_list(), y=banded["upper"].to_list(), mode="lines", line={"width": 0}, hoverinfo="skip", showlegend=False))
+    figure.add_trace(
+        go.Scatter(
+            x=banded["period"].to_list(), y=banded["lower"].to_list(), mode="lines", line={"width": 0}, fill="tonexty",
+            fillcolor="rgba(97,110,124,0.18)", name=f"Expected ({trend.level:.0%} band)",
+            hovertemplate=f"expected range %{{y{fmt}}}<extra></extra>",
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=frame["period"].to_list(), y=frame[trend.metric].to_list(), mode="lines", name=definition.label,
+            line={"width": 2.5, "color": colour},
+            customdata=frame["expected"].to_list(),
+            hovertemplate=f"%{{x|%d %b %Y}}: %{{y{fmt}}} (expected %{{customdata{fmt}}})<extra></extra>",
+        )
+    )
+    anomalies = frame.filter(pl.col("anomaly"))
+    if len(anomalies):
+        figure.add_trace(
+            go.Scatter(
+                x=anomalies["period"].to_list(), y=anomalies[trend.metric].to_list(), mode="markers", name="Anomaly",
+                marker={"size": 11, "color": ["#C53030" if s > 0 else "#2B6CB0" for s in anomalies["score"].to_list()], "line": {"color": "white", "width": 1.5}},
+                hovertemplate=f"Anomaly %{{x|%d %b %Y}}: %{{y{fmt}}}<extra></extra>",
+            )
+        )
+    shifts = frame.filter(pl.col("period").is_in(trend.change_points))
+    if len(shifts):
+        figure.add_trace(
+            go.Scatter(
+                x=shifts["period"].to_list(), y=shifts[trend.metric].to_list(), mode="markers", name="Change point",
+                marker={"symbol": "diamond", "size": 12, "color": "#D69E2E", "line": {"color": INK, "width": 1}},
+                hovertemplate="Change point: a new level from %{x|%d %b %Y}<extra></extra>",
+            )
+        )
+    add_markers(figure, events, caveats)
+    figure.update_yaxes(**axis_format(trend.metric), title=definition.label)
+    name = title or f"{definition.label}: expected band, anomalies and change points"
+    style(figure, name)
+    data = frame.select("period", trend.metric, "expected", "lower", "upper", "anomaly", is_change_point=pl.col("period").is_in(trend.change_points))
+    return Chart(key, name, figure, data, "line", "period", None, [trend.metric], trend.metric, definition.definition)

@@ -5,6 +5,7 @@ import streamlit as st
 from insights import charts
 from insights.metrics import metric
 from insights.model import DIMENSION_LABELS, label
+from insights.trends import match_events, trend
 from pages.common import caveat_notes, current, events_for, finish, metric_label, page_param, remember_page_param, show
 
 data, view = current()
@@ -27,6 +28,17 @@ def trend_of(filters: dict, title: str, key: str) -> charts.Chart:
     return charts.trend(series.filter(series[by].is_in(top)), chosen, by=by, events=events,
                         caveats=data.provenance.caveats, key=key, title=title)
 
+
+with st.spinner("Fitting the expected band…"):
+    fitted = trend(data, chosen, grain=view.grain, filters=view.filters, start=view.start, end=view.end)
+band = charts.expected_band(fitted, events=events, caveats=data.provenance.caveats, key=f"band_{chosen}",
+                            title=f"{metric(chosen).label}, per {view.grain}: expected band, anomalies and change points")
+show(band)
+moments = match_events(fitted.moments(), events, filters=view.filters)
+if len(moments):
+    with st.expander(f"Anomalies and change points near annotated events ({moments['start'].n_unique()})", icon=":material/event_note:"):
+        st.dataframe(moments.select("start", "kind", "title", "days_apart"), hide_index=True,
+                     column_config={"start": "Period", "kind": "What", "title": "Event", "days_apart": "Days apart"})
 
 name = f"{metric(chosen).label} by {DIMENSION_LABELS[by].lower()}, per {view.grain}"
 slice_dims = [d for d in data.dimensions if d != by]

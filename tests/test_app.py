@@ -69,7 +69,8 @@ def test_trends_follow_the_filters_and_the_url(app, sample_cube):
     app.query_params.update({"harm_area": ["self_harm"], "grain": "month", "p_metric": "overturn_rate", "p_by": "content_type"})
     at = app.switch_page("pages/trends_page.py").run()
     assert not at.exception
-    figure = plotted(at)
+    assert plotted(at, 0)["layout"]["title"]["text"] == "Overturn rate, per month: expected band, anomalies and change points"
+    figure = plotted(at, 1)
     assert figure["layout"]["title"]["text"] == "Overturn rate by content type, per month"
     want = sample_cube.query("overturn_rate", by=["content_type"], filters={"harm_area": ["self_harm"]}, grain="month")
     live = [t for t in figure["data"] if t.get("name") == "Live stream"][0]
@@ -77,7 +78,7 @@ def test_trends_follow_the_filters_and_the_url(app, sample_cube):
     assert live["y"] == pytest.approx(expected)
     at.multiselect(key="f_region").set_value(["Africa"]).run()
     africa = sample_cube.query("overturn_rate", by=["content_type"], filters={"harm_area": ["self_harm"], "region": ["Africa"]}, grain="month")
-    live = [t for t in plotted(at)["data"] if t.get("name") == "Live stream"][0]
+    live = [t for t in plotted(at, 1)["data"] if t.get("name") == "Live stream"][0]
     assert live["y"] == pytest.approx(africa.filter(africa["content_type"] == "live")["overturn_rate"].to_list())
     assert at.query_params["region"] in ("Africa", ["Africa"])
     assert at.query_params["p_metric"] in ("overturn_rate", ["overturn_rate"])
@@ -113,7 +114,17 @@ def test_trends_compare_two_slices_side_by_side(app, sample_cube):
     app.query_params.update({"harm_area": ["hateful_behavior"], "p_compare": "1", "p_slice": "region", "p_a": "Europe", "p_b": "Asia"})
     at = app.switch_page("pages/trends_page.py").run()
     assert not at.exception
-    titles = [plotted(at, i)["layout"]["title"]["text"] for i in range(2)]
+    titles = [plotted(at, i)["layout"]["title"]["text"] for i in (1, 2)]
     assert titles == ["Actions by harm area, per week · Europe", "Actions by harm area, per week · Asia"]
     asia = sample_cube.query("actions", by=["harm_area"], filters={"harm_area": ["hateful_behavior"], "region": ["Asia"]}, grain="week")
-    assert plotted(at, 1)["data"][0]["y"] == asia["actions"].to_list()
+    assert plotted(at, 2)["data"][0]["y"] == asia["actions"].to_list()
+
+
+def test_trends_band_flags_the_self_harm_spike_and_names_its_event(app):
+    app.query_params.update({"harm_area": ["self_harm"], "grain": "week"})
+    at = app.switch_page("pages/trends_page.py").run()
+    band = plotted(at, 0)
+    anomalies = [t for t in band["data"] if t.get("name") == "Anomaly"][0]
+    assert any(x.startswith("2026-06-15") or x.startswith("2026-06-22") for x in anomalies["x"])
+    table = at.dataframe[0].value
+    assert "Viral self-harm challenge on live streams" in table["title"].to_list()
