@@ -1,0 +1,204 @@
+"""The regional picture: a metric by country, UN M49 region or sub-region, or company region;
+rankings, the biggest movers between two periods, exposure-normalised rates and map frames.
+
+Geographies the cube does not carry (sub-regions, company regions) are built from its
+``country`` dimension: the numerator and denominator sums per country are summed per
+geography, so rates stay ratios of sums at every level.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+from insights.cube import Cube, Filters
+from insights.errors import DataError
+from insights.geo import CompanyRegions, company_regions, geography
+from insights.kpis import Period
+from insights.metrics import Metric
+from insights.trends.deltas import compare_sums, covered_days, grain_of, slice_noise
+from insights.trends.series import as_metric
+from insights.trends.significance import Noise
+
+Level = Literal["country", "subregion", "region", "company_region"]
+Exposure = Literal["uploads", "views"]
+CompanyMapping = str | Path | Mapping[str, str] | CompanyRegions | None
+
+#: Exposure-normalised counts are shown per this many units of exposure.
+PER_EXPOSURE = 10_000
+
+
+def per_exposure(of: str | Metric, exposure: Exposure) -> Metric:
+    """A count metric normalised by an exposure measure: e.g. actions per 10k uploads or views."""
+    wanted = as_metric(of)
+    if wanted.is_ratio:
+        raise ValueError(f"{wanted.name!r} is already a rate; only counts are normalised by exposure")
+    return Metric(
+        name=f"{wanted.name}_per_10k_{exposure}",
+        label=f"{wanted.label} per 10k {exposure}",
+        numerator=wanted.numerator,
+        denominator=exposure,
+        format="decimal",
+        higher_is_better=wanted.higher_is_better,
+        definition=f"{wanted.label} per 10,000 {exposure}: sum of {wanted.numerator} / sum of {exposure} × 10,000.",
+        scale=PER_EXPOSURE,
+    )
+
+
+def _resolve(of: str | Metric, per: Exposure | None) -> Metric:
+    return per_exposure(of, per) if per else as_metric(of)
+
+
+def _known_sum(name: str) -> pl.Expr:
+    """A sum that stays null where every value is unknown."""
+    return pl.when(pl.col(name).is_not_null().any()).then(pl.col(name).sum()).alias(name)
+
+
+def by_geography(
+    cube: Cube,
+    of: str | Metric,
+    level: Level = "country",
+    filters: Filters | None = None,
+    start: object = None,
+    end: object = None,
+    per: Exposure | None = None,
+    company: CompanyMapping = None,
+) -> pl.DataFrame:
+    """A metric per geography: the ``level`` key, ``numerator``, ``denominator`` and the metric.
+
+    ``level`` is ``country`` (ISO2), ``region`` or ``subregion`` (UN M49) or ``company_region``
+    (``company``: the default mapping, a TOML file, a ``{country: region}`` dict or a
+    ``CompanyRegions``). ``per`` normalises a count by an exposure measure (uploads, views).
+    Countries no company region covers are summed under a null key.
+    """
+    wanted = _resolve(of, per)
+    if level in cube.dimensions:
+        return cube.sums(wanted, by=[level], filters=filters, start=start, end=end)
+    if level not in ("subregion", "company_region"):
+        raise ValueError(f"level must be country, region, subregion or company_region, not {level!r}")
+    if "country" not in cube.dimensions:
+        raise DataError(f"{level} is derived from countries, which source {cube.provenance.source!r} does not have")
+    countries = cube.sums(wanted, by=["country"], filters=filters, start=start, end=end)
+    places = geography(countries["country"].to_list(), company_regions(company)).select("country", level)
+    summed = (
+        countries.join(places, on="country", how="left")
+        .group_by(level)
+        .agg(_known_sum("numerator"), _known_sum("denominator"))
+    )
+    return summed.with_columns(
+        wanted.from_sums(pl.col("numerator"), pl.col("denominator")).alias(wanted.name)
+    ).sort(level, nulls_last=True)
+
+
+def _names(frame: pl.DataFrame, level: Level, company: CompanyMapping) -> pl.Expr:
+    """Display names of a level's keys: country names, company-region labels, or the key."""
+    keys = frame[level].drop_nulls().unique().to_list()
+    if level == "country":
+        places = geography(keys)
+        names = dict(zip(places["country"], places["country_name"], strict=True))
+    elif level == "company_region":
+        names = {k: company_regions(company).label(k) for k in keys}
+    else:
+        names = {}
+    return pl.col(level).replace_strict(names, default=pl.col(level), return_dtype=pl.String).fill_null("(unassigned)")
+
+
+def ranking(
+    cube: Cube,
+    of: str | Metric,
+    level: Level = "country",
+    filters: Filters | None = None,
+    start: object = None,
+    end: object = None,
+    per: Exposure | None = None,
+    company: CompanyMapping = None,
+    top: int | None = None,
+) -> pl.DataFrame:
+    """Geographies ranked by a metric, highest first (ties share a rank; unknown values last).
+
+    Columns: ``rank``, the ``level`` key, ``name``, ``value``, ``numerator``, ``denominator``,
+    ``share`` (of the slice's numerator) and ``text`` (the value formatted for display).
+    """
+    wanted = _resolve(of, per)
+    frame = by_geography(cube, wanted, level, filters, start, end, per=None, company=company)
+    ranked = frame.select(
+        rank=pl.col(wanted.name).rank("min", descending=True).cast(pl.Int64),
+        **{level: pl.col(level)},
+        name=_names(frame, level, company),
+        value=pl.col(wanted.name).cast(pl.Float64),
+        numerator="numerator",
+        denominator="denominator",
+        share=pl.col("numerator") / pl.col("numerator").sum(),
+        text=pl.col(wanted.name).map_elements(wanted.format_value, return_dtype=pl.String, skip_nulls=False),
+    ).sort("rank", level, nulls_last=True)
+    return ranked.head(top) if top else ranked
+
+
+def movers(
+    cube: Cube,
+    of: str | Metric,
+    current: Period,
+    baseline: Period,
+    level: Level = "country",
+    filters: Filters | None = None,
+    per: Exposure | None = None,
+    company: CompanyMapping = None,
+    noise: Noise | None = None,
+    alpha: float = 0.05,
+    top: int | None = None,
+) -> pl.DataFrame:
+    """Geographies by how much the metric moved from ``baseline`` to ``current``, biggest first.
+
+    Columns: the ``level`` key, ``name``, then those of ``insights.trends.compare`` (``value``,
+    ``baseline_value``, ``change``, ``pct_change``, ``p_value``, ``significant`` and the sums).
+    Sorted by the size of the absolute change (a rate's change is in proportion points);
+    ``significant`` says whether it is more than the slice's noise (see
+    ``insights.trends.significance``; ``noise`` defaults to the slice's own at the grain of
+    ``current``).
+    """
+    wanted = _resolve(of, per)
+    if noise is None:
+        noise = slice_noise(cube, wanted, grain_of(current), filters, end=current.end)
+    now, before = (
+        by_geography(cube, wanted, level, filters, p.start, p.end, company=company).drop(wanted.name)
+        for p in (current, baseline)
+    )
+    days = (covered_days(cube, current), covered_days(cube, baseline))
+    moved = compare_sums(now, before, [level], wanted, days, noise, alpha)
+    ordered = moved.select(level, _names(moved, level, company).alias("name"), *moved.columns[1:]).sort(
+        pl.col("change").abs(), level, descending=[True, False], nulls_last=True
+    )
+    return ordered.head(top) if top else ordered
+
+
+def choropleth_frame(
+    cube: Cube,
+    of: str | Metric,
+    filters: Filters | None = None,
+    start: object = None,
+    end: object = None,
+    per: Exposure | None = None,
+) -> pl.DataFrame:
+    """One row per mappable country: ``country`` (ISO2), ``iso3``, ``name``, ``region``,
+    ``value`` and ``text`` (formatted), ready for a choropleth. Pseudo-countries (EU, unknown)
+    and countries without a value are left out."""
+    wanted = _resolve(of, per)
+    frame = by_geography(cube, wanted, "country", filters, start, end)
+    places = geography(frame["country"].to_list()).select("country", "iso3", name="country_name", region="region")
+    return (
+        frame.join(places, on="country", how="inner")
+        .filter(pl.col("iso3").is_not_null() & pl.col(wanted.name).is_not_null())
+        .select(
+            "country",
+            "iso3",
+            "name",
+            "region",
+            value=pl.col(wanted.name).cast(pl.Float64),
+            text=pl.col(wanted.name).map_elements(wanted.format_value, return_dtype=pl.String),
+        )
+        .sort("country")
+    )
+
