@@ -30,11 +30,12 @@ class Importer(Protocol):
 
 def importers() -> list[Importer]:
     """Every importer, most specific first (the generic table importer last)."""
+    from insights.sources.meta import MetaImporter
     from insights.sources.sql import SqlImporter
     from insights.sources.tabular import TableImporter
     from insights.sources.tiktok import TikTokImporter
 
-    return [SqlImporter(), TikTokImporter(), TableImporter()]
+    return [SqlImporter(), TikTokImporter(), MetaImporter(), TableImporter()]
 
 
 def load_source(src: Any, kind: str | None = None, **options: Any) -> Cube:
@@ -42,8 +43,8 @@ def load_source(src: Any, kind: str | None = None, **options: Any) -> Cube:
 
     ``src`` is a path (CSV, Parquet, or a folder of them), an uploaded file object, or a
     SQLAlchemy URL (with ``table=`` or ``query=``). Event-level and pre-aggregated inputs are
-    told apart automatically, and so are the public reports (TikTok CGER; its ``breakdown=``
-    option picks the partition where a report publishes several). ``columns={"their name": "canonical name"}`` maps column names;
+    told apart automatically, and so are the public reports (TikTok CGER, Meta CSER; the
+    ``breakdown=`` option picks the partition where a report publishes several). ``columns={"their name": "canonical name"}`` maps column names;
     ``kind`` forces an importer (see ``importers()``). Raises ``DataError`` for unusable input.
     """
     candidates = importers()
