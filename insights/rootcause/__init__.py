@@ -2,5 +2,6 @@
 
 from insights.rootcause.explain import ChangeExplanation, explain_change
 from insights.rootcause.localize import localize
+from insights.rootcause.tree import TreeNode, decomposition_tree
 
-__all__ = ["ChangeExplanation", "explain_change", "localize"]
+__all__ = ["ChangeExplanation", "TreeNode", "decomposition_tree", "explain_change", "localize"]

@@ -1,0 +1,94 @@
+"""Decomposition tree: drill into a change one split at a time.
+
+A node is a slice (``{"country": "FR"}``, ``{"country": "FR", "content_type": "live"}``) of the
+analysed slice. Its best next split is the dimension whose values explain the node's share of
+the change best (``rank_dimensions``: few values carrying most of it, surprisingly); its
+children are those values with their before, after and contribution. Contributions are to the
+change of the *whole* analysed slice, so a node's children add up exactly to the node's
+contribution, at every level (``insights.rootcause.decompose``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from insights.cube import Cube, Filters
+from insights.metrics import Metric
+from insights.rootcause.decompose import Decomposition, PeriodLike, compare_leaves, segment_sums
+from insights.rootcause.ranking import rank_dimensions
+
+
+@dataclass(frozen=True)
+class TreeNode:
+    """One node of a decomposition tree.
+
+    ``segment`` is the node's slice (empty at the root); ``before``, ``after`` the metric in it
+    (counts: the baseline at the current period's length); ``contribution`` its part of the
+    whole slice's change and ``share`` that part as a share of the change. An expanded node
+    has ``split_dimension``, its ``children`` (largest contribution first) and ``dimensions``
+    (every dimension ranked as a split, for offering alternatives); a child is not expanded
+    until ``decomposition_tree`` is called with ``node=child.segment``.
+    """
+
+    segment: dict[str, str]
+    before: float | None
+    after: float | None
+    contribution: float | None
+    share: float | None
+    split_dimension: str | None = None
+    children: list[TreeNode] = field(default_factory=list)
+    dimensions: pl.DataFrame | None = None
+
+
+def decomposition_tree(
+    cube: Cube,
+    metric: str | Metric,
+    baseline: PeriodLike,
+    current: PeriodLike,
+    node: Mapping[str, str] | None = None,
+    filters: Filters | None = None,
+    dims: Sequence[str] | None = None,
+    split: str | None = None,
+) -> TreeNode:
+    """Expand one node of the decomposition tree of ``metric``'s change on ``filters``.
+
+    ``node`` is the node's slice (default: the root, the whole of ``filters``); ``dims`` the
+    dimensions it may be split by (default: every cube dimension), less those the node fixes;
+    ``split`` forces the split dimension (default: the best one). Returns the node with its
+    children; call again with a child's ``segment`` to go one level deeper.
+    """
+    node = dict(node or {})
+    whole = compare_leaves(cube, metric, baseline, current, [], filters)
+    candidates = [d for d in (cube.dimensions if dims is None else dims) if d not in node]
+    part = compare_leaves(cube, metric, baseline, current, candidates, {**(filters or {}), **node})
+    decomposition = Decomposition.of(part, whole)
+    own = pl.DataFrame([decomposition.parent]).with_columns(decomposition.columns()).row(0, named=True)
+    if not decomposition.defined or not part.dims:
+        return TreeNode(node, own["before"], own["after"], None, None)
+    whole_change = decomposition.contribution(decomposition.whole)
+    values = segment_sums(part, 1).with_columns(decomposition.columns())
+    ranking = rank_dimensions(values, part.dims)
+    if split is not None and split not in part.dims:
+        raise ValueError(f"cannot split {node or 'the slice'} by {split!r}; dimensions with more than one value there: {list(part.dims)}")
+    chosen = split or ranking["dimension"][0]
+    children = (
+        values.filter(pl.col("cuboid") == chosen)
+        .with_columns(share=pl.col("contribution") / whole_change if whole_change else pl.lit(None, pl.Float64))
+        .sort(pl.col("contribution").abs(), chosen, descending=[True, False])
+    )
+    return TreeNode(
+        segment=node,
+        before=own["before"],
+        after=own["after"],
+        contribution=own["contribution"],
+        share=own["contribution"] / whole_change if whole_change else None,
+        split_dimension=chosen,
+        children=[
+            TreeNode({**node, chosen: row[chosen]}, row["before"], row["after"], row["contribution"], row["share"])
+            for row in children.iter_rows(named=True)
+        ],
+        dimensions=ranking,
+    )
