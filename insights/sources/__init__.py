@@ -30,12 +30,14 @@ class Importer(Protocol):
 
 def importers() -> list[Importer]:
     """Every importer, most specific first (the generic table importer last)."""
+    from insights.sources.dsa import DsaStatementsImporter
+    from insights.sources.dsa_summary import DsaSummaryImporter
     from insights.sources.meta import MetaImporter
     from insights.sources.sql import SqlImporter
     from insights.sources.tabular import TableImporter
     from insights.sources.tiktok import TikTokImporter
 
-    return [SqlImporter(), TikTokImporter(), MetaImporter(), TableImporter()]
+    return [SqlImporter(), TikTokImporter(), MetaImporter(), DsaSummaryImporter(), DsaStatementsImporter(), TableImporter()]
 
 
 def load_source(src: Any, kind: str | None = None, **options: Any) -> Cube:
@@ -43,9 +45,11 @@ def load_source(src: Any, kind: str | None = None, **options: Any) -> Cube:
 
     ``src`` is a path (CSV, Parquet, or a folder of them), an uploaded file object, or a
     SQLAlchemy URL (with ``table=`` or ``query=``). Event-level and pre-aggregated inputs are
-    told apart automatically, and so are the public reports (TikTok CGER, Meta CSER; the
-    ``breakdown=`` option picks the partition where a report publishes several). ``columns={"their name": "canonical name"}`` maps column names;
-    ``kind`` forces an importer (see ``importers()``). Raises ``DataError`` for unusable input.
+    told apart automatically, and so are the public reports (TikTok CGER, Meta CSER, EU DSA
+    Transparency Database statements and daily summary; ``breakdown=`` picks the partition
+    where a report publishes several). ``columns={"their name": "canonical name"}`` maps
+    column names; ``kind`` forces an importer (see ``importers()``). Raises ``DataError`` for
+    unusable input.
     """
     candidates = importers()
     if kind is not None:
