@@ -291,3 +291,66 @@ def expected_band(
     style(figure, name)
     data = frame.select("period", trend.metric, "expected", "lower", "upper", "anomaly", is_change_point=pl.col("period").is_in(trend.change_points))
     return Chart(key, name, figure, data, "line", "period", None, [trend.metric], trend.metric, definition.definition)
+
+
+def _segment_label(segment: str) -> str:
+    """'country=FR & language=fr' → 'France · fr' (labels in words)."""
+    parts = []
+    for part in segment.split(" & "):
+        dimension, _, value = part.partition("=")
+        parts.append(label(dimension, value) if value else part)
+    return " · ".join(parts)
+
+
+def waterfall(contributors: pl.DataFrame, metric_name: str, before: float, after: float, title: str | None = None, key: str = "waterfall") -> Chart:
+    """From the baseline value to the current one through each segment's contribution.
+
+    ``contributors`` holds one cuboid's rows of ``ChangeExplanation.contributors`` (they add up
+    exactly to ``after - before``), largest contributions first.
+    """
+    definition = metric(metric_name)
+    rows = contributors.sort(pl.col("contribution").abs(), descending=True)
+    names = ["Before", *[("Others" if other else _segment_label(s)) for s, other in zip(rows["segment"], rows["other"])], "After"]
+    figure = go.Figure(
+        go.Waterfall(
+            orientation="v",
+            measure=["absolute", *["relative"] * len(rows), "total"],
+            x=names,
+            y=[before, *rows["contribution"].to_list(), after],
+            customdata=[None, *rows["segment"].to_list(), None],
+            connector={"line": {"color": GRID}},
+            increasing={"marker": {"color": "#C05621" if definition.higher_is_better is False else "#2F855A"}},
+            decreasing={"marker": {"color": "#2F855A" if definition.higher_is_better is False else "#C05621"}},
+            totals={"marker": {"color": ACCENT}},
+            hovertemplate=f"%{{x}}: %{{y{hover_format(metric_name)}}}<extra></extra>",
+        )
+    )
+    figure.update_yaxes(**axis_format(metric_name), title=definition.label, rangemode="normal")
+    name = title or f"What changed {definition.label.lower()}"
+    style(figure, name, height=460)
+    data = pl.DataFrame({"step": names, "value": [before, *rows["contribution"].to_list(), after]})
+    return Chart(key, name, figure, data, "other", "step", None, ["value"], metric_name, definition.definition)
+
+
+def movers(frame: pl.DataFrame, level: str, metric_name: str, title: str | None = None, key: str = "movers") -> Chart:
+    """Diverging bars of each geography's change (``insights.regional.movers``); faded when not significant."""
+    definition = metric(metric_name)
+    shown = frame.drop_nulls("change").head(12)
+    up_bad = definition.higher_is_better is False
+    colours = [
+        ("#C05621" if (change > 0) == up_bad else "#2F855A") if significant else "#CBD2D9"
+        for change, significant in zip(shown["change"].to_list(), shown["significant"].to_list())
+    ]
+    text = [definition.format_value(v) if definition.format != "percent" else f"{v * 100:+.1f} pp" for v in shown["change"].to_list()]
+    figure = go.Figure(
+        go.Bar(
+            x=shown["change"].to_list(), y=shown["name"].to_list(), orientation="h", marker={"color": colours},
+            text=text, textposition="outside", customdata=shown[level].to_list(),
+            hovertemplate="%{y}: %{text}<extra></extra>",
+        )
+    )
+    figure.update_yaxes(autorange="reversed", title=None)
+    figure.update_xaxes(title=f"Change in {definition.label.lower()}", zeroline=True, zerolinecolor=MUTED, **({"tickformat": ".1%"} if definition.format == "percent" else {}))
+    name = title or f"Biggest movers: {definition.label.lower()}"
+    style(figure, name, height=max(320, 34 * len(shown) + 120))
+    return Chart(key, name, figure, shown.select(level, "name", "baseline_value", "value", "change", "significant"), "bar", "name", None, ["change"], metric_name, definition.definition)

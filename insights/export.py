@@ -108,6 +108,7 @@ def _native_chart(slide, chart: Chart) -> None:
     data = CategoryChartData()
     frame = chart.data
     value = chart.y[0]
+    shown = metric(chart.metric or value)
     if chart.kind == "line":
         periods = sorted(frame[chart.x].unique().to_list())
         data.categories = [p.strftime("%Y-%m-%d") if hasattr(p, "strftime") else str(p) for p in periods]
@@ -115,11 +116,11 @@ def _native_chart(slide, chart: Chart) -> None:
         for key, part in sorted(groups, key=lambda g: str(g[0])):
             code = key[0] if isinstance(key, tuple) else key
             by_period = dict(zip(part[chart.x].to_list(), part[value].to_list()))
-            data.add_series(label(chart.series, code) if code else metric(value).label, [by_period.get(p) for p in periods])
+            data.add_series(label(chart.series, code) if code else shown.label, [by_period.get(p) for p in periods])
         kind = XL_CHART_TYPE.LINE
     else:
         data.categories = [label(chart.x, v) for v in frame[chart.x].to_list()]
-        data.add_series(metric(value).label, frame[value].to_list())
+        data.add_series(shown.label, frame[value].to_list())
         kind = XL_CHART_TYPE.BAR_CLUSTERED
     shape = slide.shapes.add_chart(kind, Inches(0.5), Inches(1.3), SLIDE_WIDTH - Inches(1.0), SLIDE_HEIGHT - Inches(1.8), data)
     plot = shape.chart
@@ -127,7 +128,7 @@ def _native_chart(slide, chart: Chart) -> None:
     if plot.has_legend:
         plot.legend.position = XL_LEGEND_POSITION.BOTTOM
         plot.legend.include_in_layout = False
-    number_format = {"percent": "0.0%", "count": "#,##0"}.get(metric(value).format, "#,##0.00")
+    number_format = {"percent": "0.0%", "count": "#,##0"}.get(shown.format, "#,##0.00")
     plot.value_axis.tick_labels.number_format = number_format
     plot.value_axis.tick_labels.number_format_is_linked = False
     plot.font.size = Pt(14)
@@ -196,7 +197,7 @@ def build_deck(deck: Deck) -> bytes:
             height = SLIDE_HEIGHT - Inches(1.5)
             width = Emu(int(height * IMAGE_WIDTH / IMAGE_HEIGHT))
             slide.shapes.add_picture(picture, (SLIDE_WIDTH - width) // 2, Inches(1.2), width=width, height=height)
-        definitions = "\n".join(f"{metric(m).label}: {metric(m).definition}" for m in chart.y if m)
+        definitions = f"{metric(chart.metric).label}: {metric(chart.metric).definition}" if chart.metric else ""
         _notes(slide, chart.notes if chart.notes not in definitions else "", deck.narrative, definitions, f"View: {deck.link}" if deck.link else "")
 
     out = io.BytesIO()

@@ -1,31 +1,128 @@
-"""Root cause: a metric and two periods; which segments explain the change."""
+"""Root cause: a metric and two periods; which dimensions and segments explain the change."""
 
 import datetime as dt
 
+import polars as pl
 import streamlit as st
 
 from insights import charts
-from insights.kpis import latest_complete_period, previous_period
+from insights.kpis import Period, latest_complete_period, previous_period
 from insights.metrics import metric
-from insights.model import DIMENSION_LABELS
-from pages.common import current, finish, metric_label, page_param, remember_page_param, show
+from insights.model import DIMENSION_LABELS, label
+from insights.narrative import narrate
+from insights.rootcause import decomposition_tree, explain_change
+from pages.common import current, events_for, finish, metric_label, page_param, remember_page_param, show
 
 data, view = current()
 st.title("Root cause")
 metrics = data.available_metrics()
 chosen = st.selectbox("Metric", metrics, key=page_param("metric", metrics, "actions"), format_func=metric_label)
 remember_page_param("metric")
-current_period = latest_complete_period(min(view.end, data.provenance.as_of), "week")
-baseline_period = previous_period(current_period, "week")
+definition = metric(chosen)
+
+week = latest_complete_period(min(view.end, data.provenance.as_of), "week")
+defaults = {"baseline": previous_period(week, "week"), "current": week}
+
+
+def period_input(name: str, column) -> Period:
+    """A date-range input seeded from the URL (``p_<name>=start..end``), default the last complete week or the one before."""
+    key = f"p_{name}"
+    if key not in st.session_state:
+        start, _, end = st.query_params.get(key, "").partition("..")
+        try:
+            st.session_state[key] = (dt.date.fromisoformat(start), dt.date.fromisoformat(end))
+        except ValueError:
+            st.session_state[key] = (defaults[name].start, defaults[name].end)
+    chosen_range = column.date_input(name.capitalize(), key=key, format="YYYY-MM-DD")
+    if len(chosen_range) != 2:
+        st.stop()
+    st.query_params[key] = f"{chosen_range[0]}..{chosen_range[1]}"
+    return Period(*chosen_range)
+
+
 left, right = st.columns(2)
-baseline = left.date_input("Baseline", (baseline_period.start, baseline_period.end), key="rc_baseline")
-now = right.date_input("Current", (current_period.start, current_period.end), key="rc_current")
-if len(baseline) != 2 or len(now) != 2:
-    st.stop()
-dims = [d for d in data.dimensions if d not in ("region",)]
-for dim in dims[:4]:
-    before = data.query(chosen, by=[dim], filters=view.filters, start=baseline[0], end=baseline[1])
-    after = data.query(chosen, by=[dim], filters=view.filters, start=now[0], end=now[1])
-    st.caption(DIMENSION_LABELS[dim])
-    show(charts.breakdown(after, dim, chosen, title=f"{metric(chosen).label} by {DIMENSION_LABELS[dim].lower()}, current period", key=f"rc_{dim}"))
+baseline, now = period_input("baseline", left), period_input("current", right)
+with st.spinner("Explaining the change…"):
+    explanation = explain_change(data, chosen, baseline, now, filters=view.filters)
+headline = explanation.headline
+
+cards = st.columns(4)
+cards[0].metric("Baseline", definition.format_value(headline.baseline_value), help=baseline.label())
+cards[1].metric("Current", definition.format_value(headline.value), help=now.label())
+cards[2].metric("Change", headline.change_text() or "n/a", delta=f"{headline.pct_change:+.1%}" if headline.pct_change is not None else None,
+                delta_color="normal" if definition.higher_is_better else "inverse")
+cards[3].metric("More than noise?", "Yes" if headline.significant else "No", help=f"p = {headline.p_value:.3g} against the slice's own period-to-period noise" if headline.p_value is not None else None)
+leading = explanation.contributors.filter((pl.col("depth") == 1) & ~pl.col("other")).sort(pl.col("contribution").abs(), descending=True).head(3)
+drivers = [({d: row[d] for d in explanation.dims if row[d] is not None}, row["contribution"]) for row in leading.iter_rows(named=True)]
+story = narrate(data, chosen, now, baseline, filters=view.filters, events=events_for(view.harm_areas), drivers=drivers)
+st.info(" ".join(story.sentences), icon=":material/summarize:")
+st.session_state["deck_narrative"] = " ".join(story.sentences)
+
+st.subheader("Which dimensions explain it")
+ranking = explanation.dimensions.with_columns(
+    dimension_label=pl.col("dimension").replace_strict(DIMENSION_LABELS, default=pl.col("dimension")),
+    values_label=pl.struct("dimension", "elements").map_elements(lambda r: ", ".join(label(r["dimension"], v) for v in r["elements"]), return_dtype=pl.String),
+)
+st.dataframe(
+    ranking.select("dimension_label", "explanatory_power", "surprise", "values_label"),
+    hide_index=True,
+    column_config={
+        "dimension_label": "Dimension",
+        "explanatory_power": st.column_config.ProgressColumn("Share of the change explained", format="percent", min_value=0, max_value=1),
+        "surprise": st.column_config.NumberColumn("Surprise", help="How unexpected the shift of its values' shares is (Jensen–Shannon)", format="%.4f"),
+        "values_label": "Values that moved most",
+    },
+)
+top_dimension = explanation.dimensions["dimension"][0]
+depth_one = explanation.contributors.filter(pl.col("cuboid") == top_dimension)
+show(charts.waterfall(depth_one, chosen, headline.baseline_value or 0.0, headline.value or 0.0,
+                      title=f"{definition.label}: contributions by {DIMENSION_LABELS[top_dimension].lower()}", key="rc_waterfall"))
+
+if explanation.localized:
+    st.subheader("Where it is concentrated")
+    for combination in explanation.localized:
+        st.markdown("- " + " · ".join(f"**{DIMENSION_LABELS[d]}** {label(d, v)}" for d, v in combination.items()))
+
+with st.expander("All contributing segments (depth 1–3)"):
+    st.dataframe(
+        explanation.contributors.filter(~pl.col("other")).select("segment", "depth", "before", "after", "contribution", "share", "p_value"),
+        hide_index=True,
+        column_config={"share": st.column_config.NumberColumn("Share of change", format="percent"), "p_value": st.column_config.NumberColumn("p", format="%.2g")},
+    )
+
+if explanation.mix_rate is not None:
+    st.subheader("Mix or rate?")
+    st.caption("For a rate, how much of the change came from rates moving within each dimension's values, and how much from volume moving between values with different rates. The two add up to the change.")
+    st.dataframe(
+        explanation.mix_rate.with_columns(pl.col("dimension").replace_strict(DIMENSION_LABELS, default=pl.col("dimension"))),
+        hide_index=True,
+        column_config={c: st.column_config.NumberColumn(format="%.4f") for c in ("rate_effect", "mix_effect", "change")}
+        | {"mix_share": st.column_config.NumberColumn("Mix share", format="percent")},
+    )
+
+st.subheader("Decomposition tree")
+st.caption("Each level splits the slice by the dimension that best explains its change. Click a segment to go one level deeper.")
+path: list[dict[str, str]] = st.session_state.setdefault("rc_path", [])
+node_filter = {k: v for step in path for k, v in step.items()}
+crumbs = st.columns(len(path) + 1)
+if crumbs[0].button("All", key="rc_root", type="tertiary"):
+    path.clear()
+    st.rerun()
+for index, step in enumerate(path):
+    dimension, value = next(iter(step.items()))
+    if crumbs[index + 1].button(f"› {label(dimension, value)}", key=f"rc_crumb_{index}", type="tertiary"):
+        del path[index + 1:]
+        st.rerun()
+node = decomposition_tree(data, chosen, baseline, now, node=node_filter, filters=view.filters)
+if node.split_dimension is None:
+    st.write("No further split explains this segment's change.")
+else:
+    st.caption(f"Split by {DIMENSION_LABELS[node.split_dimension].lower()}")
+    for child in sorted(node.children, key=lambda c: -abs(c.contribution or 0))[:8]:
+        value = child.segment[node.split_dimension]
+        share = f"{child.share:.0%} of the change" if child.share is not None else ""
+        if st.button(f"{label(node.split_dimension, value)}: {definition.format_value(child.before)} → {definition.format_value(child.after)} ({share})",
+                     key=f"rc_child_{value}", use_container_width=True):
+            path.append({node.split_dimension: value})
+            st.rerun()
 finish()

@@ -128,3 +128,17 @@ def test_trends_band_flags_the_self_harm_spike_and_names_its_event(app):
     assert any(x.startswith("2026-06-15") or x.startswith("2026-06-22") for x in anomalies["x"])
     table = at.dataframe[0].value
     assert "Viral self-harm challenge on live streams" in table["title"].to_list()
+
+
+def test_root_cause_names_the_story_and_drills_one_level_per_click(app):
+    app.query_params.update({"harm_area": ["self_harm"], "p_baseline": "2026-06-01..2026-06-14", "p_current": "2026-06-15..2026-06-28"})
+    at = app.switch_page("pages/root_cause_page.py").run()
+    assert not at.exception
+    assert "**Content type** Live stream" in at.markdown[0].value and "**Language** pt" in at.markdown[0].value
+    assert "Viral self-harm challenge on live streams" in at.info[0].value
+    first = [b.label for b in at.button if b.key and b.key.startswith("rc_child_")]
+    assert first[0].startswith("Live stream:")
+    at.button(key="rc_child_live").click().run()
+    second = [b.label for b in at.button if b.key and b.key.startswith("rc_child_")]
+    assert second[0].startswith("pt:")
+    assert at.query_params["p_current"] in ("2026-06-15..2026-06-28", ["2026-06-15..2026-06-28"])
