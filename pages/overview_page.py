@@ -4,10 +4,12 @@ import streamlit as st
 
 from insights import charts
 from insights.export import Kpi
-from insights.kpis import kpi_cards
+from insights.kpis import kpi_cards, previous_period
 from insights.metrics import metric
 from insights.model import label
-from pages.common import caveat_notes, colour, current, finish, show
+from insights.narrative import narrate
+from insights.regional import movers
+from pages.common import caveat_notes, colour, current, events_for, finish, show
 
 CARD_METRICS = ["actions", "proactive_rate", "within_24h_rate", "appeal_rate", "overturn_rate"]
 
@@ -44,12 +46,16 @@ for area in view.harm_areas:
             if card and card.value is not None:
                 st.session_state["deck_kpis"].append(Kpi(f"{definition.label} · {label('harm_area', area)}", definition.format_value(card.value), card.delta_text()))
 
+story = narrate(data, "actions", period, previous_period(period, view.grain), filters=view.filters, events=events_for(view.harm_areas))
+st.info(" ".join(story.sentences), icon=":material/summarize:")
+st.session_state["deck_narrative"] = " ".join(story.sentences)
+
 left, right = st.columns([3, 2])
 with left:
     by_country = data.query("actions", by=["country"], filters=view.filters, start=period.start, end=period.end)
     show(charts.choropleth(by_country, "actions", title=f"Actions by country, {period.label()}", key="overview_map"), drill="country")
 with right:
-    movers = data.query("actions", by=["country"], filters=view.filters, start=period.start, end=period.end)
-    show(charts.breakdown(movers, "country", "actions", title="Most actioned countries", top=10, key="overview_top_countries"), drill="country")
+    moved = movers(data, "actions", period, previous_period(period, view.grain), level="country", filters=view.filters, top=10)
+    show(charts.movers(moved, "country", "actions", title=f"Biggest movers against the {view.grain} before", key="overview_movers"), drill="country")
 caveat_notes(data, view.harm_areas)
 finish()

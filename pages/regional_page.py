@@ -3,7 +3,9 @@
 import streamlit as st
 
 from insights import charts
+from insights.kpis import latest_complete_period, previous_period
 from insights.metrics import metric
+from insights.regional import movers
 from pages.common import caveat_notes, current, finish, metric_label, page_param, remember_page_param, show
 
 data, view = current()
@@ -21,6 +23,9 @@ with left:
     show(charts.breakdown(by_region, "region", chosen, key=f"regional_regions_{chosen}"), drill="region")
 with right:
     show(charts.breakdown(by_country, "country", chosen, title=f"{metric(chosen).label}: top countries", key=f"regional_countries_{chosen}"), drill="country")
+period = latest_complete_period(min(view.end, data.provenance.as_of), view.grain)
+moved = movers(data, chosen, period, previous_period(period, view.grain), level="country", filters=view.filters, top=12)
+show(charts.movers(moved, "country", chosen, title=f"Biggest movers: {period.label()} against the {view.grain} before", key=f"regional_movers_{chosen}"), drill="country")
 per_region = data.query(chosen, by=["region"], filters=view.filters, grain=view.grain, start=view.start, end=view.end)
 show(charts.small_multiples(per_region, chosen, "region", key=f"regional_multiples_{chosen}"))
 caveat_notes(data, view.harm_areas)

@@ -114,7 +114,7 @@ def test_deck_downloads_and_reads_back(page, app_url):
     wait_for_app(page)
     first_chart_visible(page)
     with page.expect_download(timeout=60_000) as download:
-        page.get_by_role("button", name="Export deck").click()
+        page.get_by_role("button", name="Export deck").click(timeout=90_000)
     deck = Presentation(io.BytesIO(download.value.path().read_bytes()))
     slides = list(deck.slides)
     assert len(slides) == 2 + 2  # title, KPIs, map (image), top countries (native bar)
