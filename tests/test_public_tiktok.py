@@ -232,3 +232,19 @@ def test_all_three_releases_load_within_two_seconds():
     start = time.perf_counter()
     insights.load_source(FOLDER)
     assert time.perf_counter() - start <= 2.0
+
+
+def test_a_renamed_policy_and_a_new_header_spelling_still_load(tmp_path):
+    lines = NEWEST.read_text(encoding="utf-8-sig").splitlines()
+    header = "METRIC,Period Type,Period,Policy Type,Issue Policy,Task Type,Task,Location,Market,Result"
+    kept = [line for line in lines[1:] if "Apr-Jun 2024" in line and ",All,All,All," in line and "Hate Speech" in line]
+    renamed = [line.replace("Hate Speech & Hateful Behavior", "Hateful Speech & Behaviour") for line in kept]
+    totals = [line for line in lines[1:] if line.startswith("Total videos removed,Quarterly,Apr-Jun 2024,All,All,All,All,All,All,")]
+    shares = [line for line in lines[1:] if line.startswith("Category share,Quarterly,Apr-Jun 2024,Policy,Safety & Civility,All,All,All,All,")]
+    path = tmp_path / "tiktok-drift.csv"
+    path.write_text("\n".join([header, *totals, *shares, *renamed]), encoding="utf-8")
+    cube = insights.load_source(path)
+    mapping_notes = [c for c in cube.provenance.caveats if c.kind == "mapping"]
+    assert mapping_notes and "Hateful Speech & Behaviour" in mapping_notes[0].text
+    kept_cells = cube.data.filter(pl.col("harm_area").is_null(), pl.col("policy").is_not_null())
+    assert kept_cells.height == 1 and kept_cells["proactive_actions"].item() is not None

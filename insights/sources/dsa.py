@@ -21,6 +21,7 @@ import csv
 import io
 import re
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from insights.sources.aggregation import aggregate_events
 from insights.sources.rejections import as_rejections, combine
 from insights.sources.reports import claims_csv, definitions_csv, header_of, known_caveats, read_bytes
 from insights.sources.tables import is_uploaded_file
-from insights.sources.tabular import CATEGORICAL, _created_after_action, duplicate_event_ids, finish_raw_cube
+from insights.sources.tabular import CATEGORICAL, _created_after_action, finish_raw_cube
 
 KIND = "dsa_tdb"
 STATEMENTS_KIND = "dsa_statements"
@@ -81,34 +82,41 @@ def is_statement_header(header: list[str]) -> bool:
     return header[:2] == ["uuid", "decision_visibility"] and "platform_name" in header
 
 
-def _unzip(name: str, data: bytes) -> list[tuple[str, bytes]]:
-    """The CSV parts of a dump zip, opening zips nested inside it."""
+def is_dump_name(name: str) -> bool:
+    """True for the file name of a Transparency Database dump (``sor-<platform>-<date>-….zip``)."""
+    return name.lower().startswith("sor-") and name.lower().endswith(".zip")
+
+
+def _unzip(name: str, data: bytes) -> Iterator[tuple[str, bytes]]:
+    """The CSV parts of a dump zip, opening zips nested inside it, one at a time."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
         raise DataError(f"{name}: not a readable zip file") from None
-    parts = []
     for member in sorted(archive.namelist()):
         inner = f"{name}/{member}"
         if member.lower().endswith(".zip"):
-            parts += _unzip(inner, archive.read(member))
+            yield from _unzip(inner, archive.read(member))
         elif member.lower().endswith(".csv"):
-            parts.append((inner, archive.read(member)))
-    return parts
+            yield inner, archive.read(member)
 
 
-def statement_files(src: Any) -> list[tuple[str, bytes]]:
-    """(name, CSV bytes) of every statements part in a CSV, a dump zip, a folder or an upload."""
+def statement_files(src: Any) -> Iterator[tuple[str, bytes]]:
+    """(name, CSV bytes) of every statements part in a CSV, a dump zip, a folder or an upload,
+    read one file and one part at a time."""
     if is_uploaded_file(src):
-        named = [(Path(src.name).name, read_bytes(src))]
+        named = [(Path(src.name).name, src)]
     elif isinstance(src, (str, Path)) and Path(src).is_dir():
-        named = [(str(p), p.read_bytes()) for p in sorted(Path(src).rglob("*")) if p.suffix.lower() in (".csv", ".zip")]
+        named = [(str(p), p) for p in sorted(Path(src).rglob("*")) if p.suffix.lower() in (".csv", ".zip")]
     elif isinstance(src, (str, Path)) and Path(src).is_file():
-        named = [(str(src), Path(src).read_bytes())]
+        named = [(str(src), Path(src))]
     else:
         raise DataError(f"{src}: no such file or folder")
-    parts = [part for name, data in named for part in (_unzip(name, data) if name.lower().endswith(".zip") else [(name, data)])]
-    return [(name, data) for name, data in parts if is_statement_header(header_of(io.BytesIO(data)))]
+    for name, source in named:
+        data = read_bytes(source)
+        for part, content in _unzip(name, data) if name.lower().endswith(".zip") else [(name, data)]:
+            if is_statement_header(header_of(io.BytesIO(content))):
+                yield part, content
 
 
 def read_statements(name: str, data: bytes) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -183,22 +191,46 @@ def to_events(frame: pl.DataFrame, name: str) -> tuple[pl.DataFrame, pl.DataFram
     return events, combine(rejected, created_late)
 
 
-def _notes(events: pl.DataFrame, versions: dict[str, int]) -> list[Caveat]:
+def _drop_copies(events: pl.DataFrame, seen: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """Keep the first copy of every uuid, across the parts read so far (``seen``: uuid → where).
+
+    Returns the kept events, the copies as rejections, and ``seen`` with this part's uuids.
+    """
+    here = pl.format("{} row {}", "_source", "_row")
+    tagged = events.join(seen, on="event_id", how="left").with_columns(
+        _first=pl.coalesce("_first", here.first().over("event_id"))
+    )
+    copy = (pl.col("_first") != here)
+    copies = as_rejections(tagged.filter(copy), pl.format("duplicate uuid {} (first seen at {})", "event_id", "_first"), "uuid")
+    kept = tagged.filter(~copy).drop("_first")
+    return kept, copies, pl.concat([seen, kept.select("event_id", _first=here)])
+
+
+def _part_notes(events: pl.DataFrame) -> pl.DataFrame:
+    """Per part: statements folded into EEA, with several content types, received on another day."""
+    dump = pl.col("_source").str.extract(DUMP_DATE.pattern, 1).str.to_date(strict=False)
+    received = pl.col("received_at").dt.date()
+    return events.group_by(dump=dump, received=pl.when(received != dump).then(received)).agg(
+        folded=((pl.col("country") == "EEA") & (pl.col("scope_size") != len(EU27) + len(EEA_ONLY))).sum(),
+        several=(pl.col("content_types") > 1).sum(),
+        statements=pl.len(),
+    )
+
+
+def _notes(stats: pl.DataFrame, versions: dict[str, int]) -> list[Caveat]:
     """What the statements themselves show: schema versions, folded scopes, odd receipt dates."""
     notes = [Caveat(f"Statements read per schema version: {versions}.", kind="validation")]
-    folded = events.filter((pl.col("country") == "EEA") & (pl.col("scope_size") != len(EU27) + len(EEA_ONLY)))
-    if len(folded):
+    folded, several = stats["folded"].sum(), stats["several"].sum()
+    if folded:
         notes.append(Caveat(
-            f"{len(folded):,} statements apply to several EU/EEA countries but not to the whole EU or EEA; they are "
+            f"{folded:,} statements apply to several EU/EEA countries but not to the whole EU or EEA; they are "
             f"counted once, under EEA, not once per country.", kind="methodology"))
-    several = events.filter(pl.col("content_types") > 1)
-    if len(several):
+    if several:
         notes.append(Caveat(
-            f"{len(several):,} statements list several content types; each is counted once, under the first one.",
+            f"{several:,} statements list several content types; each is counted once, under the first one.",
             kind="methodology"))
-    dumped = events.with_columns(dump=pl.col("_source").str.extract(DUMP_DATE.pattern, 1).str.to_date(strict=False))
-    strays = dumped.filter(pl.col("dump").is_not_null() & (pl.col("received_at").dt.date() != pl.col("dump")))
-    for dump, received, n in strays.group_by("dump", pl.col("received_at").dt.date()).len().sort("dump").iter_rows():
+    strays = stats.filter(pl.col("received").is_not_null()).group_by("dump", "received").agg(pl.col("statements").sum())
+    for dump, received, n in strays.sort("dump", "received").iter_rows():
         notes.append(Caveat(
             f"{n} statements in the dump of {dump} were received on {received}, not on the dump's day.",
             kind="defect", date=received))
@@ -206,33 +238,32 @@ def _notes(events: pl.DataFrame, versions: dict[str, int]) -> list[Caveat]:
 
 
 def load(src: Any) -> Cube:
-    """Load statements of reasons (CSV parts, daily dump zips, a folder of them, or an upload)."""
-    parts = statement_files(src)
-    if not parts:
-        raise DataError(f"{src}: no DSA statements-of-reasons CSV found (expected sor-*.csv parts or sor-*.zip dumps)")
-    frames, ids, rejected, versions, rows_read = [], [], [], {}, 0
-    for name, data in parts:
+    """Load statements of reasons (CSV parts, daily dump zips, a folder of them, or an upload).
+
+    Parts are read, checked and aggregated one at a time, so memory is bounded by the largest
+    part (plus the uuids seen, to reject repeated statements across parts).
+    """
+    raws, rejected, stats, versions, rows_read = [], [], [], {}, 0
+    seen = pl.DataFrame(schema={"event_id": pl.String, "_first": pl.String})
+    for name, data in statement_files(src):
         frame, ragged = read_statements(name, data)
         events, bad = to_events(frame, name)
+        events, copies, seen = _drop_copies(events, seen)
         version = "v2 (38 columns)" if "content_id_ean" in frame.columns else "v1 (37 columns)"
         versions[version] = versions.get(version, 0) + len(frame) + len(ragged)
         rows_read += len(frame) + len(ragged)
-        frames.append(events)
-        ids.append((name, events.select("event_id", "_row")))
-        rejected += [ragged, bad]
-    events = pl.concat(frames, how="vertical_relaxed")
-    copies = duplicate_event_ids(ids)
-    if len(copies):
-        rows = events.join(copies, on=["_source", "_row"])
-        rejected.append(as_rejections(rows, pl.format("duplicate uuid {} (first seen at {})", "event_id", "__first"), "uuid"))
-        events = events.join(copies, on=["_source", "_row"], how="anti")
-    dims = [d for d in CATEGORICAL if d in events.columns]
-    raw = aggregate_events(events.lazy(), dims).collect()
+        dims = [d for d in CATEGORICAL if d in events.columns]
+        raws.append(aggregate_events(events.lazy(), dims).collect())
+        stats.append(_part_notes(events))
+        rejected += [ragged, bad, copies]
+    if not raws:
+        raise DataError(f"{src}: no DSA statements-of-reasons CSV found (expected sor-*.csv parts or sor-*.zip dumps)")
     kept = combine(*rejected)
     rejected_rows = kept.select(pl.struct("_source", "_row").n_unique()).item() if len(kept) else 0
     name = str(getattr(src, "name", None) or src)
-    notes = known_caveats(KIND) + _notes(events, versions)
-    return finish_raw_cube(raw, STATEMENTS_KIND, name, rows_read, [kept], notes, rejected_rows, proactive_known=True)
+    notes = known_caveats(KIND) + _notes(pl.concat(stats), versions)
+    raw = pl.concat(raws, how="diagonal_relaxed")
+    return finish_raw_cube(raw, STATEMENTS_KIND, name, rows_read, [kept], notes, rejected_rows, proactive_known=True, regroup=True)
 
 
 class DsaStatementsImporter:
@@ -242,12 +273,12 @@ class DsaStatementsImporter:
     description = "EU DSA Transparency Database statements of reasons (transparency.dsa.ec.europa.eu daily dumps)"
 
     def claims(self, src: Any, **options: Any) -> bool:
-        """A sor-*.zip dump, or a CSV (or folder) whose first file has the statements header."""
-        if isinstance(src, (str, Path)) and Path(src).is_file() and Path(src).name.lower().startswith("sor-") and str(src).lower().endswith(".zip"):
-            return True
-        if is_uploaded_file(src) and src.name.lower().startswith("sor-") and src.name.lower().endswith(".zip"):
-            return True
-        return claims_csv(src, is_statement_header)
+        """A sor-*.zip dump (or a folder of them), or a CSV (or folder) whose first file has the statements header."""
+        if is_uploaded_file(src) or (isinstance(src, (str, Path)) and Path(src).is_file()):
+            return is_dump_name(Path(getattr(src, "name", src)).name) or claims_csv(src, is_statement_header)
+        if isinstance(src, (str, Path)) and Path(src).is_dir():
+            return any(is_dump_name(p.name) for p in Path(src).rglob("*.zip")) or claims_csv(src, is_statement_header)
+        return False
 
     def load(self, src: Any, **options: Any) -> Cube:
         """Load; the statements importer takes no options."""

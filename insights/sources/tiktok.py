@@ -185,7 +185,8 @@ def _values(rows: pl.DataFrame, keys: list[str], measures: tuple[str, ...]) -> p
 def _with_taxonomy(rows: pl.DataFrame) -> pl.DataFrame:
     """Policy and sub-policy rows joined to the mapping (by spelling and taxonomy era)."""
     names = mapping().select(
-        "taxonomy", "tiktok_policy", "tiktok_sub_policy", "harm_area", "policy", key=normalised_name(pl.col("published_name"))
+        "taxonomy", "tiktok_policy", "tiktok_sub_policy", "harm_area", "policy",
+        key=normalised_name(pl.col("published_name")), mapped=pl.lit(True),
     )
     era = pl.when(pl.col("date") >= TAXONOMY_2023).then(pl.lit("2023")).otherwise(pl.lit("2020"))
     keyed = rows.with_columns(taxonomy=era, key=normalised_name(pl.col("issue"))).join(
@@ -197,14 +198,12 @@ def _with_taxonomy(rows: pl.DataFrame) -> pl.DataFrame:
             pl.when(pl.col("level") == "policy").then("issue").otherwise(pl.col("issue").str.split(" - ").list.first()),
         ),
         tiktok_sub_policy=pl.when(pl.col("level") == "sub_policy").then(pl.coalesce("tiktok_sub_policy", "issue")),
-        policy=pl.when(pl.col("harm_area").is_null() & pl.col("policy").is_null() & pl.col("taxonomy").is_null())
-        .then("issue")
-        .otherwise("policy"),
+        policy=pl.when(pl.col("mapped")).then("policy").otherwise("issue"),
     )
 
 
 def _unmapped(keyed: pl.DataFrame) -> list[Caveat]:
-    names = keyed.filter(pl.col("taxonomy").is_null())["issue"].unique().sort().to_list()
+    names = keyed.filter(pl.col("mapped").is_null())["issue"].unique().sort().to_list()
     if not names:
         return []
     return [Caveat(f"TikTok policy names not in tiktok_policies.csv, kept without a harm area: {names}", kind="mapping")]
@@ -258,7 +257,7 @@ def policy_cells(rows: pl.DataFrame) -> tuple[pl.DataFrame, list[Caveat]]:
     )
     rest, inconsistent = _rest_of_world(counted, totals)
     cells_out = pl.concat([counted.filter(pl.col("place").is_not_null()), rest])
-    return cells_out, _unmapped(keyed) + _uncounted(counted) + inconsistent + _all_policy_gap(video, cells_out)
+    return cells_out, _unmapped(chosen) + _uncounted(counted) + inconsistent + _all_policy_gap(video, cells_out)
 
 
 def _numerators() -> list[pl.Expr]:
@@ -440,9 +439,6 @@ def load(src: Any, breakdown: Breakdown = "policy") -> Cube:
     newest = newest_release(rows.filter(pl.col("quarterly")))
     cells, found_caveats = policy_cells(newest) if breakdown == "policy" else market_cells(newest)
     raw = cells.rename({"place": "country"}).with_columns(content_type=pl.lit("video"), platform=pl.lit("TikTok"))
-    dims = ["date", "harm_area", "policy", "country", "content_type", "platform"]
-    measures = [c for c in raw.columns if c.endswith("_actions") or c in ("actions", "overturns", "uploads")]
-    raw = raw.select(*[d for d in dims if d in raw.columns], *measures)
     half_years = rows.filter(~pl.col("quarterly"))
     notes = known_caveats(KIND) + restatements(rows) + found_caveats
     if len(half_years):
