@@ -44,7 +44,11 @@ print(json.dumps([seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 
 def measure(path: Path, options: dict) -> tuple[float, float, int]:
     """Load seconds, peak GB and cube cells of one load in a fresh process."""
     out = subprocess.run(
-        [sys.executable, "-c", MEASURE, str(path), json.dumps(options)], cwd=ROOT, check=True, capture_output=True, text=True
+        [sys.executable, "-c", MEASURE, str(path), json.dumps(options)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     seconds, peak_gb, cells = json.loads(out.strip().splitlines()[-1])
     return seconds, peak_gb, cells
@@ -62,7 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     missed = False
     for label, relative, options, max_seconds, max_gb in SOURCES:
         seconds, peak_gb, cells = measure(args.data / relative, options)
-        target = ", ".join(t for t in (f"≤ {max_seconds:g} s" if max_seconds else "", f"≤ {max_gb:g} GB" if max_gb else "") if t)
+        target = ", ".join(
+            t for t in (f"≤ {max_seconds:g} s" if max_seconds else "", f"≤ {max_gb:g} GB" if max_gb else "") if t
+        )
         ok = (max_seconds is None or seconds <= max_seconds) and (max_gb is None or peak_gb <= max_gb)
         missed |= not ok
         print(f"{label:<36} {seconds:>7.2f} {peak_gb:>8.2f} {cells:>10,}  {target}{'' if ok else '  MISSED'}")

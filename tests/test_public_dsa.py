@@ -28,7 +28,9 @@ SAMPLE = SHARED / "real_data" / "dsa_tdb_sor_sample"
 SUMMARY = SHARED / "real_data" / "dsa_tdb_daily_summary" / "builtin.parquet"
 DUMP = SAMPLE / "sor-global-2024-03-14-full.zip"
 V2 = SAMPLE / "sor-global-2025-07-01-full-00000-00000.excerpt.csv"
-pytestmark = pytest.mark.skipif(not SAMPLE.is_dir() or not SUMMARY.is_file(), reason=f"the real DSA files are not under {SHARED / 'real_data'}")
+pytestmark = pytest.mark.skipif(
+    not SAMPLE.is_dir() or not SUMMARY.is_file(), reason=f"the real DSA files are not under {SHARED / 'real_data'}"
+)
 
 
 def statements(paths) -> list[dict[str, str]]:
@@ -70,7 +72,9 @@ def test_the_daily_zip_of_zips_and_its_csv_parts_give_the_same_cube(cube):
     with zipfile.ZipFile(DUMP) as outer:
         inner = [n for n in outer.namelist() if n.endswith(".csv.zip")]
         assert inner and all(zipfile.ZipFile(io.BytesIO(outer.read(n))).namelist() for n in inner)
-    from_parts = insights.load_source(parts()[0].parent, kind="dsa_statements")  # the folder also holds the zip: duplicates
+    from_parts = insights.load_source(
+        parts()[0].parent, kind="dsa_statements"
+    )  # the folder also holds the zip: duplicates
     assert cube.provenance.kind == "dsa_statements"
     assert total(cube, "actions") == len(statements(parts()))
     assert total(from_parts, "actions") == len(statements([*parts(), V2]))
@@ -119,7 +123,9 @@ def test_schema_v2_statements_load_with_the_new_categories():
     rows = statements([V2])
     cube = insights.load_source(V2)
     assert total(cube, "actions") == len(rows) == 11
-    assert total(cube, "actions", harm_area="other_violations") == sum(r["category"] == "STATEMENT_CATEGORY_OTHER_VIOLATION_TC" for r in rows)
+    assert total(cube, "actions", harm_area="other_violations") == sum(
+        r["category"] == "STATEMENT_CATEGORY_OTHER_VIOLATION_TC" for r in rows
+    )
     assert cube.date_range == (dt.date(2025, 7, 1), dt.date(2025, 7, 1))
     assert any("v2 (38 columns)" in c.text for c in cube.provenance.caveats)
 
@@ -131,7 +137,9 @@ def test_repeated_statements_are_rejected_and_kept_with_the_reason(cube):
 
 
 def test_caveats_record_the_category_change_and_stray_statements(cube):
-    assert any(c.kind == "methodology" and c.date == dt.date(2025, 7, 1) and "v2" in c.text for c in cube.provenance.caveats)
+    assert any(
+        c.kind == "methodology" and c.date == dt.date(2025, 7, 1) and "v2" in c.text for c in cube.provenance.caveats
+    )
     assert any(c.kind == "defect" and c.date == dt.date(2024, 8, 29) for c in cube.provenance.caveats)
 
 
@@ -145,8 +153,10 @@ def test_the_mapping_is_data_naming_taxonomy_codes():
 
 @pytest.fixture(scope="module")
 def summary() -> pl.LazyFrame:
-    return pl.scan_parquet(SUMMARY).filter(pl.col("platform").is_not_null(), pl.col("entity").is_null()).with_columns(
-        pl.col("platform", "column", "variant").cast(pl.String)
+    return (
+        pl.scan_parquet(SUMMARY)
+        .filter(pl.col("platform").is_not_null(), pl.col("entity").is_null())
+        .with_columns(pl.col("platform", "column", "variant").cast(pl.String))
     )
 
 
@@ -165,16 +175,27 @@ def test_the_summary_by_category_adds_up_to_every_statement(summary):
     day = dt.date(2024, 3, 14)
     tiktok = counts(summary, "category", platform="TikTok", start_date=day)
     speech = tiktok.filter(pl.col("variant") == "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH")["count"].item()
-    got = cube.query("actions", filters={"platform": "TikTok", "policy": "hate_speech"}, start=day, end=day)["actions"].item()
+    got = cube.query("actions", filters={"platform": "TikTok", "policy": "hate_speech"}, start=day, end=day)[
+        "actions"
+    ].item()
     assert got == speech
 
 
 def test_the_summary_platform_breakdown_has_automation_and_own_initiative(summary):
     cube = insights.load_source(SUMMARY, breakdown="platform")
-    month = cube.query(["actions", "automation_rate", "proactive_rate"], filters={"platform": "TikTok"}, start="2024-03-01", end="2024-03-31")
+    month = cube.query(
+        ["actions", "automation_rate", "proactive_rate"],
+        filters={"platform": "TikTok"},
+        start="2024-03-01",
+        end="2024-03-31",
+    )
     march = pl.col("start_date").is_between(dt.date(2024, 3, 1), dt.date(2024, 3, 31))
     rows = counts(summary, "rows", platform="TikTok").filter(march)["count"].sum()
-    fully = counts(summary, "automated_decision", platform="TikTok", variant="AUTOMATED_DECISION_FULLY").filter(march)["count"].sum()
+    fully = (
+        counts(summary, "automated_decision", platform="TikTok", variant="AUTOMATED_DECISION_FULLY")
+        .filter(march)["count"]
+        .sum()
+    )
     own = counts(summary, "source_type", platform="TikTok", variant="SOURCE_VOLUNTARY").filter(march)["count"].sum()
     assert month.row(0) == (rows, pytest.approx(fully / rows), pytest.approx(own / rows))
 
@@ -186,7 +207,11 @@ def test_the_summary_source_type_and_scope_breakdowns(summary):
     scopes = insights.load_source(SUMMARY, breakdown="territorial_scope")
     germany = counts(summary, "territorial_scope", platform="Amazon", variant="DE")["count"].sum()
     assert total(scopes, "actions", platform="Amazon", country="DE") == germany
-    eea = counts(summary, "territorial_scope", platform="Amazon").filter(pl.col("variant").is_in(["EEA", "EEA_no_IS"]))["count"].sum()
+    eea = (
+        counts(summary, "territorial_scope", platform="Amazon")
+        .filter(pl.col("variant").is_in(["EEA", "EEA_no_IS"]))["count"]
+        .sum()
+    )
     assert total(scopes, "actions", platform="Amazon", country="EEA") == eea
 
 
@@ -194,9 +219,12 @@ def test_the_daily_summary_loads_within_five_seconds_and_two_gigabytes():
     script = (
         "import resource, time, insights; start = time.perf_counter(); "
         f"cube = insights.load_source({str(SUMMARY)!r}); "
-        "print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2, len(cube.data))"
+        "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2; "
+        "print(time.perf_counter() - start, peak, len(cube.data))"
     )
     start = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
     seconds, peak_gb, cells = float(out[0]), float(out[1]), int(out[2])
     assert seconds <= 5 and peak_gb <= 2 and cells > 100_000, (seconds, peak_gb, cells, time.perf_counter() - start)

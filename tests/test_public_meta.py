@@ -76,7 +76,9 @@ def test_a_release_and_a_folder_of_releases_are_recognised():
 def test_a_policy_area_gives_back_its_published_counts_and_rate(cube, raw, app, area, period, policy):
     filters = {"platform": app, "policy": policy}
     assert one(cube, "actions", period, **filters) == number(raw[(app, area, "Content Actioned", period)])
-    assert one(cube, "proactive_rate", period, **filters) == pytest.approx(number(raw[(app, area, "Proactive rate", period)]))
+    assert one(cube, "proactive_rate", period, **filters) == pytest.approx(
+        number(raw[(app, area, "Proactive rate", period)])
+    )
     appealed = number(raw[(app, area, "Content Appealed", period)])
     assert one(cube, "appeals", period, **filters) == appealed
     restored = number(raw[(app, area, "Content Restored with appeal", period)])
@@ -93,8 +95,12 @@ def test_na_is_empty_not_zero_and_the_reason_is_kept(cube, raw):
 
 
 def test_fake_accounts_are_accounts_and_spam(cube, raw):
-    got = cube.query("actions", filters={"content_type": "account"}, by=["harm_area", "policy"], start="2024-04-01", end="2024-04-01")
-    assert got.rows() == [("spam", "fake_accounts", number(raw[("Facebook", "Fake Accounts", "Content Actioned", "2024Q2")]))]
+    got = cube.query(
+        "actions", filters={"content_type": "account"}, by=["harm_area", "policy"], start="2024-04-01", end="2024-04-01"
+    )
+    assert got.rows() == [
+        ("spam", "fake_accounts", number(raw[("Facebook", "Fake Accounts", "Content Actioned", "2024Q2")]))
+    ]
 
 
 def test_every_policy_area_maps_to_a_harm_area(cube):
@@ -117,7 +123,11 @@ def test_actions_of_every_quarter_add_up_to_the_published_counts(cube, raw):
 def test_a_folder_uses_the_newest_release_and_notes_the_revisions(cube):
     newest = figures()
     older = figures(FOLDER / "vintages" / "meta-2022-q2.csv")  # revised 48 'content actioned' figures later
-    key = next(k for k, v in older.items() if k[2] == "Content Actioned" and k in newest and v != newest[k] and "N/A" not in (v, newest[k]))
+    key = next(
+        k
+        for k, v in older.items()
+        if k[2] == "Content Actioned" and k in newest and v != newest[k] and "N/A" not in (v, newest[k])
+    )
     app, area, _, period = key
     harm_area = meta.mapping().filter(pl.col("policy_area") == area)["harm_area"].item()
     day = quarter(period)
@@ -131,7 +141,11 @@ def test_prevalence_is_a_table_with_ranges_and_upper_bounds():
     fake = table.filter(pl.col("policy_area") == "Fake Accounts", pl.col("date") == dt.date(2023, 1, 1))
     assert fake.select("lower", "upper").row(0) == pytest.approx((0.04, 0.05))  # published as "4%-5%"
     newest = meta.prevalence(NEWEST)
-    ubp = newest.filter(pl.col("app") == "Facebook", pl.col("policy_area") == "Dangerous Orgs: Terrorism", pl.col("date") == dt.date(2024, 4, 1))
+    ubp = newest.filter(
+        pl.col("app") == "Facebook",
+        pl.col("policy_area") == "Dangerous Orgs: Terrorism",
+        pl.col("date") == dt.date(2024, 4, 1),
+    )
     assert ubp.select("lower", "upper").row(0) == (None, pytest.approx(0.0005))  # "0.05%", an upper bound only
 
 

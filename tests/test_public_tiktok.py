@@ -28,7 +28,18 @@ MONTHS = {"Jan": 1, "Apr": 4, "Jul": 7, "Oct": 10}
 def published(path: Path = NEWEST) -> pl.DataFrame:
     """The raw release: columns by position, text lower-cased, results as numbers."""
     raw = pl.read_csv(path, infer_schema=False)
-    raw.columns = ["metric", "period_type", "period", "policy_type", "issue", "task_type", "task", "location", "market", "result"]
+    raw.columns = [
+        "metric",
+        "period_type",
+        "period",
+        "policy_type",
+        "issue",
+        "task_type",
+        "task",
+        "location",
+        "market",
+        "result",
+    ]
     return raw.select(
         pl.col("metric").str.to_lowercase(),
         pl.col("period_type").str.to_lowercase(),
@@ -43,7 +54,14 @@ def published(path: Path = NEWEST) -> pl.DataFrame:
     )
 
 
-def figure(rows: pl.DataFrame, metric: str, period: str, issue: str = "All", market: str = "All", policy_type: str | None = None) -> float:
+def figure(
+    rows: pl.DataFrame,
+    metric: str,
+    period: str,
+    issue: str = "All",
+    market: str = "All",
+    policy_type: str | None = None,
+) -> float:
     """One published number."""
     chosen = rows.filter(
         pl.col("metric") == metric.lower(),
@@ -93,8 +111,13 @@ def test_every_release_is_recognised_and_loads():
 
 @pytest.mark.parametrize(
     ("market", "iso", "period"),
-    [("United States", "US", "Apr-Jun 2024"), ("United Kingdom", "GB", "Jul-Sep 2023"), ("Brazil", "BR", "Jan-Mar 2024"),
-     ("Indonesia", "ID", "Oct-Dec 2023"), ("Pakistan", "PK", "Apr-Jun 2024")],
+    [
+        ("United States", "US", "Apr-Jun 2024"),
+        ("United Kingdom", "GB", "Jul-Sep 2023"),
+        ("Brazil", "BR", "Jan-Mar 2024"),
+        ("Indonesia", "ID", "Oct-Dec 2023"),
+        ("Pakistan", "PK", "Apr-Jun 2024"),
+    ],
 )
 def test_total_removals_of_a_market_are_the_published_count(cube, raw, market, iso, period):
     want = figure(raw, "Total videos removed", period, market=market)
@@ -103,7 +126,10 @@ def test_total_removals_of_a_market_are_the_published_count(cube, raw, market, i
 
 def test_total_removals_of_every_quarter_are_the_published_global_count(cube, raw):
     want = raw.filter(
-        pl.col("metric") == "total videos removed", pl.col("market") == "All", pl.col("issue") == "All", pl.col("task") == "all"
+        pl.col("metric") == "total videos removed",
+        pl.col("market") == "All",
+        pl.col("issue") == "All",
+        pl.col("task") == "all",
     ).select(date=pl.col("period").map_elements(quarter, return_dtype=pl.Date), want="result")
     got = cube.query("actions", grain="quarter").rename({"period": "date"}).join(want, on="date")
     assert len(got) == 16
@@ -114,38 +140,63 @@ def test_total_removals_of_every_quarter_are_the_published_global_count(cube, ra
     ("market", "iso", "period", "sub_policy", "policy"),
     [
         ("United States", "US", "Apr-Jun 2024", "Safety & Civility - Hate Speech & Hateful Behavior", "hate_speech"),
-        ("Germany", "DE", "Jan-Mar 2024", "Safety & Civility - Violent & Hateful Orgs & Individuals", "violent_extremist_organisations"),
+        (
+            "Germany",
+            "DE",
+            "Jan-Mar 2024",
+            "Safety & Civility - Violent & Hateful Orgs & Individuals",
+            "violent_extremist_organisations",
+        ),
         ("France", "FR", "Oct-Dec 2023", "Mental & Behavioral Health - Suicide & Self-Harm", "suicide_and_self_injury"),
         ("Indonesia", "ID", "Apr-Jun 2024", "Safety & Civility - Human Exploitation", "human_trafficking"),
         ("Mexico", "MX", "Apr-Jun 2024", "Safety & Civility - Harassment & Bullying", "targeted_harassment"),
     ],
 )
-def test_a_market_sub_policy_gives_back_its_published_rates_and_reconstructed_count(cube, raw, market, iso, period, sub_policy, policy):
+def test_a_market_sub_policy_gives_back_its_published_rates_and_reconstructed_count(
+    cube, raw, market, iso, period, sub_policy, policy
+):
     parent = sub_policy.split(" - ")[0]
     total = figure(raw, "Total videos removed", period, market=market)
     policy_share = figure(raw, "Category share", period, issue=parent, market=market)
     sub_share = figure(raw, "Category share", period, issue=sub_policy, market=market)
-    assert one(cube, "actions", period, country=iso, policy=policy) == pytest.approx(total * policy_share * sub_share, rel=5e-3)
-    for metric, name in [("proactive_rate", "Proactive removal rate"), ("zero_view_rate", "Removal rate before any views"),
-                         ("within_24h_rate", "Removal rate within 24 hours")]:
-        assert one(cube, metric, period, country=iso, policy=policy) == pytest.approx(figure(raw, name, period, issue=sub_policy, market=market), abs=5e-4)
+    assert one(cube, "actions", period, country=iso, policy=policy) == pytest.approx(
+        total * policy_share * sub_share, rel=5e-3
+    )
+    for metric, name in [
+        ("proactive_rate", "Proactive removal rate"),
+        ("zero_view_rate", "Removal rate before any views"),
+        ("within_24h_rate", "Removal rate within 24 hours"),
+    ]:
+        assert one(cube, metric, period, country=iso, policy=policy) == pytest.approx(
+            figure(raw, name, period, issue=sub_policy, market=market), abs=5e-4
+        )
 
 
 @pytest.mark.parametrize(
     ("period", "sub_policy", "policy"),
-    [("Apr-Jun 2024", "Safety & Civility - Violent & Hateful Orgs & Individuals", "violent_extremist_organisations"),
-     ("Apr-Jun 2024", "Safety & Civility - Hate Speech & Hateful Behavior", "hate_speech"),
-     ("Jan-Mar 2024", "Mental & Behavioral Health - Suicide & Self-Harm", "suicide_and_self_injury")],
+    [
+        ("Apr-Jun 2024", "Safety & Civility - Violent & Hateful Orgs & Individuals", "violent_extremist_organisations"),
+        ("Apr-Jun 2024", "Safety & Civility - Hate Speech & Hateful Behavior", "hate_speech"),
+        ("Jan-Mar 2024", "Mental & Behavioral Health - Suicide & Self-Harm", "suicide_and_self_injury"),
+    ],
 )
 def test_a_global_sub_policy_gives_back_its_published_rates(cube, raw, period, sub_policy, policy):
-    for metric, name in [("proactive_rate", "Proactive removal rate"), ("within_24h_rate", "Removal rate within 24 hours")]:
-        assert one(cube, metric, period, policy=policy) == pytest.approx(figure(raw, name, period, issue=sub_policy), abs=5e-4)
+    for metric, name in [
+        ("proactive_rate", "Proactive removal rate"),
+        ("within_24h_rate", "Removal rate within 24 hours"),
+    ]:
+        assert one(cube, metric, period, policy=policy) == pytest.approx(
+            figure(raw, name, period, issue=sub_policy), abs=5e-4
+        )
 
 
 @pytest.mark.parametrize(
     ("period", "issue", "harm_area"),
-    [("Oct-Dec 2022", "Violent extremism", "violent_extremism"), ("Jul-Sep 2021", "Hateful behavior", "hateful_behavior"),
-     ("Jan-Mar 2023", "Minor safety", "child_safety")],
+    [
+        ("Oct-Dec 2022", "Violent extremism", "violent_extremism"),
+        ("Jul-Sep 2021", "Hateful behavior", "hateful_behavior"),
+        ("Jan-Mar 2023", "Minor safety", "child_safety"),
+    ],
 )
 def test_pre_2023_policies_give_back_their_published_figures(cube, raw, period, issue, harm_area):
     total = figure(raw, "Total videos removed", period)
@@ -163,34 +214,55 @@ def test_a_comma_formatted_count_of_an_older_release_loads():
     assert one(insights.load_source(FOLDER / "tiktok-2022-q4.csv"), "actions", "Oct-Dec 2022") == pytest.approx(want)
 
 
-@pytest.mark.parametrize(("market", "iso", "period"), [("United States", "US", "Apr-Jun 2024"), ("Turkey", "TR", "Oct-Dec 2022"), ("Japan", "JP", "Jul-Sep 2023")])
+@pytest.mark.parametrize(
+    ("market", "iso", "period"),
+    [("United States", "US", "Apr-Jun 2024"), ("Turkey", "TR", "Oct-Dec 2022"), ("Japan", "JP", "Jul-Sep 2023")],
+)
 def test_the_market_breakdown_gives_back_all_policy_figures(markets, raw, market, iso, period):
-    assert one(markets, "actions", period, country=iso) == pytest.approx(figure(raw, "Total videos removed", period, market=market))
-    assert one(markets, "proactive_rate", period, country=iso) == pytest.approx(figure(raw, "Proactive removal rate", period, market=market), abs=5e-4)
-    assert one(markets, "within_24h_rate", period, country=iso) == pytest.approx(figure(raw, "Removal rate within 24 hours", period, market=market), abs=5e-4)
+    assert one(markets, "actions", period, country=iso) == pytest.approx(
+        figure(raw, "Total videos removed", period, market=market)
+    )
+    assert one(markets, "proactive_rate", period, country=iso) == pytest.approx(
+        figure(raw, "Proactive removal rate", period, market=market), abs=5e-4
+    )
+    assert one(markets, "within_24h_rate", period, country=iso) == pytest.approx(
+        figure(raw, "Removal rate within 24 hours", period, market=market), abs=5e-4
+    )
 
 
 def test_the_market_breakdown_has_the_automation_split_restored_videos_and_uploads(markets, raw):
     period, market = "Apr-Jun 2024", "United States"
     total = figure(raw, "Total videos removed", period, market=market)
     automated = raw.filter(
-        pl.col("metric") == "total videos removed", pl.col("period") == period, pl.col("market") == market, pl.col("task") == "automation"
+        pl.col("metric") == "total videos removed",
+        pl.col("period") == period,
+        pl.col("market") == market,
+        pl.col("task") == "automation",
     )["result"].item()
     assert one(markets, "automation_rate", period, country="US") == pytest.approx(automated / total)
     restored = figure(raw, "Videos restored", period, market=market)
     assert one(markets, "overturns", period, country="US") == pytest.approx(restored)
     rate = figure(raw, "Video: Removal rate of published", period, market=market)
     assert one(markets, "actions_per_10k_uploads", period, country="US") == pytest.approx(rate * 10_000)
-    no_views = raw.filter(pl.col("period") == period, pl.col("market") == market, pl.col("task") == "0 views")["result"].item()
+    no_views = raw.filter(pl.col("period") == period, pl.col("market") == market, pl.col("task") == "0 views")[
+        "result"
+    ].item()
     assert one(markets, "zero_view_rate", period, country="US") == pytest.approx(no_views)
 
 
 def test_markets_listed_plus_the_rest_of_the_world_add_up_to_the_global_totals(markets, raw):
     for period in ["Jul-Sep 2022", "Jul-Sep 2023", "Apr-Jun 2024"]:
         by_country = markets.query("actions", by=["country"], start=quarter(period), end=quarter(period))
-        listed = raw.filter(pl.col("metric") == "total videos removed", pl.col("period") == period, pl.col("location") == "market",
-                            pl.col("task") == "all", pl.col("issue") == "All")
-        assert by_country.filter(pl.col("country").is_not_null())["actions"].sum() == pytest.approx(listed["result"].sum())
+        listed = raw.filter(
+            pl.col("metric") == "total videos removed",
+            pl.col("period") == period,
+            pl.col("location") == "market",
+            pl.col("task") == "all",
+            pl.col("issue") == "All",
+        )
+        assert by_country.filter(pl.col("country").is_not_null())["actions"].sum() == pytest.approx(
+            listed["result"].sum()
+        )
         assert by_country["actions"].sum() == pytest.approx(figure(raw, "Total videos removed", period))
 
 
@@ -199,7 +271,14 @@ def test_markets_are_iso_countries_and_policies_are_harm_areas(cube):
     assert len(countries) >= 50 and all(len(c) == 2 and c.isupper() for c in countries)
     assert cube.data.filter(pl.col("country").is_not_null())["region"].null_count() == 0
     areas = set(cube.data["harm_area"].drop_nulls().cast(pl.String))
-    assert {"violent_extremism", "hateful_behavior", "self_harm", "human_exploitation", "bullying_harassment", "child_safety"} <= areas
+    assert {
+        "violent_extremism",
+        "hateful_behavior",
+        "self_harm",
+        "human_exploitation",
+        "bullying_harassment",
+        "child_safety",
+    } <= areas
     assert areas <= set(labels("harm_area"))
     assert not [c for c in cube.provenance.caveats if c.kind in ("mapping", "validation")]
 
@@ -214,7 +293,9 @@ def test_the_mapping_is_data_naming_taxonomy_codes():
 
 
 def test_youth_safety_has_no_base_so_its_cells_stay_empty_and_say_why(cube):
-    youth = cube.query("actions", filters={"policy": "minors_protection", "country": "US"}, start="2024-04-01", end="2024-04-01")
+    youth = cube.query(
+        "actions", filters={"policy": "minors_protection", "country": "US"}, start="2024-04-01", end="2024-04-01"
+    )
     assert youth["actions"].item() is None
     why = [c for c in cube.provenance.caveats if c.harm_area == "child_safety" and c.kind == "gap"]
     assert why and "Youth Safety" in why[0].text
@@ -225,7 +306,9 @@ def test_caveats_carry_dates_for_methodology_changes_gaps_and_defects(cube):
     assert ("methodology", dt.date(2023, 4, 1)) in kinds  # the 2023 taxonomy
     assert ("gap", dt.date(2023, 7, 1)) in kinds  # markets split by policy only from then
     assert any(c.kind == "defect" and "{{comment_cg_policy_grouping}}" in c.text for c in cube.provenance.caveats)
-    assert all(isinstance(c.date, dt.date) for c in cube.provenance.caveats if c.kind == "methodology" and "taxonomy" in c.text)
+    assert all(
+        isinstance(c.date, dt.date) for c in cube.provenance.caveats if c.kind == "methodology" and "taxonomy" in c.text
+    )
 
 
 def test_all_three_releases_load_within_two_seconds():
@@ -239,8 +322,16 @@ def test_a_renamed_policy_and_a_new_header_spelling_still_load(tmp_path):
     header = "METRIC,Period Type,Period,Policy Type,Issue Policy,Task Type,Task,Location,Market,Result"
     kept = [line for line in lines[1:] if "Apr-Jun 2024" in line and ",All,All,All," in line and "Hate Speech" in line]
     renamed = [line.replace("Hate Speech & Hateful Behavior", "Hateful Speech & Behaviour") for line in kept]
-    totals = [line for line in lines[1:] if line.startswith("Total videos removed,Quarterly,Apr-Jun 2024,All,All,All,All,All,All,")]
-    shares = [line for line in lines[1:] if line.startswith("Category share,Quarterly,Apr-Jun 2024,Policy,Safety & Civility,All,All,All,All,")]
+    totals = [
+        line
+        for line in lines[1:]
+        if line.startswith("Total videos removed,Quarterly,Apr-Jun 2024,All,All,All,All,All,All,")
+    ]
+    shares = [
+        line
+        for line in lines[1:]
+        if line.startswith("Category share,Quarterly,Apr-Jun 2024,Policy,Safety & Civility,All,All,All,All,")
+    ]
     path = tmp_path / "tiktok-drift.csv"
     path.write_text("\n".join([header, *totals, *shares, *renamed]), encoding="utf-8")
     cube = insights.load_source(path)

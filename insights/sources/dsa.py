@@ -40,15 +40,27 @@ STATEMENTS_KIND = "dsa_statements"
 
 #: Columns the importer reads (present in both schema versions).
 REQUIRED = (
-    "uuid", "decision_visibility", "decision_monetary", "decision_provision", "decision_account", "category",
-    "category_specification", "content_type", "content_language", "content_date", "territorial_scope",
-    "application_date", "source_type", "automated_detection", "automated_decision", "platform_name", "created_at",
+    "uuid",
+    "decision_visibility",
+    "decision_monetary",
+    "decision_provision",
+    "decision_account",
+    "category",
+    "category_specification",
+    "content_type",
+    "content_language",
+    "content_date",
+    "territorial_scope",
+    "application_date",
+    "source_type",
+    "automated_detection",
+    "automated_decision",
+    "platform_name",
+    "created_at",
 )
 LIST_FIELDS = ("decision_visibility", "category_specification", "content_type", "territorial_scope")
 
-EU27 = frozenset(
-    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split()
-)
+EU27 = frozenset("AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split())
 EEA_ONLY = frozenset({"IS", "LI", "NO"})
 
 DUMP_DATE = re.compile(r"sor-[\w.-]*?(\d{4}-\d{2}-\d{2})")
@@ -72,9 +84,14 @@ def scope_country(scope: pl.Expr) -> pl.Expr:
     exactly the 27 member states, ``EEA`` for any other list of several EU/EEA countries."""
     codes = scope.list.unique()
     whole_eu = (codes.list.set_intersection(list(EU27)).list.len() == len(EU27)) & (codes.list.len() == len(EU27))
-    return pl.when(codes.list.len() == 1).then(codes.list.first()).when(whole_eu).then(pl.lit("EU")).when(
-        codes.list.len() > 1
-    ).then(pl.lit("EEA"))
+    return (
+        pl.when(codes.list.len() == 1)
+        .then(codes.list.first())
+        .when(whole_eu)
+        .then(pl.lit("EU"))
+        .when(codes.list.len() > 1)
+        .then(pl.lit("EEA"))
+    )
 
 
 def is_statement_header(header: list[str]) -> bool:
@@ -134,13 +151,20 @@ def read_statements(name: str, data: bytes) -> tuple[pl.DataFrame, pl.DataFrame]
     except pl.exceptions.PolarsError:
         header, *records = [r for r in csv.reader(io.StringIO(text)) if r]
         ragged = [(row, len(r)) for row, r in enumerate(records, start=1) if len(r) != len(header)]
-        frame = pl.DataFrame([r if len(r) == len(header) else [None] * len(header) for r in records], schema=header, orient="row")
+        frame = pl.DataFrame(
+            [r if len(r) == len(header) else [None] * len(header) for r in records], schema=header, orient="row"
+        )
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
         raise DataError(f"{name}: not a DSA statements-of-reasons CSV; missing columns {missing}")
     frame = frame.with_row_index("_row", offset=1)
-    bad = pl.DataFrame({"_row": [r for r, _ in ragged], "_reason": [f"line has {n} fields, the header has {frame.width - 1}" for _, n in ragged]},
-                       schema={"_row": pl.UInt32, "_reason": pl.String})
+    bad = pl.DataFrame(
+        {
+            "_row": [r for r, _ in ragged],
+            "_reason": [f"line has {n} fields, the header has {frame.width - 1}" for _, n in ragged],
+        },
+        schema={"_row": pl.UInt32, "_reason": pl.String},
+    )
     rejected = as_rejections(bad, pl.col("_reason"), source=name)
     return frame.join(bad, on="_row", how="anti"), rejected
 
@@ -150,7 +174,9 @@ def to_events(frame: pl.DataFrame, name: str) -> tuple[pl.DataFrame, pl.DataFram
     harm_area, policy = harm_codes()
     blank = {c: pl.when(pl.col(c).str.strip_chars() != "").then(pl.col(c).str.strip_chars()) for c in REQUIRED}
     lists = {c: blank[c].str.json_decode(pl.List(pl.String)) for c in LIST_FIELDS}
-    keyword = lists["category_specification"].list.eval(pl.element().filter(pl.element().is_in(list(harm_area)))).list.first()
+    keyword = (
+        lists["category_specification"].list.eval(pl.element().filter(pl.element().is_in(list(harm_area)))).list.first()
+    )
     code = pl.coalesce(keyword, blank["category"])
     timestamp = "%Y-%m-%d %H:%M:%S"
     own_initiative = blank["source_type"] == "SOURCE_VOLUNTARY"
@@ -172,16 +198,24 @@ def to_events(frame: pl.DataFrame, name: str) -> tuple[pl.DataFrame, pl.DataFram
         content_types=lists["content_type"].list.len(),
         detection_source=pl.when(own_initiative & detected).then(pl.lit("automated")).otherwise(blank["source_type"]),
         action=pl.coalesce(
-            lists["decision_visibility"].list.first(), blank["decision_account"], blank["decision_provision"], blank["decision_monetary"]
+            lists["decision_visibility"].list.first(),
+            blank["decision_account"],
+            blank["decision_provision"],
+            blank["decision_monetary"],
         ),
         platform=blank["platform_name"],
         proactive=pl.when(blank["source_type"].is_not_null()).then(own_initiative),
-        automated=pl.when(blank["automated_decision"].is_not_null()).then(blank["automated_decision"] == "AUTOMATED_DECISION_FULLY"),
+        automated=pl.when(blank["automated_decision"].is_not_null()).then(
+            blank["automated_decision"] == "AUTOMATED_DECISION_FULLY"
+        ),
     )
     problems = (
-        pl.when(pl.col("event_id").is_null()).then(pl.lit("uuid is empty"))
-        .when(pl.col("actioned_at").is_null()).then(pl.lit("application_date is empty or not a YYYY-MM-DD HH:MM:SS time"))
-        .when(pl.col("harm_area").is_null()).then(pl.format("category {} is not a DSA statement category", pl.col("category")))
+        pl.when(pl.col("event_id").is_null())
+        .then(pl.lit("uuid is empty"))
+        .when(pl.col("actioned_at").is_null())
+        .then(pl.lit("application_date is empty or not a YYYY-MM-DD HH:MM:SS time"))
+        .when(pl.col("harm_area").is_null())
+        .then(pl.format("category {} is not a DSA statement category", pl.col("category")))
     )
     checked = typed.with_columns(_problem=problems)
     bad = checked.filter(pl.col("_problem").is_not_null())
@@ -200,8 +234,10 @@ def _drop_copies(events: pl.DataFrame, seen: pl.DataFrame) -> tuple[pl.DataFrame
     tagged = events.join(seen, on="event_id", how="left").with_columns(
         _first=pl.coalesce("_first", here.first().over("event_id"))
     )
-    copy = (pl.col("_first") != here)
-    copies = as_rejections(tagged.filter(copy), pl.format("duplicate uuid {} (first seen at {})", "event_id", "_first"), "uuid")
+    copy = pl.col("_first") != here
+    copies = as_rejections(
+        tagged.filter(copy), pl.format("duplicate uuid {} (first seen at {})", "event_id", "_first"), "uuid"
+    )
     kept = tagged.filter(~copy).drop("_first")
     return kept, copies, pl.concat([seen, kept.select("event_id", _first=here)])
 
@@ -222,18 +258,29 @@ def _notes(stats: pl.DataFrame, versions: dict[str, int]) -> list[Caveat]:
     notes = [Caveat(f"Statements read per schema version: {versions}.", kind="validation")]
     folded, several = stats["folded"].sum(), stats["several"].sum()
     if folded:
-        notes.append(Caveat(
-            f"{folded:,} statements apply to several EU/EEA countries but not to the whole EU or EEA; they are "
-            f"counted once, under EEA, not once per country.", kind="methodology"))
+        notes.append(
+            Caveat(
+                f"{folded:,} statements apply to several EU/EEA countries but not to the whole EU or EEA; they are "
+                f"counted once, under EEA, not once per country.",
+                kind="methodology",
+            )
+        )
     if several:
-        notes.append(Caveat(
-            f"{several:,} statements list several content types; each is counted once, under the first one.",
-            kind="methodology"))
+        notes.append(
+            Caveat(
+                f"{several:,} statements list several content types; each is counted once, under the first one.",
+                kind="methodology",
+            )
+        )
     strays = stats.filter(pl.col("received").is_not_null()).group_by("dump", "received").agg(pl.col("statements").sum())
     for dump, received, n in strays.sort("dump", "received").iter_rows():
-        notes.append(Caveat(
-            f"{n} statements in the dump of {dump} were received on {received}, not on the dump's day.",
-            kind="defect", date=received))
+        notes.append(
+            Caveat(
+                f"{n} statements in the dump of {dump} were received on {received}, not on the dump's day.",
+                kind="defect",
+                date=received,
+            )
+        )
     return notes
 
 
@@ -263,7 +310,9 @@ def load(src: Any) -> Cube:
     name = str(getattr(src, "name", None) or src)
     notes = known_caveats(KIND) + _notes(pl.concat(stats), versions)
     raw = pl.concat(raws, how="diagonal_relaxed")
-    return finish_raw_cube(raw, STATEMENTS_KIND, name, rows_read, [kept], notes, rejected_rows, proactive_known=True, regroup=True)
+    return finish_raw_cube(
+        raw, STATEMENTS_KIND, name, rows_read, [kept], notes, rejected_rows, proactive_known=True, regroup=True
+    )
 
 
 class DsaStatementsImporter:

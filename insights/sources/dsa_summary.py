@@ -131,27 +131,39 @@ def platform_cells(src: Any) -> pl.DataFrame:
 
 
 def _breakdown_notes(breakdown: str, column: str | None) -> list[Caveat]:
-    notes = [Caveat(
-        f"This cube is the '{breakdown}' breakdown of the daily summary: the summary counts each field's values "
-        f"separately per day and platform, so other fields cannot be crossed with it (load again with another "
-        f"breakdown= for them).",
-        kind="methodology",
-    )]
-    if column in LIST_FIELDS:
-        notes.append(Caveat(
-            f"{column} is a list: a statement with several values counts once under each, so the values of one "
-            f"platform and day can add up to more than its statements.",
+    notes = [
+        Caveat(
+            f"This cube is the '{breakdown}' breakdown of the daily summary: the summary counts each field's values "
+            f"separately per day and platform, so other fields cannot be crossed with it (load again with another "
+            f"breakdown= for them).",
             kind="methodology",
-        ))
+        )
+    ]
+    if column in LIST_FIELDS:
+        notes.append(
+            Caveat(
+                f"{column} is a list: a statement with several values counts once under each, so the values of one "
+                f"platform and day can add up to more than its statements.",
+                kind="methodology",
+            )
+        )
     if breakdown == "territorial_scope":
-        notes.append(Caveat(
-            "Statements applying to the whole EU count under EU, to the whole EEA (with or without Iceland) under EEA; "
-            "other lists count once per country.", kind="methodology"))
+        notes.append(
+            Caveat(
+                "Statements applying to the whole EU count under EU, to the whole EEA (with or without Iceland) "
+                "under EEA; other lists count once per country.",
+                kind="methodology",
+            )
+        )
     if breakdown == "platform":
-        notes.append(Caveat(
-            "A statement without an automated decision or a source type counts as not automated / not own-initiative. "
-            "The summary's automated-detection counts and moderation delays (daily means only, no distribution) are "
-            "not loaded; the statements importer has both per statement.", kind="methodology"))
+        notes.append(
+            Caveat(
+                "A statement without an automated decision or a source type counts as not automated / not "
+                "own-initiative. The summary's automated-detection counts and moderation delays (daily means only, "
+                "no distribution) are not loaded; the statements importer has both per statement.",
+                kind="methodology",
+            )
+        )
     return notes
 
 

@@ -6,7 +6,8 @@ whole history since 2017Q4 (Facebook and Instagram, global figures only). Values
 of releases keeps, per quarter, the newest release and records how many figures were revised.
 
 The cube is quarter × app (``platform``) × harm area / policy: content actioned, proactive
-actions (actioned × proactive rate), content appealed and restored with appeal (``overturns``). ``N/A`` stays null and each metric's N/A cells are listed in a caveat.
+actions (actioned × proactive rate), content appealed and restored with appeal (``overturns``).
+``N/A`` stays null and each metric's N/A cells are listed in a caveat.
 Prevalence is a share of all views with no view counts published, so it cannot be summed across
 policies or apps: it is not in the cube, ``prevalence()`` returns it as a table.
 """
@@ -64,29 +65,39 @@ def read_releases(src: Any) -> tuple[pl.DataFrame, list[pl.DataFrame]]:
     for name, source in found:
         frame = read_text_csv(name, read_bytes(source))
         if [c.strip().lower() for c in frame.columns if c != "_row"] != HEADER:
-            raise DataError(f"{name}: not a Meta CSER CSV; expected the header {','.join(HEADER)}, found {frame.columns[1:]}")
+            raise DataError(
+                f"{name}: not a Meta CSER CSV; expected the header {','.join(HEADER)}, found {frame.columns[1:]}"
+            )
         frame = frame.rename({c: c.strip().lower() for c in frame.columns}).with_columns(
             date=quarter_start(pl.col("period")), metric=pl.col("metric").str.strip_chars().str.to_lowercase()
         )
         bad = frame.filter(pl.col("date").is_null())
-        rejected.append(as_rejections(bad, pl.format("period {} is not a quarter like 2024Q2", "period"), "period", source=name))
+        rejected.append(
+            as_rejections(bad, pl.format("period {} is not a quarter like 2024Q2", "period"), "period", source=name)
+        )
         kept = frame.filter(pl.col("date").is_not_null())
         frames.append(kept.with_columns(release=pl.lit(name), as_of=pl.lit(kept["date"].max(), dtype=pl.Date)))
     return pl.concat(frames), rejected
 
 
 def _with_policies(rows: pl.DataFrame) -> pl.DataFrame:
-    names = mapping().select(
-        "harm_area", "policy", "content_type", key=normalised_name(pl.col("policy_area"))
-    )
+    names = mapping().select("harm_area", "policy", "content_type", key=normalised_name(pl.col("policy_area")))
     return rows.with_columns(key=normalised_name(pl.col("policy_area"))).join(names, on="key", how="left")
 
 
 def _not_published(rows: pl.DataFrame) -> list[Caveat]:
     """One caveat per metric listing where the report says N/A (the reason the cell is empty)."""
     na = rows.filter(pl.col("value").str.strip_chars().str.to_uppercase() == "N/A", pl.col("measure").is_not_null())
-    summary = na.group_by("metric").agg(pl.len(), pl.col("date").min().alias("first"), pl.col("date").max().alias("last"),
-                                        pl.col("policy_area").unique().sort().alias("areas")).sort("metric")
+    summary = (
+        na.group_by("metric")
+        .agg(
+            pl.len(),
+            pl.col("date").min().alias("first"),
+            pl.col("date").max().alias("last"),
+            pl.col("policy_area").unique().sort().alias("areas"),
+        )
+        .sort("metric")
+    )
     return [
         Caveat(
             f"Meta publishes '{metric}' as N/A (not available) for {n} app × policy-area quarters between the quarters "
@@ -134,7 +145,8 @@ def load(src: Any) -> Cube:
         pl.col("number").filter(pl.col("measure") == m).first().alias(m) for m in METRICS.values()
     )
     raw = cells.select(
-        "date", "harm_area",
+        "date",
+        "harm_area",
         pl.when(pl.col("harm_area").is_null()).then("policy_area").otherwise("policy").alias("policy"),
         "content_type",
         platform="app",
@@ -145,7 +157,9 @@ def load(src: Any) -> Cube:
     )
     notes = known_caveats(KIND) + _not_published(newest) + _revisions(rows)
     if unmapped:
-        notes.append(Caveat(f"Meta policy areas not in meta_policies.csv, kept without a harm area: {unmapped}", kind="mapping"))
+        notes.append(
+            Caveat(f"Meta policy areas not in meta_policies.csv, kept without a harm area: {unmapped}", kind="mapping")
+        )
     name = str(getattr(src, "name", None) or src)
     bad = sum(len(r) for r in rejected)
     return finish_report(raw, name, KIND, len(rows) + bad, notes, rejected, bad)

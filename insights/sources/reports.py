@@ -22,8 +22,8 @@ from insights.metrics import MEASURES
 from insights.model import DEFINITIONS, DIMENSIONS
 from insights.sources import codes
 from insights.sources.rejections import combine
-from insights.sources.tabular import _null_preserving_sum, _raw_counts, finish
 from insights.sources.tables import is_uploaded_file
+from insights.sources.tabular import _null_preserving_sum, _raw_counts, finish
 
 #: Month abbreviation of a quarter's first month → the quarter's first month number.
 QUARTER_MONTHS = {"jan": 1, "apr": 4, "jul": 7, "oct": 10}
@@ -97,8 +97,10 @@ def published_number(text: pl.Expr) -> pl.Expr:
 def quarter_start(period: pl.Expr) -> pl.Expr:
     """First day of a quarter written 'Jan-Mar 2024' (TikTok) or '2024Q1' (Meta); null otherwise."""
     text = period.str.strip_chars()
-    spelled = text.str.extract(r"^(\w{3})-\w{3} (\d{4})$", 1).str.to_lowercase().replace_strict(
-        QUARTER_MONTHS, default=None, return_dtype=pl.Int32
+    spelled = (
+        text.str.extract(r"^(\w{3})-\w{3} (\d{4})$", 1)
+        .str.to_lowercase()
+        .replace_strict(QUARTER_MONTHS, default=None, return_dtype=pl.Int32)
     )
     spelled_year = text.str.extract(r"^\w{3}-\w{3} (\d{4})$", 1).cast(pl.Int32)
     coded_year = text.str.extract(r"^(\d{4})Q[1-4]$", 1).cast(pl.Int32)
@@ -176,4 +178,3 @@ def finish_report(
     )
     notes = [*caveats, *codes.unknown_code_caveats(maps, counts)]
     return finish(data, name, kind, rows_read, combine(*rejected), notes, rows_rejected, time_grain=time_grain)
-

@@ -36,8 +36,8 @@ from insights.sources.reports import (
     csv_sources,
     definitions_csv,
     finish_report,
-    newest_release,
     known_caveats,
+    newest_release,
     normalised_name,
     published_number,
     quarter_start,
@@ -159,7 +159,10 @@ def read_release(name: str, data: bytes) -> tuple[pl.DataFrame, pl.DataFrame]:
 def restatements(rows: pl.DataFrame) -> list[Caveat]:
     """Quarters whose global total of removed videos differs between releases."""
     totals = rows.filter(
-        pl.col("quarterly"), pl.col("measure") == "removed", pl.col("level") == "all", pl.col("task") == "all",
+        pl.col("quarterly"),
+        pl.col("measure") == "removed",
+        pl.col("level") == "all",
+        pl.col("task") == "all",
         pl.col("place").is_null(),
     ).select("date", "release", "as_of", "value")
     newest = newest_release(totals).select("date", newest="value", latest="release")
@@ -177,16 +180,19 @@ def restatements(rows: pl.DataFrame) -> list[Caveat]:
 
 def _values(rows: pl.DataFrame, keys: list[str], measures: tuple[str, ...]) -> pl.DataFrame:
     """One column per measure name, one row per key (the published value, or null)."""
-    return rows.group_by(keys).agg(
-        pl.col("value").filter(pl.col("measure") == m).first().alias(m) for m in measures
-    )
+    return rows.group_by(keys).agg(pl.col("value").filter(pl.col("measure") == m).first().alias(m) for m in measures)
 
 
 def _with_taxonomy(rows: pl.DataFrame) -> pl.DataFrame:
     """Policy and sub-policy rows joined to the mapping (by spelling and taxonomy era)."""
     names = mapping().select(
-        "taxonomy", "tiktok_policy", "tiktok_sub_policy", "harm_area", "policy",
-        key=normalised_name(pl.col("published_name")), mapped=pl.lit(True),
+        "taxonomy",
+        "tiktok_policy",
+        "tiktok_sub_policy",
+        "harm_area",
+        "policy",
+        key=normalised_name(pl.col("published_name")),
+        mapped=pl.lit(True),
     )
     era = pl.when(pl.col("date") >= TAXONOMY_2023).then(pl.lit("2023")).otherwise(pl.lit("2020"))
     keyed = rows.with_columns(taxonomy=era, key=normalised_name(pl.col("issue"))).join(
@@ -206,7 +212,9 @@ def _unmapped(keyed: pl.DataFrame) -> list[Caveat]:
     names = keyed.filter(pl.col("mapped").is_null())["issue"].unique().sort().to_list()
     if not names:
         return []
-    return [Caveat(f"TikTok policy names not in tiktok_policies.csv, kept without a harm area: {names}", kind="mapping")]
+    return [
+        Caveat(f"TikTok policy names not in tiktok_policies.csv, kept without a harm area: {names}", kind="mapping")
+    ]
 
 
 def _chosen_rows(keyed: pl.DataFrame) -> pl.DataFrame:
@@ -216,7 +224,8 @@ def _chosen_rows(keyed: pl.DataFrame) -> pl.DataFrame:
     has_all = (pl.col("task") == "all").any().over(per_quarter)
     human_only = (pl.col("task") == "human moderation") & (pl.col("measure") == "share") & ~has_all
     return keyed.filter(
-        pl.col("measure").is_in(["share", *RATES]) & ((pl.col("task") == "all") | (human_only & (pl.col("taxonomy") == "2023")))
+        pl.col("measure").is_in(["share", *RATES])
+        & ((pl.col("task") == "all") | (human_only & (pl.col("taxonomy") == "2023")))
     )
 
 
@@ -236,7 +245,11 @@ def policy_cells(rows: pl.DataFrame) -> tuple[pl.DataFrame, list[Caveat]]:
     chosen = _chosen_rows(keyed)
     cell_keys = ["date", "place", "level", "issue", "tiktok_policy", "tiktok_sub_policy", "harm_area", "policy"]
     cells = _values(chosen, cell_keys, ("share", *RATES))
-    split = cells.filter(pl.col("level") == "sub_policy", pl.col("share").is_not_null()).select("date", "place", "tiktok_policy").unique()
+    split = (
+        cells.filter(pl.col("level") == "sub_policy", pl.col("share").is_not_null())
+        .select("date", "place", "tiktok_policy")
+        .unique()
+    )
     policy_removed = (
         cells.filter(pl.col("level") == "policy", pl.col("share").is_not_null())
         .with_columns(share=pl.col("share") / pl.col("share").sum().over("date", "place"))
@@ -247,10 +260,14 @@ def policy_cells(rows: pl.DataFrame) -> tuple[pl.DataFrame, list[Caveat]]:
     sub_share = pl.when((sub_total - 1).abs() <= SHARE_ROUNDING).then(pl.col("share") / sub_total).otherwise("share")
     own_share = pl.when(pl.col("level") == "sub_policy").then(sub_share).otherwise(pl.lit(1.0))
     counted = (
-        pl.concat([
-            cells.filter(pl.col("level") == "sub_policy"),
-            cells.filter(pl.col("level") == "policy").join(split, on=["date", "place", "tiktok_policy"], how="anti", nulls_equal=True),
-        ])
+        pl.concat(
+            [
+                cells.filter(pl.col("level") == "sub_policy"),
+                cells.filter(pl.col("level") == "policy").join(
+                    split, on=["date", "place", "tiktok_policy"], how="anti", nulls_equal=True
+                ),
+            ]
+        )
         .join(policy_removed, on=["date", "place", "tiktok_policy"], how="left", nulls_equal=True)
         .with_columns(actions=pl.col("policy_removed") * own_share)
         .with_columns(_numerators())
@@ -300,34 +317,51 @@ def _rest_of_world(cells: pl.DataFrame, totals: pl.DataFrame) -> tuple[pl.DataFr
     rest = rest.with_columns(actions=residual * pl.col("_room") / residual.sum().over("date"))
     rates = {}
     for rate, (numerator, _) in RATES.items():
-        target = pl.col(rate) * (pl.col(f"_base_{rate}").fill_null(0) + pl.col("actions")) - pl.col(f"_markets_{rate}").fill_null(0)
-        rates[rate] = pl.when(pl.col("actions") > 0).then(target.clip(0, pl.col("actions")) / pl.col("actions")).otherwise(pl.col(rate))
+        target = pl.col(rate) * (pl.col(f"_base_{rate}").fill_null(0) + pl.col("actions")) - pl.col(
+            f"_markets_{rate}"
+        ).fill_null(0)
+        rates[rate] = (
+            pl.when(pl.col("actions") > 0)
+            .then(target.clip(0, pl.col("actions")) / pl.col("actions"))
+            .otherwise(pl.col(rate))
+        )
     over = rest.filter(pl.col("_markets") > pl.col("_global"))
     rest = rest.with_columns(**rates).with_columns(_numerators())
-    caveats = [
-        Caveat(
-            f"In {len(over)} quarter × sub-policy cells TikTok's listed markets add up to more removals than its global "
-            f"figure ({(over['_markets'] - over['_global']).sum():,.0f} removals in all); the unlisted markets get none "
-            f"there and the rest of the world is rescaled so the global total stays as published.",
-            kind="defect",
+    caveats = []
+    if len(over):
+        excess = (over["_markets"] - over["_global"]).sum()
+        caveats.append(
+            Caveat(
+                f"In {len(over)} quarter × sub-policy cells TikTok's listed markets add up to more removals than its "
+                f"global figure ({excess:,.0f} removals in all); the unlisted markets get none there and the rest of "
+                f"the world is rescaled so the global total stays as published.",
+                kind="defect",
+            )
         )
-    ] if len(over) else []
     return pl.concat([world.join(with_markets, on="date", how="anti"), rest.select(world.columns)]), caveats
 
 
 def _all_policy_gap(video: pl.DataFrame, cells: pl.DataFrame) -> list[Caveat]:
     """How far rates summed over policies are from TikTok's own all-policy rate of each market."""
     published = _values(
-        video.filter(pl.col("level") == "all", pl.col("task") == "all", pl.col("place").is_not_null()), ["date", "place"], tuple(RATES)
+        video.filter(pl.col("level") == "all", pl.col("task") == "all", pl.col("place").is_not_null()),
+        ["date", "place"],
+        tuple(RATES),
     )
-    summed = cells.filter(pl.col("place").is_not_null()).group_by("date", "place").agg(
-        (pl.col(numerator).sum() / pl.col("actions").filter(pl.col(rate).is_not_null()).sum()).alias(f"_{rate}")
-        for rate, (numerator, _) in RATES.items()
+    summed = (
+        cells.filter(pl.col("place").is_not_null())
+        .group_by("date", "place")
+        .agg(
+            (pl.col(numerator).sum() / pl.col("actions").filter(pl.col(rate).is_not_null()).sum()).alias(f"_{rate}")
+            for rate, (numerator, _) in RATES.items()
+        )
     )
     gaps = published.join(summed, on=["date", "place"]).select(
         ((pl.col(rate) - pl.col(f"_{rate}")).abs().median() * 100).alias(rate) for rate in RATES
     )
-    shown = ", ".join(f"{rate.replace('_', ' ')} {gap:.1f} pp" for rate, gap in gaps.row(0, named=True).items() if gap is not None)
+    shown = ", ".join(
+        f"{rate.replace('_', ' ')} {gap:.1f} pp" for rate, gap in gaps.row(0, named=True).items() if gap is not None
+    )
     if not shown:
         return []
     return [
@@ -343,7 +377,9 @@ def _all_policy_gap(video: pl.DataFrame, cells: pl.DataFrame) -> list[Caveat]:
 def _uncounted(cells: pl.DataFrame) -> list[Caveat]:
     """A gap caveat for cells with published rates but no share (so no count); Youth Safety
     & Well-Being has its own caveat."""
-    missing = cells.filter(pl.col("actions").is_null(), pl.col("tiktok_policy") != "Youth Safety & Well-Being").sort("date")
+    missing = cells.filter(pl.col("actions").is_null(), pl.col("tiktok_policy") != "Youth Safety & Well-Being").sort(
+        "date"
+    )
     if missing.is_empty():
         return []
     first = missing.row(0, named=True)
@@ -367,7 +403,9 @@ def market_cells(rows: pl.DataFrame) -> tuple[pl.DataFrame, list[Caveat]]:
     """
     overall = rows.filter(pl.col("quarterly"), ~pl.col("by_language"), pl.col("level") == "all")
     keys = ["date", "place"]
-    published = _values(overall.filter(pl.col("task") == "all"), keys, ("removed", "restored", "published_rate", *RATES))
+    published = _values(
+        overall.filter(pl.col("task") == "all"), keys, ("removed", "restored", "published_rate", *RATES)
+    )
     automated = overall.filter(pl.col("measure") == "removed", pl.col("task") == "automation").select(
         *keys, automated_actions="value"
     )
@@ -390,19 +428,23 @@ def market_cells(rows: pl.DataFrame) -> tuple[pl.DataFrame, list[Caveat]]:
     listed = cells.filter(pl.col("place").is_not_null())
     world = cells.filter(pl.col("place").is_null())
     with_markets = listed.select("date").unique()
-    sums = listed.group_by("date").agg(pl.when(pl.col(m).count() == pl.len()).then(pl.col(m).sum()).alias(m) for m in measures)
+    sums = listed.group_by("date").agg(
+        pl.when(pl.col(m).count() == pl.len()).then(pl.col(m).sum()).alias(m) for m in measures
+    )
     rest = world.join(sums, on="date", suffix="_listed").select(
         *keys, *[(pl.col(m) - pl.col(f"{m}_listed")).alias(m) for m in measures]
     )
     negative = rest.filter(pl.any_horizontal(pl.col(measures) < 0))
     rest = rest.with_columns(pl.col(measures).clip(lower_bound=0))
-    caveats = [
-        Caveat(
-            f"In {len(negative)} quarters a figure of the listed markets adds up to more than TikTok's global figure; "
-            f"the unlisted markets' value is set to 0 there.",
-            kind="defect",
+    caveats = []
+    if len(negative):
+        caveats.append(
+            Caveat(
+                f"In {len(negative)} quarters a figure of the listed markets adds up to more than TikTok's global "
+                f"figure; the unlisted markets' value is set to 0 there.",
+                kind="defect",
+            )
         )
-    ] if len(negative) else []
     lost = world.join(rest, on="date", suffix="_rest").select(
         "date", *[(pl.col(m).is_not_null() & pl.col(f"{m}_rest").is_null()).alias(m) for m in measures]
     )
