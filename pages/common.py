@@ -5,7 +5,9 @@ downloads. No computation here: pages read the filter state, call insights, show
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +44,20 @@ def load_cube(src: str, options: tuple = ()) -> insights.Cube:
 def cube() -> insights.Cube:
     """The cube of the current source."""
     return load_cube(source(), tuple(sorted(st.session_state.get("source_options", {}).items())))
+
+
+UPLOADS = Path(tempfile.gettempdir()) / "harm-insights-uploads"
+
+
+def keep_upload(upload) -> Path:
+    """Store an uploaded file on the server (named by its content hash) so it can be a source like any path."""
+    data = upload.getvalue()
+    folder = UPLOADS / hashlib.sha256(data).hexdigest()[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / Path(upload.name).name
+    if not path.exists():
+        path.write_bytes(data)
+    return path
 
 
 @st.cache_data(show_spinner=False)

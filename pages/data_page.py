@@ -3,9 +3,9 @@
 import polars as pl
 import streamlit as st
 
-from insights import DataError, load_source
+from insights import DataError
 from insights.model import taxonomy_table
-from pages.common import SAMPLE, current, finish, load_cube
+from pages.common import SAMPLE, current, finish, keep_upload, load_cube
 
 data, _ = current()
 st.title("Data")
@@ -17,13 +17,9 @@ with st.container(border=True):
     if kind == "Bundled sample":
         chosen = str(SAMPLE)
     elif kind == "Upload a file":
-        upload = st.file_uploader("CSV or Parquet (event-level or pre-aggregated), or a public report file", type=["csv", "parquet", "zip"])
+        upload = st.file_uploader("CSV or Parquet (event-level or pre-aggregated), or a public report file (TikTok CGER, Meta CSER, EU DSA)", type=["csv", "parquet", "zip"])
         if upload is not None:
-            try:
-                st.session_state["uploaded_cube"] = load_source(upload)
-                st.success(f"Loaded {upload.name}")
-            except DataError as error:
-                st.error(str(error))
+            chosen = str(keep_upload(upload))
     elif kind == "Path on the server":
         chosen = st.text_input("File or folder", placeholder="/data/enforcement/events/") or None
     else:
@@ -43,16 +39,15 @@ with st.container(border=True):
         except DataError as error:
             st.error(str(error), icon=":material/error:")
 
-shown = st.session_state.get("uploaded_cube", data)
-provenance = shown.provenance
+provenance = data.provenance
 st.subheader("What was loaded")
 cols = st.columns(4)
 cols[0].metric("Rows read", f"{provenance.rows_read:,}")
 cols[1].metric("Rows rejected", f"{provenance.rows_rejected:,}")
-cols[2].metric("Cube cells", f"{len(shown.data):,}")
+cols[2].metric("Cube cells", f"{len(data.data):,}")
 cols[3].metric("Data as of", str(provenance.as_of))
 st.caption(f"Source: {provenance.source} · kind: {provenance.kind} · loaded {provenance.loaded_at:%Y-%m-%d %H:%M} UTC · "
-           f"dimensions: {', '.join(shown.dimensions)} · metrics available: {len(shown.available_metrics())}")
+           f"dimensions: {', '.join(data.dimensions)} · metrics available: {len(data.available_metrics())}")
 if provenance.rows_rejected:
     st.subheader("Rejected rows")
     reasons = pl.DataFrame({"reason": list(provenance.rejection_reasons), "rows": list(provenance.rejection_reasons.values())})

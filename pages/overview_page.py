@@ -50,12 +50,19 @@ story = narrate(data, "actions", period, previous_period(period, view.grain), fi
 st.info(" ".join(story.sentences), icon=":material/summarize:")
 st.session_state["deck_narrative"] = " ".join(story.sentences)
 
-left, right = st.columns([3, 2])
-with left:
-    by_country = data.query("actions", by=["country"], filters=view.filters, start=period.start, end=period.end)
-    show(charts.choropleth(by_country, "actions", title=f"Actions by country, {period.label()}", key="overview_map"), drill="country")
-with right:
-    moved = movers(data, "actions", period, previous_period(period, view.grain), level="country", filters=view.filters, top=10)
-    show(charts.movers(moved, "country", "actions", title=f"Biggest movers against the {view.grain} before", key="overview_movers"), drill="country")
+if "country" in data.dimensions:
+    left, right = st.columns([3, 2])
+    with left:
+        by_country = data.query("actions", by=["country"], filters=view.filters, start=period.start, end=period.end)
+        show(charts.choropleth(by_country, "actions", title=f"Actions by country, {period.label()}", key="overview_map"), drill="country")
+    with right:
+        moved = movers(data, "actions", period, previous_period(period, view.grain), level="country", filters=view.filters, top=10)
+        show(charts.movers(moved, "country", "actions", title=f"Biggest movers against the {view.grain} before", key="overview_movers"), drill="country")
+else:
+    st.caption(f"This source ({data.provenance.kind}) has no country breakdown, so there is no map.")
+    other = next((d for d in ("platform", "policy") if d in data.dimensions), None)
+    if other:
+        by_other = data.query("actions", by=[other], filters=view.filters, start=period.start, end=period.end)
+        show(charts.breakdown(by_other, other, "actions", title=f"Actions by {other}, {period.label()}", key="overview_breakdown"), drill=other)
 caveat_notes(data, view.harm_areas)
 finish()

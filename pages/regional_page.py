@@ -13,6 +13,10 @@ st.title("Regional")
 metrics = data.available_metrics()
 chosen = st.selectbox("Metric", metrics, key=page_param("metric", metrics, "actions"), format_func=metric_label)
 remember_page_param("metric")
+if "country" not in data.dimensions:
+    st.info(f"This source ({data.provenance.source}) has no country breakdown: the regional picture needs one.", icon=":material/public_off:")
+    finish()
+    st.stop()
 
 by_country = data.query(chosen, by=["country"], filters=view.filters, start=view.start, end=view.end)
 show(charts.choropleth(by_country, chosen, key=f"regional_map_{chosen}"), drill="country")

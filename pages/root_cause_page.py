@@ -15,13 +15,14 @@ from pages.common import current, events_for, finish, metric_label, page_param, 
 
 data, view = current()
 st.title("Root cause")
+st.caption(f"Defaults: the last complete {view.grain} against the one before (change the grain in the sidebar, or pick any two periods).")
 metrics = data.available_metrics()
 chosen = st.selectbox("Metric", metrics, key=page_param("metric", metrics, "actions"), format_func=metric_label)
 remember_page_param("metric")
 definition = metric(chosen)
 
-week = latest_complete_period(min(view.end, data.provenance.as_of), "week")
-defaults = {"baseline": previous_period(week, "week"), "current": week}
+latest = latest_complete_period(min(view.end, data.provenance.as_of), view.grain)
+defaults = {"baseline": previous_period(latest, view.grain), "current": latest}
 
 
 def period_input(name: str, column) -> Period:
