@@ -11,7 +11,7 @@ from insights.metrics import metric
 from insights.model import DIMENSION_LABELS, label
 from insights.narrative import narrate
 from insights.rootcause import decomposition_tree, explain_change
-from pages.common import current, events_for, finish, metric_label, page_param, remember_page_param, show
+from pages.common import caveat_notes, current, events_for, finish, metric_label, page_param, remember_page_param, show
 
 data, view = current()
 st.title("Root cause")
@@ -126,4 +126,5 @@ else:
                      key=f"rc_child_{value}", use_container_width=True):
             path.append({node.split_dimension: value})
             st.rerun()
+caveat_notes(data, view.harm_areas)
 finish()
