@@ -82,7 +82,10 @@ def one_dimension_drivers(
     wanted = as_metric(of)
     fixed = {d for d, v in (filters or {}).items() if isinstance(v, str) or (isinstance(v, Sequence) and len(v) == 1)}
     chosen = [d for d in (dimensions or cube.dimensions) if d not in fixed]
-    frames = [_contributions(cube, wanted, current, baseline, filters, d) for d in chosen]
+    now, before = (
+        cube.sums(wanted, by=chosen, filters=filters, start=p.start, end=p.end).drop(wanted.name) for p in (current, baseline)
+    )
+    frames = [_contributions(wanted, now, before, d) for d in chosen]
     found = pl.concat([f for f in frames if len(f) > 1]) if any(len(f) > 1 for f in frames) else None
     if found is None:
         return []
@@ -95,15 +98,12 @@ def one_dimension_drivers(
     return [Driver({r["dimension"]: r["value"]}, r["contribution"]) for r in best.iter_rows(named=True)]
 
 
-def _contributions(
-    cube: Cube, wanted: Metric, current: Period, baseline: Period, filters: Filters | None, dimension: str
-) -> pl.DataFrame:
+def _contributions(wanted: Metric, current: pl.DataFrame, baseline: pl.DataFrame, dimension: str) -> pl.DataFrame:
     """Each value of ``dimension``: its contribution to the change (``dimension``, ``value``,
-    ``contribution``)."""
-    now, before = (
-        cube.sums(wanted, by=[dimension], filters=filters, start=p.start, end=p.end).drop(wanted.name)
-        for p in (current, baseline)
-    )
+    ``contribution`` and ``excess``: the contribution beyond the value's share of the change),
+    from the slice's sums in both periods at a finer breakdown."""
+    known = lambda name: pl.when(pl.col(name).is_not_null().any()).then(pl.col(name).sum())  # noqa: E731
+    now, before = (frame.group_by(dimension).agg(known("numerator"), known("denominator")) for frame in (current, baseline))
     joined = now.join(before, on=dimension, how="full", coalesce=True, nulls_equal=True, suffix="_before").fill_null(0)
     n1, n0 = pl.col("numerator"), pl.col("numerator_before")
     if wanted.is_ratio:

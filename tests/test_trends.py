@@ -10,6 +10,7 @@ import math
 import numpy as np
 import polars as pl
 import pytest
+from scipy import stats
 
 from insights.cube import Cube, Provenance
 from insights.kpis import Period
@@ -138,8 +139,6 @@ def test_tests_hold_their_level_under_no_change():
 def test_large_beta_binomial_counts_use_a_matching_normal_tail():
     exact = Noise("count", 2.0, 3000.0)
     x1, x0 = np.array([10_400, 10_600]), np.array([10_000, 10_000])  # totals just above 20,000
-    from scipy import stats
-
     shape = 3000.0 / 1.0
     dist = stats.betabinom(x1 + x0, shape * 7, shape * 7)
     want = 2 * np.minimum(dist.cdf(x1), dist.sf(x1 - 1))
@@ -183,10 +182,10 @@ def test_sparse_counts_use_the_mean_not_a_median_stuck_at_zero():
 
 
 def test_spike_is_flagged_and_shift_is_a_change_point_on_synthetic_data():
-    dates, mean, counts = seasonal_counts(seed=1)
-    counts = counts.copy()
-    counts[200:205] = np.round(counts[200:205] * 1.5)  # a five-day spike
-    counts[280:] = np.round(counts[280:] * 1.6)  # a level shift
+    dates, mean, _ = seasonal_counts(seed=1)
+    truth = mean * np.where(np.arange(len(mean)) >= 280, 1.6, 1.0)  # a level shift
+    truth[200:205] *= 1.5  # a five-day spike
+    counts = np.random.default_rng(11).poisson(truth)
     cube = synthetic_cube(pl.DataFrame({"date": dates, "harm_area": "spam", "actions": counts}))
     result = trend(cube, "actions", "day")
     flagged = set(result.anomalies["period"].to_list())
@@ -194,6 +193,10 @@ def test_spike_is_flagged_and_shift_is_a_change_point_on_synthetic_data():
     quiet = [d for i, d in enumerate(dates) if i < 200 or 215 <= i < 280]
     assert len(flagged & set(quiet)) <= 0.02 * len(quiet), "a 99% band flags about 1% of quiet days"
     assert any(abs((cp - dates[280]).days) <= 2 for cp in result.change_points)
+    assert set(dates[280:290]) <= flagged, "a shift is news while it is new…"
+    outside = (counts < stats.poisson.ppf(0.005, truth)) | (counts > stats.poisson.ppf(0.995, truth))
+    learnt = [d for d in flagged if d >= dates[280 + 16]]
+    assert len(learnt) <= outside[280 + 16 :].sum() + 1, "…then learnt within half a window: as if the mean were known"
     assert result.noise.dispersion == pytest.approx(1.0, abs=0.35), "Poisson data: φ near 1"
     series = result.series
     assert (series["lower"] <= series["expected"]).drop_nulls().all()

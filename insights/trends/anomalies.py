@@ -11,15 +11,21 @@ The expected value of a period is what the slice's recent past predicts for it:
   6 months, 4 quarters, 3 years), moved forward by the **robust trend**: the growth per period
   between the medians of the two halves of the year before (``TREND_WINDOWS``). Medians keep a
   spike from lifting the baseline until it fills half the window; measuring growth over a year
-  keeps a short spike from tilting it. Counts that average under ``LOW_COUNT`` events per
-  period use the window's mean level instead, since the median of a sparse count is biased
-  to zero;
+  keeps a short spike from tilting it. After a change point (``change_points`` on the
+  deseasonalised series) the level window stays inside the new segment as soon as that has
+  half a window of its own, so a level shift is flagged while it is news, not for a whole
+  window. Counts that average under ``LOW_COUNT`` events per period use the window's mean
+  level instead, since the median of a sparse count is biased to zero;
 * the weekday (or length) factor is put back. Incomplete periods get no expectation.
 
 The band is the central ``level`` interval of the count distribution around that expectation
 (``insights.trends.significance.Noise.interval``), with the dispersion φ measured robustly (MAD)
 on the series' own standardised residuals — so it includes the uncertainty of the baseline and
 only what the series has not seen before falls outside. A period outside its band is an anomaly.
+This runs twice: the periods flagged the first time are pulled back to the edge of their band
+before the baselines of later segments are fitted again (the cleaning of robust Holt–Winters
+filters; Gelper, Fried & Croux 2010), so a long spike lifts the baseline of the periods after
+it — and makes them look like dips — far less.
 
 The trend also carries the slice's period-to-period noise: φ from the robust spread of
 successive (deseasonalised, standardised) differences, the variance a change between two
@@ -30,12 +36,11 @@ use it. Change points (``change_points``) are found on the deseasonalised series
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 import polars as pl
-from numpy.lib.stride_tricks import sliding_window_view
 
 from insights.cube import Cube, Filters, Grain, period_start
 from insights.metrics import Metric
@@ -116,34 +121,70 @@ def trend(
     daily = series if grain == "day" else trend_series(cube, wanted, "day", filters, start, end) if calendar else None
     seasonal = _seasonal_factors(kind, grain, series, daily, wanted.name)
     deseasonalised = values / seasonal
-    expected = np.where(complete, trailing_baseline(deseasonalised, WINDOWS[grain], TREND_WINDOWS[grain], kind == "count") * seasonal, np.nan)
-    if kind == "proportion":
-        expected = np.clip(expected, 0.0, 1.0)
-    variance = unit_variance(kind, expected, size, wanted.scale)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        band_dispersion = robust_dispersion((values - expected) / np.sqrt(variance))
-        score = (values - expected) / np.sqrt(band_dispersion * variance)
-        steps = np.diff(deseasonalised) / np.sqrt(variance[1:] / seasonal[1:] ** 2 + variance[:-1] / seasonal[:-1] ** 2)
-    lower, upper = Noise(kind, band_dispersion).interval(expected, size, level, wanted.scale)
-    anomaly = np.nan_to_num((values < lower) | (values > upper), nan=False).astype(bool)
-    noise = Noise(kind, robust_dispersion(steps), _reference(kind, series))
     breaks = change_points(deseasonalised[complete]) if complete.any() else []
+    segments = np.searchsorted(np.flatnonzero(complete)[breaks], np.arange(len(values)), side="right")
+    baseline = partial(trailing_baseline, deseasonalised, WINDOWS[grain], TREND_WINDOWS[grain], kind == "count", segments)
+    judged = partial(_band, Noise(kind), values, seasonal, size, complete, level, wanted.scale)
+    first = judged(baseline())
+    cleaned = np.where(first.anomaly, np.clip(values, first.lower, first.upper), values)
+    band = judged(baseline(cleaned / seasonal))
+    variance = band.variance / seasonal**2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        steps = np.diff(deseasonalised) / np.sqrt(variance[1:] + variance[:-1])
+    noise = Noise(kind, robust_dispersion(steps), _reference(kind, series))
     return Trend(
         metric=wanted.name,
         grain=grain,
         filters=dict(filters or {}),
         series=series.with_columns(
-            expected=pl.Series(expected).fill_nan(None),
-            lower=pl.Series(lower).fill_nan(None),
-            upper=pl.Series(upper).fill_nan(None),
-            score=pl.Series(score).fill_nan(None),
-            anomaly=pl.Series(anomaly & np.isfinite(score)),
+            expected=pl.Series(band.expected).fill_nan(None),
+            lower=pl.Series(band.lower).fill_nan(None),
+            upper=pl.Series(band.upper).fill_nan(None),
+            score=pl.Series(band.score).fill_nan(None),
+            anomaly=pl.Series(band.anomaly),
         ),
         noise=noise,
-        band_dispersion=band_dispersion,
+        band_dispersion=band.dispersion,
         level=level,
         change_points=series.filter(pl.col("complete"))["period"].gather(breaks).to_list(),
     )
+
+
+@dataclass(frozen=True)
+class _Band:
+    """Expected values, their band and the verdicts, for one baseline."""
+
+    expected: np.ndarray
+    variance: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    score: np.ndarray
+    anomaly: np.ndarray
+    dispersion: float
+
+
+def _band(
+    pure: Noise,
+    values: np.ndarray,
+    seasonal: np.ndarray,
+    size: np.ndarray,
+    complete: np.ndarray,
+    level: float,
+    scale: float,
+    baseline: np.ndarray,
+) -> _Band:
+    """Judge ``values`` against a (deseasonalised) ``baseline``: φ from the standardised residuals,
+    the band of the count distribution, the score and the anomaly flags."""
+    expected = np.where(complete, baseline * seasonal, np.nan)
+    if pure.kind == "proportion":
+        expected = np.clip(expected, 0.0, 1.0)
+    variance = unit_variance(pure.kind, expected, size, scale)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dispersion = robust_dispersion((values - expected) / np.sqrt(variance))
+        score = (values - expected) / np.sqrt(dispersion * variance)
+    lower, upper = Noise(pure.kind, dispersion).interval(expected, size, level, scale)
+    anomaly = np.isfinite(score) & np.nan_to_num((values < lower) | (values > upper), nan=False).astype(bool)
+    return _Band(expected, variance, lower, upper, score, anomaly, dispersion)
 
 
 def _seasonal_factors(kind: Kind, grain: str, series: pl.DataFrame, daily: pl.DataFrame | None, name: str) -> np.ndarray:
@@ -183,7 +224,14 @@ def weekday_profile(values: np.ndarray, weekdays: np.ndarray) -> np.ndarray:
     return (factors / factors.mean())[weekdays - 1]
 
 
-def trailing_baseline(values: np.ndarray, window: int, trend_window: int, sparse_counts: bool) -> np.ndarray:
+def trailing_baseline(
+    values: np.ndarray,
+    window: int,
+    trend_window: int,
+    sparse_counts: bool,
+    segments: np.ndarray | None = None,
+    cleaned: np.ndarray | None = None,
+) -> np.ndarray:
     """Each period's value as predicted by the periods before it (NaN without enough of them).
 
     The median of the previous ``window`` periods (at least half of them, and 3, known), moved
@@ -191,27 +239,31 @@ def trailing_baseline(values: np.ndarray, window: int, trend_window: int, sparse
     medians of that window's later and earlier halves, per period, times the distance from the
     level window's centre. With ``sparse_counts``, windows averaging fewer than ``LOW_COUNT``
     use their mean as the level instead.
+
+    ``segments`` (a segment number per period, from change points) keeps the level window
+    inside the period's own segment once that has enough periods, so a level shift is learnt
+    as soon as it can be measured; until then, and for the trend, the earlier periods count
+    with their ``cleaned`` values (default: as they are).
     """
     half = trend_window // 2
-    recent = _trailing_windows(values, window)
-    halves = _trailing_windows(values, half)
-    earlier = np.concatenate([np.full((half, half), np.nan), halves[:-half]]) if len(values) > half else np.full_like(halves, np.nan)
-    with warnings.catch_warnings():  # all-NaN windows give NaN, which is meant
-        warnings.simplefilter("ignore", RuntimeWarning)
-        level = np.nanmedian(recent, axis=1)
-        if sparse_counts:
-            mean = np.nanmean(recent, axis=1)
-            level = np.where(mean < LOW_COUNT, mean, level)
-        slope = (np.nanmedian(halves, axis=1) - np.nanmedian(earlier, axis=1)) / half
-    enough = lambda w: np.isfinite(w).sum(axis=1) >= max(3, w.shape[1] // 2)  # noqa: E731
-    slope = np.where(enough(halves) & enough(earlier), slope, 0.0)
-    return np.where(enough(recent), level + slope * (window + 1) / 2, np.nan)
-
-
-def _trailing_windows(values: np.ndarray, size: int) -> np.ndarray:
-    """Row t: the ``size`` values before position t (NaN-padded at the start)."""
-    padded = np.concatenate([np.full(size, np.nan), values[:-1]]) if len(values) else np.full(size, np.nan)
-    return sliding_window_view(padded, size)[: len(values)]
+    enough = lambda size: max(3, size // 2)  # noqa: E731
+    frame = pl.DataFrame(
+        {
+            "value": values,
+            "cleaned": values if cleaned is None else cleaned,
+            "segment": np.zeros(len(values), dtype=np.int64) if segments is None else segments,
+        },
+        schema={"value": pl.Float64, "cleaned": pl.Float64, "segment": pl.Int64},
+    ).with_columns(pl.col("value", "cleaned").fill_nan(None).shift(1))
+    level = lambda how, column: getattr(pl.col(column), f"rolling_{how}")(window, min_samples=enough(window))  # noqa: E731
+    later = pl.col("cleaned").rolling_median(half, min_samples=enough(half))
+    fitted = frame.select(
+        median=level("median", "value").over("segment").fill_null(level("median", "cleaned")),
+        mean=level("mean", "value").over("segment").fill_null(level("mean", "cleaned")),
+        slope=((later - later.shift(half)) / half).fill_null(0.0),
+    )
+    chosen = pl.when(pl.col("mean") < LOW_COUNT).then("mean").otherwise("median") if sparse_counts else pl.col("median")
+    return fitted.select(chosen + pl.col("slope") * (window + 1) / 2).to_series().fill_null(np.nan).to_numpy()
 
 
 def _reference(kind: Kind, series: pl.DataFrame) -> float:
