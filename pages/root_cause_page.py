@@ -74,10 +74,13 @@ st.dataframe(
         "values_label": "Values that moved most",
     },
 )
-top_dimension = explanation.dimensions["dimension"][0]
-depth_one = explanation.contributors.filter(pl.col("cuboid") == top_dimension)
-show(charts.waterfall(depth_one, chosen, headline.baseline_value or 0.0, headline.value or 0.0,
-                      title=f"{definition.label}: contributions by {DIMENSION_LABELS[top_dimension].lower()}", key="rc_waterfall"))
+if explanation.dimensions.is_empty() or headline.value is None or headline.baseline_value is None:
+    st.info(f"{definition.label} is not defined in both periods for this slice, so there is no change to break down.")
+else:
+    top_dimension = explanation.dimensions["dimension"][0]
+    depth_one = explanation.contributors.filter(pl.col("cuboid") == top_dimension)
+    show(charts.waterfall(depth_one, chosen, headline.baseline_value, headline.value,
+                          title=f"{definition.label}: contributions by {DIMENSION_LABELS[top_dimension].lower()}", key="rc_waterfall"))
 
 if explanation.localized:
     st.subheader("Where it is concentrated")

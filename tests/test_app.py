@@ -142,3 +142,10 @@ def test_root_cause_names_the_story_and_drills_one_level_per_click(app):
     second = [b.label for b in at.button if b.key and b.key.startswith("rc_child_")]
     assert second[0].startswith("pt:")
     assert at.query_params["p_current"] in ("2026-06-15..2026-06-28", ["2026-06-15..2026-06-28"])
+
+
+def test_root_cause_without_a_denominator_in_one_period_explains_instead_of_failing(app):
+    app.query_params.update({"harm_area": ["violent_extremism"], "p_metric": "overturn_rate", "country": ["NZ"],
+                             "p_baseline": "2025-01-06..2025-01-06", "p_current": "2025-01-07..2025-01-07"})
+    at = app.switch_page("pages/root_cause_page.py").run()
+    assert not at.exception, at.exception
