@@ -4,10 +4,10 @@ the top drivers and the annotated events nearby.
 Every number in a sentence is one of the computed results held by the ``Narrative`` (its
 ``delta`` and ``drivers``), formatted the way the metric registry formats that metric.
 
-Drivers are an input: pass those of a root-cause analysis (``Driver`` objects, or
-``(segment, contribution)`` pairs), or let ``narrate`` derive them with
-``one_dimension_drivers`` — each dimension's values' contributions to the change, one dimension
-at a time.
+Drivers are an input: pass those of a root-cause analysis (``drivers_from_explanation`` of an
+``explain_change`` result, ``Driver`` objects, or ``(segment, contribution)`` pairs), or let
+``narrate`` derive them with ``one_dimension_drivers`` — each dimension's values' contributions
+to the change, one dimension at a time.
 """
 
 from __future__ import annotations
@@ -122,6 +122,21 @@ def _contributions(wanted: Metric, current: pl.DataFrame, baseline: pl.DataFrame
     ).select(
         "dimension", "value", "contribution", excess=pl.col("contribution") - pl.col("contribution").sum() * pl.col("share")
     )
+
+
+def drivers_from_explanation(explanation, top: int = 3) -> list[Driver]:
+    """The drivers of an ``insights.rootcause.explain_change`` result: its listed segments that
+    moved in the direction of the change, most surprising first."""
+    direction = 1.0 if (explanation.headline.change or 0.0) >= 0 else -1.0
+    rows = (
+        explanation.contributors.filter(~pl.col("other") & (pl.col("contribution") * direction > 0))
+        .sort("surprise", descending=True, nulls_last=True, maintain_order=True)
+        .head(top)
+    )
+    return [
+        Driver({d: row[d] for d in explanation.dims if row[d] is not None}, row["contribution"])
+        for row in rows.iter_rows(named=True)
+    ]
 
 
 def as_drivers(drivers: Sequence[DriverLike]) -> list[Driver]:

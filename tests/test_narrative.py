@@ -9,7 +9,8 @@ import pytest
 from insights.cube import Cube, Provenance
 from insights.kpis import Period
 from insights.metrics import metric
-from insights.narrative import Driver, Narrative, describe_slice, narrate, one_dimension_drivers
+from insights.narrative import Driver, Narrative, describe_slice, drivers_from_explanation, narrate, one_dimension_drivers
+from insights.rootcause import explain_change
 from insights.trends import read_events
 from tests.conftest import ROOT
 
@@ -79,6 +80,17 @@ def test_drivers_from_elsewhere_are_told_as_given(sample_cube):
     assert story.drivers == [Driver({"country": "FR", "language": "fr"}, 42.0), Driver({"content_type": "video"}, 7.0)]
     assert story.sentences[2] == "The largest contributions came from country France × language fr (+42) and content type Video (+7)."
     assert len(story.sentences) == 3, "no events sentence without an events file"
+
+
+def test_drivers_from_a_root_cause_explanation(sample_cube):
+    current, baseline = Period(dt.date(2026, 6, 15), dt.date(2026, 6, 28)), Period(dt.date(2026, 6, 1), dt.date(2026, 6, 14))
+    filters = {"harm_area": "self_harm"}
+    why = explain_change(sample_cube, "actions", baseline, current, filters=filters)
+    drivers = drivers_from_explanation(why)
+    assert drivers[0].segment.get("content_type") == "live" and drivers[0].segment.get("language") == "pt"
+    story = narrate(sample_cube, "actions", current, baseline, filters, drivers=drivers, events=EVENTS)
+    assert "content type Live stream" in story.sentences[2] and "Viral self-harm challenge" in story.sentences[3]
+    assert_numbers_are_results(story)
 
 
 @pytest.fixture(scope="module")
