@@ -9,7 +9,7 @@ from insights import charts
 from insights.kpis import Period, latest_complete_period, previous_period
 from insights.metrics import metric
 from insights.model import DIMENSION_LABELS, label
-from insights.narrative import narrate
+from insights.narrative import drivers_from_explanation, narrate
 from insights.rootcause import decomposition_tree, explain_change
 from pages.common import caveat_notes, current, events_for, finish, metric_label, page_param, remember_page_param, show
 
@@ -53,9 +53,7 @@ cards[1].metric("Current", definition.format_value(headline.value), help=now.lab
 cards[2].metric("Change", headline.change_text() or "n/a", delta=f"{headline.pct_change:+.1%}" if headline.pct_change is not None else None,
                 delta_color="normal" if definition.higher_is_better else "inverse")
 cards[3].metric("More than noise?", "Yes" if headline.significant else "No", help=f"p = {headline.p_value:.3g} against the slice's own period-to-period noise" if headline.p_value is not None else None)
-leading = explanation.contributors.filter((pl.col("depth") == 1) & ~pl.col("other")).sort(pl.col("contribution").abs(), descending=True).head(3)
-drivers = [({d: row[d] for d in explanation.dims if row[d] is not None}, row["contribution"]) for row in leading.iter_rows(named=True)]
-story = narrate(data, chosen, now, baseline, filters=view.filters, events=events_for(view.harm_areas), drivers=drivers)
+story = narrate(data, chosen, now, baseline, filters=view.filters, events=events_for(view.harm_areas), drivers=drivers_from_explanation(explanation))
 st.info(" ".join(story.sentences), icon=":material/summarize:")
 st.session_state["deck_narrative"] = " ".join(story.sentences)
 
