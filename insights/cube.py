@@ -8,6 +8,7 @@ rate is a ratio of sums.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -171,11 +172,41 @@ class Cube:
             return min(fitting, key=len)
         keep = [d for d in self.dimensions if d in wanted]
         complete = [m for m in self.measures if m in self._complete]
-        rolled = self.data.group_by("date", *keep).agg(pl.col(complete).sum())
+        rolled = self._sum_by_day(keep, complete)
         if len(self._rollups) >= MAX_ROLLUPS:
             self._rollups.pop(next(iter(self._rollups)))
         self._rollups[wanted] = rolled
         return rolled
+
+    def warm(self, dimension_sets: Iterable[Iterable[str]] | None = None) -> None:
+        """Build the roll-ups pages usually need up front (default: every dimension alone and
+        with the harm area), so the first filter change is as fast as the next."""
+        if dimension_sets is None:
+            dimension_sets = [{d} for d in self.dimensions] + [{"harm_area", d} for d in self.dimensions if d != "harm_area"]
+        for dims in dimension_sets:
+            self.rollup([d for d in dims if d in self.dimensions], self._complete)
+
+    def _sum_by_day(self, keep: list[str], measures: list[str]) -> pl.DataFrame:
+        """Sum measures by date and ``keep``, grouping on one packed integer key when it fits.
+
+        Grouping on a single 64-bit key (the date and each dimension's category code in fixed
+        bit fields) is two to three times faster than on several columns, which is most of the
+        cost of a cold roll-up on a cube of millions of cells.
+        """
+        codes = {d: pl.col(d).to_physical().cast(pl.Int64) for d in keep}
+        sizes = {d: int(self.data.select(pl.col(d).to_physical().max()).item() or 0) + 2 for d in keep}
+        if math.prod(sizes.values()) >= 2**40:
+            return self.data.group_by("date", *keep).agg(pl.col(measures).sum())
+        key = pl.col("date").cast(pl.Int64) - pl.col("date").min().cast(pl.Int64)
+        for d in keep:  # a null dimension value gets its own code (size - 1)
+            key = key * sizes[d] + codes[d].fill_null(sizes[d] - 1)
+        return (
+            self.data.lazy()
+            .group_by(key.alias("__cell"))
+            .agg(pl.col("date", *keep).first(), pl.col(measures).sum())
+            .drop("__cell")
+            .collect()
+        )
 
     def _predicate(self, filters: Filters | None, start: object, end: object) -> pl.Expr:
         terms: list[pl.Expr] = []

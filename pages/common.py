@@ -38,7 +38,9 @@ def source() -> str:
 @st.cache_resource(show_spinner="Loading enforcement data…", max_entries=8)
 def load_cube(src: str, options: tuple = ()) -> insights.Cube:
     """Load a source once per process; every page, rerun and session of it reuses the cube."""
-    return insights.load_source(src, **dict(options))
+    loaded = insights.load_source(src, **dict(options))
+    loaded.warm()
+    return loaded
 
 
 def cube() -> insights.Cube:

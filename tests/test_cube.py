@@ -129,3 +129,22 @@ def test_format_follows_the_registry():
     assert insights.metric("actions").format_value(1_234_567) == "1.23M"
     assert insights.metric("actions").format_value(1234) == "1,234"
     assert insights.metric("mean_views_before_action").format_value(None) == "n/a"
+
+
+def test_rollups_group_null_dimension_values_apart(tmp_path):
+    """The packed-key roll-up keeps a null country apart from every real one."""
+    rows = 250_000  # above the roll-up threshold
+    frame = pl.DataFrame(
+        {
+            "date": ["2025-01-01"] * rows,
+            "harm_area": ["spam"] * rows,
+            "country": [None if i % 5 == 0 else ("US" if i % 2 else "BR") for i in range(rows)],
+            "language": [str(i) for i in range(rows)],
+            "actions": [1] * rows,
+        }
+    )
+    frame.write_parquet(tmp_path / "agg.parquet")
+    cube = insights.load_source(tmp_path / "agg.parquet")
+    assert len(cube.data) >= 200_000
+    got = dict(cube.query("actions", by=["country"]).rows())
+    assert got == {"BR": 100_000, "US": 100_000, None: 50_000}
