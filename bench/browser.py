@@ -65,40 +65,30 @@ def first_chart_times(browser, url: str, repeats: int, cached: bool) -> dict[str
     return out
 
 
-def filter_change_times(browser, url: str, repeats: int) -> list[float]:
-    """Grain week ↔ month on the Trends page: click → chart redrawn with the new grain."""
+def alternating_times(browser, url: str, repeats: int, steps: list[tuple[str, str, str]]) -> list[float]:
+    """Open the Trends page, then click through ``steps`` (where: sidebar test id, text to
+    click, chart-title text that shows the click took effect) ``repeats`` times each: seconds
+    from each click to the redrawn chart."""
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
     page.goto(f"{url}/trends")
     wait_for_app(page)
     chart_title_contains(page, "per week")
     times = []
-    for index in range(repeats * 2):
-        grain = "Month" if index % 2 == 0 else "Week"
+    for index in range(repeats * len(steps)):
+        where, text, marker = steps[index % len(steps)]
         start = time.perf_counter()
-        page.locator("[data-testid=stSidebar]").get_by_text(grain, exact=True).click()
-        chart_title_contains(page, f"per {grain.lower()}")
-        times.append(time.perf_counter() - start)
-        wait_for_app(page)
-    page.close()
-    return times
-
-
-def page_switch_times(browser, url: str, repeats: int) -> list[float]:
-    """Sidebar navigation Trends ↔ Regional: click → first chart of the new page."""
-    page = browser.new_page(viewport={"width": 1440, "height": 1000})
-    page.goto(f"{url}/trends")
-    wait_for_app(page)
-    chart_title_contains(page, "per week")
-    times = []
-    for index in range(repeats * 2):
-        target, marker = ("Regional", "by country") if index % 2 == 0 else ("Trends", "per week")
-        start = time.perf_counter()
-        page.locator("[data-testid=stSidebarNav]").get_by_text(target, exact=True).click()
+        page.locator(f"[data-testid={where}]").get_by_text(text, exact=True).click()
         chart_title_contains(page, marker)
         times.append(time.perf_counter() - start)
         wait_for_app(page)
     page.close()
     return times
+
+
+#: Filter change: the grain, week ↔ month, on the Trends page.
+GRAIN_CHANGES = [("stSidebar", "Month", "per month"), ("stSidebar", "Week", "per week")]
+#: Page switch: Trends ↔ Regional through the sidebar navigation.
+PAGE_SWITCHES = [("stSidebarNav", "Regional", "by country"), ("stSidebarNav", "Trends", "per week")]
 
 
 def browser_deck_seconds(browser, url: str) -> tuple[float, int]:
@@ -147,8 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         for cached, how in ((True, "cached"), (False, "empty cache")):
             for title, seconds in first_chart_times(browser, url, max(1, args.repeats // 2), cached).items():
                 rows.append((f"first chart visible ({how}): {title}", seconds, 2.5))
-        rows.append(("filter change → updated chart (median)", statistics.median(filter_change_times(browser, url, args.repeats)), 0.35))
-        rows.append(("page switch → first chart (median)", statistics.median(page_switch_times(browser, url, args.repeats)), 1.0))
+        rows.append(("filter change → updated chart (median)", statistics.median(alternating_times(browser, url, args.repeats, GRAIN_CHANGES)), 0.35))
+        rows.append(("page switch → first chart (median)", statistics.median(alternating_times(browser, url, args.repeats, PAGE_SWITCHES)), 1.0))
         seconds, charts = browser_deck_seconds(browser, url)
         rows.append((f"deck export in the browser ({charts} charts)", seconds, 5.0))
     rows.append(("deck export in-process (8 charts, 4 as images)", in_process_deck_seconds(args.source), 5.0))
