@@ -9,6 +9,7 @@ from insights.metrics import metric
 from insights.model import label
 from insights.narrative import narrate
 from insights.regional import movers
+from insights.trends import compare
 from pages.common import caveat_notes, colour, current, events_for, finish, show
 
 CARD_METRICS = ["actions", "proactive_rate", "within_24h_rate", "appeal_rate", "overturn_rate"]
@@ -17,10 +18,12 @@ data, view = current()
 metrics = [m for m in CARD_METRICS if m in data.available_metrics()]
 filters = {d: v for d, v in view.filters.items() if d != "harm_area"}
 period, cards = kpi_cards(data, metrics, by="harm_area", filters=view.filters, grain=view.grain, as_of=min(view.end, data.provenance.as_of))
+tested = {name: compare(data, name, period, previous_period(period, view.grain), by=["harm_area"], filters=view.filters) for name in metrics}
+significant = {(area, name): flag for name, frame in tested.items() for area, flag in zip(frame["harm_area"], frame["significant"])}
 history = data.query(metrics, by=["harm_area"], filters=view.filters, grain=view.grain, end=period.end)
 
 st.title("Overview")
-st.caption(f"{view.grain.capitalize()} of {period.label()} · change against the {view.grain} before and a year earlier · data as of {data.provenance.as_of}")
+st.caption(f"{view.grain.capitalize()} of {period.label()} · change against the {view.grain} before (tested against each slice's usual variation; the year-earlier change is in each card's help) · data as of {data.provenance.as_of}")
 if not view.harm_areas:
     st.info("Choose one or more harm areas in the sidebar.")
 for area in view.harm_areas:
@@ -38,10 +41,10 @@ for area in view.harm_areas:
                 definition.format_value(card.value if card else None),
                 delta=card.delta_text() if card else None,
                 delta_color="normal" if definition.higher_is_better else "inverse",
-                help=definition.definition,
+                help=definition.definition + (f"\n\nAgainst a year earlier: {yoy}." if yoy else ""),
                 chart_data=spark[name].fill_null(0).to_list(),
                 chart_type="line",
-                delta_description=f"{yoy} vs a year ago" if yoy else None,
+                delta_description="significant" if significant.get((area, name)) else "within noise",
             )
             if card and card.value is not None:
                 st.session_state["deck_kpis"].append(Kpi(f"{definition.label} · {label('harm_area', area)}", definition.format_value(card.value), card.delta_text()))

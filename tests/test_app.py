@@ -149,3 +149,19 @@ def test_root_cause_without_a_denominator_in_one_period_explains_instead_of_fail
                              "p_baseline": "2025-01-06..2025-01-06", "p_current": "2025-01-07..2025-01-07"})
     at = app.switch_page("pages/root_cause_page.py").run()
     assert not at.exception, at.exception
+
+
+def test_overview_cards_say_whether_a_change_is_more_than_noise(app, sample_cube):
+    from insights.kpis import latest_complete_period, previous_period
+    from insights.trends import compare
+
+    app.query_params.update({"harm_area": ["self_harm", "violent_extremism"], "end": "2026-06-21", "start": "2024-11-18"})
+    at = app.run()
+    assert not at.exception
+    current = latest_complete_period(sample_cube.provenance.as_of.replace(month=6, day=21), "week")
+    want = compare(sample_cube, "actions", current, previous_period(current, "week"), by=["harm_area"], filters={"harm_area": ["self_harm", "violent_extremism"]})
+    flags = dict(zip(want["harm_area"], want["significant"]))
+    assert flags["self_harm"] is True, "the self-harm spike week is a real change"
+    actions = [m for m in at.metric if m.label == "Actions"]
+    described = [m.proto.delta_description for m in actions]
+    assert described == ["significant" if flags[a] else "within noise" for a in ["self_harm", "violent_extremism"]]
