@@ -37,6 +37,12 @@ class Measure:
     label: str
     from_events: EventCount | None
 
+    @property
+    def countable_from_events(self) -> bool:
+        """True when event rows can count this measure (it has a ``from_events`` rule); report-only
+        measures, figures only a published report or a pre-aggregated table carries, are not."""
+        return self.from_events is not None
+
 
 @dataclass(frozen=True)
 class Metric:

@@ -7,7 +7,7 @@ import pytest
 
 import insights
 from insights import DataError
-from insights.metrics import metrics
+from insights.metrics import measures, metrics
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +81,14 @@ def test_values_are_ranked_by_actions(sample_cube, events):
     assert sample_cube.values("country")[:3] == top
 
 
-def test_every_registry_metric_except_exposure_is_available(sample_cube):
-    assert set(sample_cube.available_metrics()) == set(metrics()) - {"actions_per_10k_uploads"}
+def test_every_metric_countable_from_events_is_available(sample_cube):
+    """Events carry every column a ``from_events`` rule reads, so each metric whose measures are all
+    countable from events must be available; report-only metrics (uploads, view buckets…) must not."""
+    registry = measures()
+    countable = {n for n, m in metrics().items() if all(registry[x].countable_from_events for x in m.measures)}
+    assert {"actions", "proactive_rate", "within_24h_rate", "overturn_rate"} <= countable
+    assert "actions_per_10k_uploads" not in countable
+    assert set(sample_cube.available_metrics()) == countable
 
 
 def test_a_metric_without_its_measures_is_a_clear_error(sample_cube):

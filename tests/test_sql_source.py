@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 import insights
 from insights import DataError
+from insights.metrics import measures
 
 EVENTS_SAMPLE = 40_000
 
@@ -90,8 +91,15 @@ def test_values_travel_as_bound_parameters(tmp_path, events):
     statements = Statements(engine)
     insights.load_source(engine, table="enforcement_events")
     grouped, params = next((s, p) for s, p in zip(statements.seen, statements.params) if "GROUP BY" in s)
-    assert grouped.count("<= ?") == 3 and "168" not in grouped, "thresholds are bound parameters"
-    assert {1, 24, 168} <= set(params)
+    thresholds = [
+        m.from_events.threshold
+        for m in measures().values()
+        if m.countable_from_events and m.from_events.kind == "count_at_most"
+    ]
+    assert thresholds, "the registry defines threshold measures"
+    assert grouped.count("<= ?") == len(thresholds), "one bound threshold per count_at_most measure"
+    assert not any(f"<= {t:g}" in grouped for t in thresholds), "thresholds are bound parameters"
+    assert set(thresholds) <= set(params)
 
 
 def test_unusable_rows_in_the_database_are_counted_and_sampled(tmp_path, events):

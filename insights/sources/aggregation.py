@@ -19,7 +19,7 @@ def countable_measures(columns: list[str]) -> dict[str, EventCount]:
     return {
         name: m.from_events
         for name, m in measures().items()
-        if m.from_events is not None and (m.from_events.column is None or m.from_events.column in columns)
+        if m.countable_from_events and (m.from_events.column is None or m.from_events.column in columns)
     }
 
 
