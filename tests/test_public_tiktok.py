@@ -250,6 +250,54 @@ def test_the_market_breakdown_has_the_automation_split_restored_videos_and_uploa
     assert one(markets, "zero_view_rate", period, country="US") == pytest.approx(no_views)
 
 
+def view_bucket_shares(raw: pl.DataFrame, period: str, market: str) -> dict[str, float]:
+    """The published shares of removals per view bucket above 0 views, by metric name
+    (an unpublished bucket of a market that publishes others is 0)."""
+    buckets = raw.filter(
+        pl.col("task_type") == "share of total removals",
+        pl.col("period") == period,
+        pl.col("market") == market,
+        pl.col("task") != "0 views",
+    )
+    shares = dict(buckets.select("task", "result").iter_rows())
+    return {metric: shares.get(task, 0.0) for task, metric in VIEW_BUCKET_METRICS.items()}
+
+
+VIEW_BUCKET_METRICS = {
+    "1-10 views": "views_1_10_share",
+    "11-100 views": "views_11_100_share",
+    "101-1,000 views": "views_101_1k_share",
+    "1,001-10,000 views": "views_1k_10k_share",
+    "10,001-100,000 views": "views_10k_100k_share",
+    "100,001-1,000,000 views": "views_100k_1m_share",
+    ">1,000,000 views": "views_over_1m_share",
+}
+
+
+@pytest.mark.parametrize(
+    ("market", "iso", "period"),
+    [("United States", "US", "Apr-Jun 2024"), ("Japan", "JP", "Oct-Dec 2023"), ("Brazil", "BR", "Jan-Mar 2024")],
+)
+def test_the_market_breakdown_gives_back_the_published_view_bucket_shares(markets, raw, market, iso, period):
+    expected = view_bucket_shares(raw, period, market)
+    assert sum(expected.values()) > 0
+    got = markets.query(list(expected), filters={"country": [iso]}, start=quarter(period), end=quarter(period))
+    assert got.row(0, named=True) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("period", ["Oct-Dec 2023", "Jan-Mar 2024", "Apr-Jun 2024"])
+def test_view_bucket_shares_over_all_markets_are_the_published_global_shares(markets, raw, period):
+    """Shares are published to 3 decimals, so a bucket summed over markets is within rounding."""
+    expected = view_bucket_shares(raw, period, "All")
+    got = markets.query(list(expected), start=quarter(period), end=quarter(period))
+    assert got.row(0, named=True) == pytest.approx(expected, abs=5e-4)
+
+
+def test_view_buckets_are_empty_before_tiktok_published_them(markets):
+    before = markets.query("views_1_10_share", start=dt.date(2023, 7, 1), end=dt.date(2023, 7, 1))
+    assert before["views_1_10_share"].item() is None
+
+
 def test_markets_listed_plus_the_rest_of_the_world_add_up_to_the_global_totals(markets, raw):
     for period in ["Jul-Sep 2022", "Jul-Sep 2023", "Apr-Jun 2024"]:
         by_country = markets.query("actions", by=["country"], start=quarter(period), end=quarter(period))

@@ -92,6 +92,18 @@ RATES = {
     "within_24h": ("within_24h_actions", "timed_actions"),
 }
 
+#: TikTok's view buckets above 0 views (``Share of total removals`` tasks, lower-cased) → the
+#: measure of removals made in that bucket.
+VIEW_BUCKETS = {
+    "1-10 views": "views_1_10_actions",
+    "11-100 views": "views_11_100_actions",
+    "101-1,000 views": "views_101_1k_actions",
+    "1,001-10,000 views": "views_1k_10k_actions",
+    "10,001-100,000 views": "views_10k_100k_actions",
+    "100,001-1,000,000 views": "views_100k_1m_actions",
+    ">1,000,000 views": "views_over_1m_actions",
+}
+
 #: First quarter of the 2023 policy taxonomy.
 TAXONOMY_2023 = dt.date(2023, 4, 1)
 
@@ -398,8 +410,9 @@ def market_cells(rows: pl.DataFrame) -> tuple[pl.DataFrame, list[Caveat]]:
 
     Rates times removals give their numerators; the automation count is published as a count;
     the 0-views bucket of the view buckets (shares of removals) stands in for the removal rate
-    before any views where that is not published; uploads are removals over the removal rate
-    of published videos.
+    before any views where that is not published; removals in each bucket above 0 views are
+    removals × the bucket's share (over ``view_bucketed_actions``, the removals of markets that
+    publish buckets); uploads are removals over the removal rate of published videos.
     """
     overall = rows.filter(pl.col("quarterly"), ~pl.col("by_language"), pl.col("level") == "all")
     keys = ["date", "place"]
@@ -409,20 +422,19 @@ def market_cells(rows: pl.DataFrame) -> tuple[pl.DataFrame, list[Caveat]]:
     automated = overall.filter(pl.col("measure") == "removed", pl.col("task") == "automation").select(
         *keys, automated_actions="value"
     )
-    no_views = overall.filter(
-        pl.col("measure") == "removed", pl.col("task_type") == "share of total removals", pl.col("task") == "0 views"
-    ).select(*keys, _no_views="value")
     cells = (
         published.join(automated, on=keys, how="left", nulls_equal=True)
-        .join(no_views, on=keys, how="left", nulls_equal=True)
+        .join(_view_bucket_shares(overall, keys), on=keys, how="left", nulls_equal=True)
         .rename({"removed": "actions", "restored": "overturns"})
-        .with_columns(zero_view=pl.coalesce("zero_view", "_no_views"))
+        .with_columns(zero_view=pl.coalesce("zero_view", "_0 views"))
         .with_columns(
             *_numerators(),
             uploads=pl.when(pl.col("published_rate") > 0).then(pl.col("actions") / pl.col("published_rate")),
+            view_bucketed_actions=pl.when(pl.col("_bucketed")).then(pl.col("actions")),
+            **{measure: pl.col("actions") * pl.col(f"_{bucket}") for bucket, measure in VIEW_BUCKETS.items()},
         )
     )
-    measures = ["actions", "automated_actions", "overturns", "uploads"]
+    measures = ["actions", "automated_actions", "overturns", "uploads", "view_bucketed_actions", *VIEW_BUCKETS.values()]
     measures += [m for pair in RATES.values() for m in pair if m not in measures]
     cells = cells.select(*keys, *measures)
     listed = cells.filter(pl.col("place").is_not_null())
@@ -441,7 +453,8 @@ def market_cells(rows: pl.DataFrame) -> tuple[pl.DataFrame, list[Caveat]]:
         caveats.append(
             Caveat(
                 f"In {len(negative)} quarters a figure of the listed markets adds up to more than TikTok's global "
-                f"figure; the unlisted markets' value is set to 0 there.",
+                f"figure ({', '.join(m for m in measures if negative[m].lt(0).any())}); the unlisted markets' value "
+                f"is set to 0 there.",
                 kind="defect",
             )
         )
@@ -461,6 +474,22 @@ def market_cells(rows: pl.DataFrame) -> tuple[pl.DataFrame, list[Caveat]]:
                 )
             )
     return pl.concat([listed, world.join(with_markets, on="date", how="anti"), rest]), caveats
+
+
+def _view_bucket_shares(overall: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """Per key, the published share of removals in each view bucket (``_0 views``, ``_1-10 views``…)
+    and ``_bucketed`` (true). Where a market publishes some buckets, an unpublished one is 0 (its
+    published shares already sum to 1); markets publishing none are absent, so their counts stay null."""
+    buckets = overall.filter(
+        pl.col("measure") == "removed",
+        pl.col("task_type") == "share of total removals",
+        pl.col("task").is_in(["0 views", *VIEW_BUCKETS]),
+    )
+    return buckets.group_by(keys).agg(
+        pl.col("value").filter(pl.col("task") == "0 views").first().alias("_0 views"),
+        *[pl.col("value").filter(pl.col("task") == bucket).sum().alias(f"_{bucket}") for bucket in VIEW_BUCKETS],
+        _bucketed=pl.lit(True),
+    )
 
 
 def load(src: Any, breakdown: Breakdown = "policy") -> Cube:
