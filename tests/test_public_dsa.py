@@ -200,6 +200,46 @@ def test_the_summary_platform_breakdown_has_automation_and_own_initiative(summar
     assert month.row(0) == (rows, pytest.approx(fully / rows), pytest.approx(own / rows))
 
 
+@pytest.mark.parametrize(("platform", "month"), [("TikTok", "2024-03"), ("Facebook", "2025-01")])
+def test_the_summary_platform_breakdown_has_automated_detection_and_the_moderation_delay(platform, month):
+    """Against the monthly aggregation shipped beside the summary (derived_monthly_*.csv, built
+    with pandas from the same parquet; its mean delays are rounded to whole seconds)."""
+    cube = insights.load_source(SUMMARY, breakdown="platform")
+    start = dt.date.fromisoformat(f"{month}-01")
+    end = (start + dt.timedelta(days=31)).replace(day=1) - dt.timedelta(days=1)
+    got = cube.query(
+        ["actions", "automated_detection_rate", "automation_rate", "mean_hours_to_action"],
+        filters={"platform": platform},
+        start=start,
+        end=end,
+    )
+    fields = pl.read_csv(SUMMARY.parent / "derived_monthly_field_counts.csv").filter(
+        pl.col("month") == month, pl.col("platform") == platform
+    )
+
+    def field(column: str, value: str) -> int:
+        """A value's count in the month (0 where the aggregation has no row: Facebook has no fully
+        automated decisions)."""
+        return fields.filter(pl.col("column") == column, pl.col("value") == value)["count"].sum()
+
+    delay = pl.read_csv(SUMMARY.parent / "derived_monthly_delays.csv").filter(
+        pl.col("month") == month, pl.col("platform") == platform, pl.col("metric") == "moderation_delay"
+    )
+    rows = field("rows", "ALL")
+    assert got.row(0) == (
+        rows,
+        pytest.approx(field("automated_detection", "Yes") / rows),
+        pytest.approx(field("automated_decision", "AUTOMATED_DECISION_FULLY") / rows),
+        pytest.approx(delay["mean_seconds"].item() / 3600, abs=1 / 3600),
+    )
+
+
+def test_the_summary_by_category_says_why_it_has_no_automation_or_delays():
+    cube = insights.load_source(SUMMARY)
+    assert not {"automation_rate", "automated_detection_rate", "mean_hours_to_action"} & set(cube.available_metrics())
+    assert any("does not split automated detection" in c.text for c in cube.provenance.caveats)
+
+
 def test_the_summary_source_type_and_scope_breakdowns(summary):
     sources = insights.load_source(SUMMARY, breakdown="source_type")
     flagged = counts(summary, "source_type", platform="Facebook", variant="SOURCE_TRUSTED_FLAGGER")["count"].sum()

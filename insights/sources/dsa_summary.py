@@ -12,8 +12,12 @@ flaggers. An additive cube can hold one of these partitions at a time, so ``brea
 - ``"source_type"``: day × platform × detection source (notice, trusted flagger, own initiative…);
 - ``"content_type"``: day × platform × content type;
 - ``"territorial_scope"``: day × platform × country (``EU`` / ``EEA`` for the whole union / area);
-- ``"platform"``: day × platform with fully automated decisions and own-initiative (proactive)
-  statements.
+- ``"platform"``: day × platform with fully automated decisions, automated detections,
+  own-initiative (proactive) statements and the moderation delay (its daily mean × count, so
+  the mean delay of any slice is exact; the summary keeps no distribution).
+
+The summary does not split automated detection, automated decisions or delays by category (or
+by any other field), so they exist only in the ``"platform"`` breakdown.
 
 Content types, keywords and countries are lists: a statement with several counts once per value.
 """
@@ -77,7 +81,8 @@ def is_summary(src: Any) -> bool:
 
 
 def _statistics(src: Any, columns: list[str]) -> pl.LazyFrame:
-    """Per-platform value counts of the given summary columns."""
+    """Per-platform value counts of the given summary columns (with the mean, in seconds, of
+    duration columns)."""
     return (
         pl.scan_parquet(summary_path(src))
         .filter(pl.col("tag").is_null(), pl.col("platform").is_not_null(), pl.col("entity").is_null())
@@ -88,6 +93,7 @@ def _statistics(src: Any, columns: list[str]) -> pl.LazyFrame:
             column=pl.col("column").cast(pl.String),
             variant=pl.col("variant").cast(pl.String),
             count=pl.col("count"),
+            mean=pl.col("mean"),
         )
     )
 
@@ -110,8 +116,14 @@ def breakdown_cells(src: Any, breakdown: str) -> pl.DataFrame:
 
 
 def platform_cells(src: Any) -> pl.DataFrame:
-    """Statements per day × platform with the figures the summary has at that level only."""
-    stats = _statistics(src, ["rows", "automated_decision", "source_type"])
+    """Statements per day × platform with the figures the summary has at that level only.
+
+    The moderation delay (application date − content date) becomes two additive measures: the
+    statements with a delay (``timed_actions``) and their summed delay in hours (daily mean ×
+    count, ``hours_to_action``), so ``mean_hours_to_action`` is the count-weighted mean.
+    """
+    stats = _statistics(src, ["rows", "automated_decision", "automated_detection", "source_type", "moderation_delay"])
+    delay = pl.col("column") == "moderation_delay"
 
     def counted(column: str, variant: str | None = None) -> pl.Expr:
         chosen = pl.col("column") == column
@@ -124,7 +136,10 @@ def platform_cells(src: Any) -> pl.DataFrame:
         .agg(
             actions=counted("rows"),
             automated_actions=counted("automated_decision", "AUTOMATED_DECISION_FULLY"),
+            automated_detections=counted("automated_detection", "Yes"),
             proactive_actions=counted("source_type", "SOURCE_VOLUNTARY"),
+            timed_actions=counted("moderation_delay"),
+            hours_to_action=(pl.col("count") * pl.col("mean")).filter(delay).sum() / 3600,
         )
         .collect()
     )
@@ -158,10 +173,20 @@ def _breakdown_notes(breakdown: str, column: str | None) -> list[Caveat]:
     if breakdown == "platform":
         notes.append(
             Caveat(
-                "A statement without an automated decision or a source type counts as not automated / not "
-                "own-initiative. The summary's automated-detection counts and moderation delays (daily means only, "
-                "no distribution) are not loaded; the statements importer has both per statement.",
+                "A statement without an automated decision, automated detection or a source type counts as not "
+                "automated / not detected automatically / not own-initiative. Moderation delays (application date − "
+                "content date) are daily means only, so the mean delay is exact but there is no median or share "
+                "within 24 hours; statements with a negative delay have none.",
                 kind="methodology",
+            )
+        )
+    else:
+        notes.append(
+            Caveat(
+                "The summary does not split automated detection, automated decisions or moderation delays by "
+                "category or any other field, so this breakdown has none of them; breakdown='platform' has them per "
+                "day and platform.",
+                kind="gap",
             )
         )
     return notes
