@@ -85,6 +85,18 @@ def test_a_policy_area_gives_back_its_published_counts_and_rate(cube, raw, app, 
     assert one(cube, "overturns", period, **filters) == restored
     if appealed and restored is not None:
         assert one(cube, "overturn_rate", period, **filters) == pytest.approx(restored / appealed)
+    unappealed = number(raw[(app, area, "Content Restored without appeal", period)])
+    assert one(cube, "restored_without_appeal", period, **filters) == unappealed
+    if unappealed is not None:
+        assert one(cube, "restored_without_appeal_rate", period, **filters) == pytest.approx(
+            unappealed / number(raw[(app, area, "Content Actioned", period)])
+        )
+
+
+def test_restored_without_appeal_of_every_quarter_adds_up_to_the_published_counts(cube, raw):
+    want = published_per_quarter(raw, "Content Restored without appeal")
+    got = dict(cube.query("restored_without_appeal", grain="quarter").drop_nulls().iter_rows())
+    assert want and got == pytest.approx(want)
 
 
 def test_na_is_empty_not_zero_and_the_reason_is_kept(cube, raw):
@@ -111,13 +123,18 @@ def test_every_policy_area_maps_to_a_harm_area(cube):
         assert parents[row["policy"]] == row["harm_area"], row
 
 
-def test_actions_of_every_quarter_add_up_to_the_published_counts(cube, raw):
+def published_per_quarter(raw, wanted: str) -> dict[dt.date, float]:
+    """One of Meta's metrics summed over apps and policy areas per quarter (N/A left out)."""
     want: dict[dt.date, float] = {}
     for (_, _, metric, period), value in raw.items():
-        if metric == "Content Actioned" and value != "N/A":
+        if metric == wanted and value != "N/A":
             want[quarter(period)] = want.get(quarter(period), 0) + number(value)
+    return want
+
+
+def test_actions_of_every_quarter_add_up_to_the_published_counts(cube, raw):
     got = dict(cube.query("actions", grain="quarter").iter_rows())
-    assert got == pytest.approx(want)
+    assert got == pytest.approx(published_per_quarter(raw, "Content Actioned"))
 
 
 def test_a_folder_uses_the_newest_release_and_notes_the_revisions(cube):

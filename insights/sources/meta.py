@@ -6,7 +6,8 @@ whole history since 2017Q4 (Facebook and Instagram, global figures only). Values
 of releases keeps, per quarter, the newest release and records how many figures were revised.
 
 The cube is quarter × app (``platform``) × harm area / policy: content actioned, proactive
-actions (actioned × proactive rate), content appealed and restored with appeal (``overturns``).
+actions (actioned × proactive rate), content appealed, restored with appeal (``overturns``) and
+restored without appeal (``restored_without_appeal``).
 ``N/A`` stays null and each metric's N/A cells are listed in a caveat.
 Prevalence is a share of all views with no view counts published, so it cannot be summed across
 policies or apps: it is not in the cube, ``prevalence()`` returns it as a table.
@@ -44,6 +45,7 @@ METRICS = {
     "proactive rate": "proactive_rate",
     "content appealed": "appeals",
     "content restored with appeal": "overturns",
+    "content restored without appeal": "restored_without_appeal",
 }
 
 #: Prevalence metrics → which bounds they give.
@@ -154,6 +156,7 @@ def load(src: Any) -> Cube:
         proactive_actions=pl.col("actions") * pl.col("proactive_rate"),
         appeals="appeals",
         overturns="overturns",
+        restored_without_appeal="restored_without_appeal",
     )
     notes = known_caveats(KIND) + _not_published(newest) + _revisions(rows)
     if unmapped:
