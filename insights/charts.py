@@ -172,15 +172,6 @@ def breakdown(
     return Chart(key, name, figure, shown.drop(f"{dimension}_label"), "bar", dimension, None, [metric_name], metric_name, definition.definition)
 
 
-def sparkline(frame: pl.DataFrame, metric_name: str, colour: str = ACCENT) -> go.Figure:
-    """A tiny line for a KPI card (no axes)."""
-    figure = go.Figure(go.Scatter(x=frame["period"].to_list(), y=frame[metric_name].to_list(), mode="lines", line={"color": colour, "width": 2}, hoverinfo="skip"))
-    figure.update_layout(height=60, margin={"l": 0, "r": 0, "t": 0, "b": 0}, paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)", showlegend=False)
-    figure.update_xaxes(visible=False)
-    figure.update_yaxes(visible=False)
-    return figure
-
-
 def choropleth(frame: pl.DataFrame, metric_name: str, title: str | None = None, key: str = "map") -> Chart:
     """A world map of a metric by country (``frame``: ``country`` ISO2 codes and the metric)."""
     from insights.geo import iso3_of
