@@ -345,3 +345,24 @@ def movers(frame: pl.DataFrame, level: str, metric_name: str, title: str | None 
     name = title or f"Biggest movers: {definition.label.lower()}"
     style(figure, name, height=max(320, 34 * len(shown) + 120))
     return Chart(key, name, figure, shown.select(level, "name", "baseline_value", "value", "change", "significant"), "bar", "name", None, ["change"], metric_name, definition.definition)
+
+
+def sparkline_svg(values: list[float | None], colour: str = ACCENT, width: int = 160, height: int = 36) -> str:
+    """A tiny line as inline SVG text (for KPI cards): no axes, the last point marked.
+
+    Unknown values break the line. Returns an empty string when there is nothing to draw.
+    """
+    known = [v for v in values if v is not None]
+    if len(known) < 2:
+        return ""
+    low, high = min(known), max(known)
+    span = (high - low) or 1.0
+    step = width / (len(values) - 1)
+    points = [(i * step, height - 3 - (v - low) / span * (height - 6)) for i, v in enumerate(values) if v is not None]
+    path = " ".join(f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(points))
+    last_x, last_y = points[-1]
+    return (
+        f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="trend">'
+        f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="2" stroke-linejoin="round"/>'
+        f'<circle cx="{last_x:.1f}" cy="{last_y:.1f}" r="2.5" fill="{colour}"/></svg>'
+    )

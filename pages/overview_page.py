@@ -42,10 +42,9 @@ for area in view.harm_areas:
                 delta=card.delta_text() if card else None,
                 delta_color="normal" if definition.higher_is_better else "inverse",
                 help=definition.definition + (f"\n\nAgainst a year earlier: {yoy}." if yoy else ""),
-                chart_data=spark[name].fill_null(0).to_list(),
-                chart_type="line",
                 delta_description="significant" if significant.get((area, name)) else "within noise",
             )
+            column.markdown(charts.sparkline_svg(spark[name].to_list(), colour(area)), unsafe_allow_html=True)
             if card and card.value is not None:
                 st.session_state["deck_kpis"].append(Kpi(f"{definition.label} · {label('harm_area', area)}", definition.format_value(card.value), card.delta_text()))
 

@@ -71,3 +71,10 @@ def test_deck_reads_back_with_native_charts_images_and_notes(trend, bars):
     notes = slides[2].notes_slide.notes_text_frame.text
     assert "Self-harm actions rose 35%." in notes and "Actions: Pieces of content" in notes and "http://localhost:8501/?harm_area=self_harm" in notes
     assert "628" in " ".join(shape.text_frame.text for shape in slides[1].shapes if shape.has_text_frame)
+
+
+def test_sparkline_svg_draws_every_known_point_in_the_harm_area_colour():
+    svg = charts.sparkline_svg([1.0, None, 3.0, 2.0], colour="#B2182B")
+    assert svg.startswith("<svg") and 'stroke="#B2182B"' in svg
+    assert svg.count("L") == 2 and svg.count("M") == 1  # three known points, the unknown one skipped
+    assert charts.sparkline_svg([None, 5.0]) == ""
