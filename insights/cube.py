@@ -149,8 +149,9 @@ class Cube:
 
     def values(self, dimension: str, filters: Filters | None = None) -> list[str]:
         """Distinct values of a dimension, the most actioned first."""
-        lf = self.frame.filter(self._predicate(filters, None, None)) if filters else self.frame
         weight = "actions" if "actions" in self.measures else self.measures[0]
+        cells = self.rollup({dimension, *(filters or {})}, [weight]).lazy()
+        lf = cells.filter(self._predicate(filters, None, None)) if filters else cells
         ranked = lf.group_by(dimension).agg(pl.col(weight).sum()).drop_nulls(dimension).sort(
             [weight, dimension], descending=[True, False]
         )
