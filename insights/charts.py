@@ -173,21 +173,16 @@ def breakdown(
 
 
 def choropleth(frame: pl.DataFrame, metric_name: str, title: str | None = None, key: str = "map") -> Chart:
-    """A world map of a metric by country (``frame``: ``country`` ISO2 codes and the metric)."""
-    from insights.geo import iso3_of
-
+    """A world map of a metric by country; ``frame`` is ``insights.regional.choropleth_frame``
+    output (``country`` ISO2, ``iso3``, ``name``, ``value``, ``text``)."""
     definition = metric(metric_name)
-    shown = frame.drop_nulls(metric_name).with_columns(
-        iso3=pl.col("country").map_elements(iso3_of, return_dtype=pl.String),
-        name=pl.col("country").map_elements(lambda c: label("country", c), return_dtype=pl.String),
-    ).drop_nulls("iso3")
     scale = "Reds" if definition.higher_is_better is False else "Blues"
     figure = go.Figure(
         go.Choropleth(
-            locations=shown["iso3"].to_list(),
-            z=shown[metric_name].to_list(),
-            text=shown["name"].to_list(),
-            customdata=shown["country"].to_list(),
+            locations=frame["iso3"].to_list(),
+            z=frame["value"].to_list(),
+            text=frame["name"].to_list(),
+            customdata=frame["country"].to_list(),
             colorscale=scale,
             marker={"line": {"color": "white", "width": 0.5}},
             colorbar={"title": {"text": definition.label}, "tickformat": axis_format(metric_name)["tickformat"]},
@@ -201,7 +196,7 @@ def choropleth(frame: pl.DataFrame, metric_name: str, title: str | None = None, 
     name = title or f"{definition.label} by country"
     style(figure, name, height=460)
     figure.update_layout(margin={"l": 0, "r": 0, "t": 50, "b": 0})
-    return Chart(key, name, figure, shown.drop("iso3", "name"), "other", "country", None, [metric_name], metric_name, definition.definition)
+    return Chart(key, name, figure, frame, "other", "country", None, ["value"], metric_name, definition.definition)
 
 
 def small_multiples(frame: pl.DataFrame, metric_name: str, facet: str, title: str | None = None, key: str = "multiples") -> Chart:

@@ -8,7 +8,7 @@ from insights.kpis import kpi_cards, previous_period
 from insights.metrics import metric
 from insights.model import label
 from insights.narrative import narrate
-from insights.regional import movers
+from insights.regional import choropleth_frame, movers
 from insights.trends import compare
 from pages.common import caveat_notes, colour, current, events_for, finish, show
 
@@ -55,7 +55,7 @@ st.session_state["deck_narrative"] = " ".join(story.sentences)
 if "country" in data.dimensions:
     left, right = st.columns([3, 2])
     with left:
-        by_country = data.query("actions", by=["country"], filters=view.filters, start=period.start, end=period.end)
+        by_country = choropleth_frame(data, "actions", filters=view.filters, start=period.start, end=period.end)
         show(charts.choropleth(by_country, "actions", title=f"Actions by country, {period.label()}", key="overview_map"), drill="country")
     with right:
         moved = movers(data, "actions", period, previous_period(period, view.grain), level="country", filters=view.filters, top=10)

@@ -5,7 +5,7 @@ import streamlit as st
 from insights import charts
 from insights.kpis import latest_complete_period, previous_period
 from insights.metrics import metric
-from insights.regional import movers
+from insights.regional import choropleth_frame, movers
 from pages.common import caveat_notes, current, finish, metric_label, page_param, remember_page_param, show
 
 data, view = current()
@@ -19,7 +19,7 @@ if "country" not in data.dimensions:
     st.stop()
 
 by_country = data.query(chosen, by=["country"], filters=view.filters, start=view.start, end=view.end)
-show(charts.choropleth(by_country, chosen, key=f"regional_map_{chosen}"), drill="country")
+show(charts.choropleth(choropleth_frame(data, chosen, filters=view.filters, start=view.start, end=view.end), chosen, key=f"regional_map_{chosen}"), drill="country")
 
 left, right = st.columns(2)
 with left:
