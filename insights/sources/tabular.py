@@ -153,7 +153,7 @@ def type_file(table: RawTable, columns: Mapping[str, str] | None) -> tuple[str, 
     wanted = EVENT_COLUMNS if kind == "events" else AGGREGATE_COLUMNS
     typed, unparsed = parse_columns(frame, wanted, table.name)
     rejected = [table.rejected, unparsed]
-    rows_read = len(typed) + _rows(unparsed) + _rows(table.rejected)
+    rows_read = len(typed) + _rejected_rows(unparsed) + _rejected_rows(table.rejected)
     bad_values = value_failures(typed, kind, table.name)
     bad = pl.lit(False)
     if not bad_values.is_empty():
@@ -166,10 +166,6 @@ def type_file(table: RawTable, columns: Mapping[str, str] | None) -> tuple[str, 
     if not all(r.is_empty() for r in rejected[2:]):
         typed = typed.filter(~bad)
     return kind, TypedFile(table.name, typed, rejected, rows_read)
-
-
-def _rows(rejected: pl.DataFrame) -> int:
-    return rejected["_row"].n_unique() if len(rejected) else 0
 
 
 def _place(typed: TypedFile, maps: codes.CodeMaps) -> None:
@@ -261,7 +257,7 @@ def load_table(src: Any, columns: Mapping[str, str] | None = None, encoding: str
         sum(f.rows_read for f in files),
         [rejected],
         notes,
-        _rows_by_source(rejected),
+        _rejected_rows(rejected),
         proactive_known,
         maps,
         regroup=_dates_overlap(raws),
@@ -274,7 +270,8 @@ def _dates_overlap(raws: list[pl.DataFrame]) -> bool:
     return any(later[0] <= earlier[1] for earlier, later in zip(spans, spans[1:]))
 
 
-def _rows_by_source(rejected: pl.DataFrame) -> int:
+def _rejected_rows(rejected: pl.DataFrame) -> int:
+    """Rows rejected (a row with several faults counts once)."""
     return rejected.select(pl.struct("_source", "_row").n_unique()).item() if len(rejected) else 0
 
 
