@@ -3,6 +3,7 @@
 import streamlit as st
 
 from insights import charts
+from insights.metrics import metric
 from insights.model import label
 from pages.common import caveat_notes, current, events_for, finish, show
 
@@ -28,7 +29,8 @@ with right:
         shares = data.query(speed, **window).unpivot(variable_name="metric", value_name="share")
         st.subheader("Time to action")
         for row in shares.iter_rows(named=True):
-            st.progress(min(1.0, row["share"] or 0.0), text=f"{charts.metric(row['metric']).label}: {charts.metric(row['metric']).format_value(row['share'])}")
+            shown = metric(row["metric"])
+            st.progress(min(1.0, row["share"] or 0.0), text=f"{shown.label}: {shown.format_value(row['share'])}")
 appeal_metrics = [m for m in ("appeal_rate", "overturn_rate") if m in data.available_metrics()]
 if appeal_metrics:
     for name in appeal_metrics:
