@@ -5,7 +5,8 @@
 Prints one table: time to the first chart after opening each page in a new tab (with the
 app's static files already in the browser cache, and with an empty cache), filter change → updated
 chart (median), page switch → first chart of the new page (median), and deck export (the
-browser's download of a deck of 8 charts, and the same deck built in-process).
+browser's download of a review deck collected from several pages, at least 8 charts, and a deck
+of 8 charts built in-process).
 Targets: first chart ≤ 2.5 s; filter change ≤ 0.35 s median; page switch ≤ 1 s; deck with 8
 charts ≤ 5 s.
 """
@@ -91,14 +92,22 @@ GRAIN_CHANGES = [("stSidebar", "Month", "per month"), ("stSidebar", "Week", "per
 PAGE_SWITCHES = [("stSidebarNav", "Regional", "by country"), ("stSidebarNav", "Trends", "per week")]
 
 
-def browser_deck_seconds(browser, url: str) -> tuple[float, int]:
-    """Click "Export deck" on the deep-dive page (its charts) and wait for the download."""
+def browser_deck_seconds(browser, url: str, at_least: int = 8) -> tuple[float, int]:
+    """Add views to the review deck page by page (Regional, Overview, Trends…, moving through the
+    sidebar navigation, as a user would) until it holds at least ``at_least`` charts, then click "Export review deck" and wait for the download."""
     page = browser.new_page(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
-    page.goto(f"{url}/deep_dive")
-    wait_for_app(page)
-    first_chart_visible(page)
-    button = page.get_by_role("button", name="Export deck")
-    charts = int(button.inner_text().split("(")[1].split()[0])
+    page.goto(f"{url}/regional")
+    charts = 0
+    for title in ("Regional", "Overview", "Trends", "Harm area deep dive"):
+        page.locator("[data-testid=stSidebarNav]").get_by_text(title, exact=True).click()  # same session
+        wait_for_app(page)
+        first_chart_visible(page)
+        page.get_by_role("button", name="Add to review deck").click()
+        wait_for_app(page)
+        button = page.get_by_role("button", name="Export review deck")
+        charts = int(button.inner_text().split(", ")[1].split()[0])
+        if charts >= at_least:
+            break
     start = time.perf_counter()
     with page.expect_download(timeout=60_000) as download:
         button.click()
@@ -120,7 +129,8 @@ def in_process_deck_seconds(source: Path) -> float:
     bars = charts.breakdown(cube.query("actions", by=["country"]), "country", "actions", key="b")
     world = charts.choropleth(choropleth_frame(cube, "actions"), "actions", key="m")
     multiples = charts.small_multiples(cube.query("actions", by=["region"], grain="month"), "actions", "region", key="s")
-    deck = export.Deck("Bench", "8 charts", [trend, bars, world, multiples] * 2, [export.Kpi("Actions", "1")])
+    section = export.Section("Bench", [trend, bars, world, multiples] * 2, [export.Kpi("Actions", "1")])
+    deck = export.Deck("Bench", "8 charts", [section])
     export.image_bytes(bars, "png")  # the app keeps kaleido warm; so does this
     start = time.perf_counter()
     export.build_deck(deck)
@@ -141,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(("filter change → updated chart (median)", statistics.median(alternating_times(browser, url, args.repeats, GRAIN_CHANGES)), 0.35))
         rows.append(("page switch → first chart (median)", statistics.median(alternating_times(browser, url, args.repeats, PAGE_SWITCHES)), 1.0))
         seconds, charts = browser_deck_seconds(browser, url)
-        rows.append((f"deck export in the browser ({charts} charts)", seconds, 5.0))
+        rows.append((f"review deck export in the browser ({charts} charts)", seconds, 5.0))
     rows.append(("deck export in-process (8 charts, 4 as images)", in_process_deck_seconds(args.source), 5.0))
     print(f"{'measure':<62} {'seconds':>8} {'target':>8}  ok")
     for name, seconds, target in rows:

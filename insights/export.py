@@ -72,15 +72,24 @@ class Kpi:
 
 
 @dataclass
-class Deck:
-    """What goes into an exported deck."""
+class Section:
+    """One view of the app in a deck: its charts, KPIs and narrative, and the link that reopens it."""
 
     title: str
-    subtitle: str
     charts: list[Chart]
     kpis: list[Kpi] = field(default_factory=list)
     link: str = ""
     narrative: str = ""
+    subtitle: str = ""
+
+
+@dataclass
+class Deck:
+    """What goes into an exported deck: a title slide, then one or more sections (views)."""
+
+    title: str
+    subtitle: str
+    sections: list[Section]
 
 
 SLIDE_WIDTH, SLIDE_HEIGHT = Inches(13.333), Inches(7.5)
@@ -163,43 +172,64 @@ def _series_colours(chart: Chart) -> list[str]:
 
 
 def build_deck(deck: Deck) -> bytes:
-    """A 16:9 PPTX: title slide, KPI slide, one slide per chart, with speaker notes."""
+    """A 16:9 PPTX: a title slide, then per section a header slide (when there are several),
+    its KPI slide and one slide per chart, every slide with speaker notes (narrative, metric
+    definitions, the link to the view)."""
     presentation = Presentation()
     presentation.slide_width, presentation.slide_height = SLIDE_WIDTH, SLIDE_HEIGHT
     blank = presentation.slide_layouts[6]
 
     slide = presentation.slides.add_slide(blank)
-    _text(slide, deck.title, Inches(0.8), Inches(2.4), Inches(11.5), Inches(1.4), 40, bold=True)
-    _text(slide, deck.subtitle, Inches(0.8), Inches(3.8), Inches(11.5), Inches(1.5), 18, colour=MUTED)
-    _notes(slide, deck.narrative, f"View: {deck.link}" if deck.link else "")
-
-    if deck.kpis:
-        slide = presentation.slides.add_slide(blank)
-        _text(slide, "Key figures", Inches(0.6), Inches(0.4), Inches(12), Inches(0.8), 28, bold=True)
-        columns = 4
-        width = (SLIDE_WIDTH - Inches(1.2)) / columns
-        for index, kpi in enumerate(deck.kpis[:16]):
-            left = Inches(0.6) + Emu(int(width * (index % columns)))
-            top = Inches(1.5) + Inches(1.4) * (index // columns)
-            _text(slide, kpi.title, left, top, width, Inches(0.4), 13, colour=MUTED)
-            _text(slide, kpi.value, left, top + Inches(0.35), width, Inches(0.6), 26, bold=True)
-            if kpi.change:
-                _text(slide, kpi.change, left, top + Inches(0.9), width, Inches(0.4), 13, colour=MUTED)
-        _notes(slide, deck.narrative, f"View: {deck.link}" if deck.link else "")
-
-    for chart in deck.charts:
-        slide = presentation.slides.add_slide(blank)
-        _text(slide, chart.title, Inches(0.5), Inches(0.35), Inches(12.3), Inches(0.8), 26, bold=True)
-        if chart.kind in ("line", "bar") and chart.x and chart.y:
-            _native_chart(slide, chart)
-        else:
-            picture = io.BytesIO(image_bytes(chart, "png", scale=1.5))
-            height = SLIDE_HEIGHT - Inches(1.5)
-            width = Emu(int(height * IMAGE_WIDTH / IMAGE_HEIGHT))
-            slide.shapes.add_picture(picture, (SLIDE_WIDTH - width) // 2, Inches(1.2), width=width, height=height)
-        definitions = f"{metric(chart.metric).label}: {metric(chart.metric).definition}" if chart.metric else ""
-        _notes(slide, chart.notes if chart.notes not in definitions else "", deck.narrative, definitions, f"View: {deck.link}" if deck.link else "")
+    _title_slide(slide, deck.title, deck.subtitle)
+    _notes(slide, *(part for section in deck.sections for part in (section.narrative, _view(section))))
+    for section in deck.sections:
+        if len(deck.sections) > 1:
+            slide = presentation.slides.add_slide(blank)
+            _title_slide(slide, section.title, section.subtitle)
+            _notes(slide, section.narrative, _view(section))
+        if section.kpis:
+            _kpi_slide(presentation.slides.add_slide(blank), section)
+        for chart in section.charts:
+            _chart_slide(presentation.slides.add_slide(blank), chart, section)
 
     out = io.BytesIO()
     presentation.save(out)
     return out.getvalue()
+
+
+def _view(section: Section) -> str:
+    return f"View: {section.link}" if section.link else ""
+
+
+def _title_slide(slide, title: str, subtitle: str) -> None:
+    _text(slide, title, Inches(0.8), Inches(2.4), Inches(11.5), Inches(1.4), 40, bold=True)
+    _text(slide, subtitle, Inches(0.8), Inches(3.8), Inches(11.5), Inches(1.5), 18, colour=MUTED)
+
+
+def _kpi_slide(slide, section: Section) -> None:
+    """Up to 16 KPIs, four to a row."""
+    _text(slide, "Key figures", Inches(0.6), Inches(0.4), Inches(12), Inches(0.8), 28, bold=True)
+    columns = 4
+    width = (SLIDE_WIDTH - Inches(1.2)) / columns
+    for index, kpi in enumerate(section.kpis[:16]):
+        left = Inches(0.6) + Emu(int(width * (index % columns)))
+        top = Inches(1.5) + Inches(1.4) * (index // columns)
+        _text(slide, kpi.title, left, top, width, Inches(0.4), 13, colour=MUTED)
+        _text(slide, kpi.value, left, top + Inches(0.35), width, Inches(0.6), 26, bold=True)
+        if kpi.change:
+            _text(slide, kpi.change, left, top + Inches(0.9), width, Inches(0.4), 13, colour=MUTED)
+    _notes(slide, section.narrative, _view(section))
+
+
+def _chart_slide(slide, chart: Chart, section: Section) -> None:
+    """A chart under its title: native for line and bar charts, a deck-quality image otherwise."""
+    _text(slide, chart.title, Inches(0.5), Inches(0.35), Inches(12.3), Inches(0.8), 26, bold=True)
+    if chart.kind in ("line", "bar") and chart.x and chart.y:
+        _native_chart(slide, chart)
+    else:
+        picture = io.BytesIO(image_bytes(chart, "png", scale=1.5))
+        height = SLIDE_HEIGHT - Inches(1.5)
+        width = Emu(int(height * IMAGE_WIDTH / IMAGE_HEIGHT))
+        slide.shapes.add_picture(picture, (SLIDE_WIDTH - width) // 2, Inches(1.2), width=width, height=height)
+    definitions = f"{metric(chart.metric).label}: {metric(chart.metric).definition}" if chart.metric else ""
+    _notes(slide, chart.notes if chart.notes not in definitions else "", section.narrative, definitions, _view(section))

@@ -262,34 +262,56 @@ def current() -> tuple[insights.Cube, View]:
 
 
 def finish() -> None:
-    """End a page: the sidebar's deck export of this page's charts."""
+    """End a page: the sidebar's deck export of this page, and the review deck collected across pages."""
     deck_export(cube(), st.session_state["view"])
 
 
-def deck_export(data: insights.Cube, view: View) -> None:
-    """Sidebar button: this page's charts as a 16:9 deck with KPIs, narrative and the view link."""
-    chosen = list(st.session_state.get("deck_charts", {}).values())
-    if not chosen:
-        return
-    st.sidebar.divider()
-    kpis = st.session_state.get("deck_kpis", [])
-    narrative = st.session_state.get("deck_narrative", "")
+def describe(data: insights.Cube, view: View) -> str:
+    """The view in words for a deck: harm areas, dates, grain, other filters, data as-of and source."""
     areas = ", ".join(label("harm_area", h) for h in view.harm_areas) or "all harm areas"
-    deck = export.Deck(
-        title=f"Harm Insights · {st.session_state.get('page_title', 'Review')}",
-        subtitle=f"{areas}\n{view.start} – {view.end} · by {view.grain} · data as of {data.provenance.as_of} · source {data.provenance.source}",
-        charts=chosen,
-        kpis=kpis,
-        link=view_link(),
-        narrative=narrative,
-    )
-    st.sidebar.download_button(
-        f"Export deck ({len(chosen)} charts)",
-        data=lambda: export.build_deck(deck),
-        file_name="harm-insights.pptx",
-        mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
-        icon=":material/slideshow:",
-        on_click="ignore",
-        key="export_deck",
-        use_container_width=True,
-    )
+    others = "; ".join(f"{DIMENSION_LABELS[d]}: {', '.join(label(d, v) for v in values)}" for d, values in view.dims.items() if values)
+    return (f"{areas}{' · ' + others if others else ''}\n{view.start} – {view.end} · by {view.grain}"
+            f" · data as of {data.provenance.as_of} · source {data.provenance.source}")
+
+
+def deck_export(data: insights.Cube, view: View) -> None:
+    """Sidebar: this page's charts as a 16:9 deck (KPIs, narrative, the view link), and a review
+    deck that collects views from several pages (each added with its filters at the time)."""
+    chosen = list(st.session_state.get("deck_charts", {}).values())
+    review: dict[str, export.Section] = st.session_state.setdefault("review_deck", {})
+    if not chosen and not review:
+        return
+    side = st.sidebar
+    side.divider()
+    title = st.session_state.get("page_title", "Review")
+    if chosen:
+        section = export.Section(
+            title=title,
+            subtitle=describe(data, view),
+            charts=chosen,
+            kpis=st.session_state.get("deck_kpis", []),
+            link=view_link(),
+            narrative=st.session_state.get("deck_narrative", ""),
+        )
+        side.download_button(
+            f"Export deck ({len(chosen)} charts)",
+            data=lambda: export.build_deck(export.Deck(f"Harm Insights · {title}", section.subtitle, [section])),
+            file_name="harm-insights.pptx", mime=PPTX, icon=":material/slideshow:", on_click="ignore", key="export_deck", width="stretch",
+        )
+        added = section.link in review
+        side.button("Update in review deck" if added else "Add to review deck", on_click=review.__setitem__, args=(section.link, section),
+                    icon=":material/playlist_add:", key="review_add", width="stretch",
+                    help="Collect this view (with its filters) into one deck with views from other pages")
+    if review:
+        sections = list(review.values())
+        count = sum(len(s.charts) for s in sections)
+        side.download_button(
+            f"Export review deck ({len(sections)} views, {count} charts)",
+            data=lambda: export.build_deck(export.Deck("Harm Insights · Review", f"{len(sections)} views · data as of {data.provenance.as_of} · source {data.provenance.source}", sections)),
+            file_name="harm-insights-review.pptx", mime=PPTX, icon=":material/library_books:", on_click="ignore", key="export_review", width="stretch",
+        )
+        side.caption(" · ".join(s.title for s in sections))
+        side.button("Clear review deck", on_click=review.clear, icon=":material/delete_sweep:", key="review_clear", type="tertiary")
+
+
+PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"

@@ -124,3 +124,35 @@ def test_deck_downloads_and_reads_back(page, app_url):
     assert "harm_area=violent_extremism" in notes
     kpi_text = " ".join(sh.text_frame.text for sh in slides[1].shapes if sh.has_text_frame)
     assert "Actions · Violent extremism" in kpi_text
+
+
+def charts_on_page(page) -> int:
+    """The number of charts in this page's deck, from its "Export deck (N charts)" button."""
+    return int(page.get_by_role("button", name="Export deck (").inner_text().split("(")[1].split()[0])
+
+
+def test_review_deck_collects_views_from_several_pages(page, app_url):
+    page.goto(f"{app_url}/regional?harm_area=self_harm")
+    wait_for_app(page)
+    first_chart_visible(page)
+    regional = charts_on_page(page)
+    page.get_by_role("button", name="Add to review deck").click()
+    wait_for_app(page)
+    page.locator("[data-testid=stSidebarNav]").get_by_text("Trends", exact=True).click()  # same session
+    page.wait_for_function("() => location.pathname.endsWith('/trends')")
+    wait_for_app(page)
+    first_chart_visible(page)
+    trends = charts_on_page(page)
+    page.get_by_role("button", name="Add to review deck").click()
+    wait_for_app(page)
+    button = page.get_by_role("button", name="Export review deck")
+    assert f"2 views, {regional + trends} charts" in button.inner_text()
+    with page.expect_download(timeout=60_000) as download:
+        button.click()
+    slides = list(Presentation(io.BytesIO(download.value.path().read_bytes())).slides)
+    texts = [" ".join(sh.text_frame.text for sh in s.shapes if sh.has_text_frame) for s in slides]
+    assert texts[1].startswith("Regional") and "Mental health / self-harm" in texts[1]
+    assert texts[2 + regional].startswith("Trends")
+    assert len(slides) == 1 + (1 + regional) + (1 + trends)
+    assert "/regional?" in slides[2].notes_slide.notes_text_frame.text
+    assert "/trends?" in slides[-1].notes_slide.notes_text_frame.text

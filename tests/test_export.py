@@ -51,18 +51,18 @@ def test_trend_uses_each_harm_areas_own_colour(trend):
 
 def test_deck_reads_back_with_native_charts_images_and_notes(trend, bars):
     picture_chart = charts.Chart("image", "Shown as an image", trend.figure, trend.data, "other")
-    deck = export.Deck(
-        title="Weekly review",
-        subtitle="Harm areas: 4 · data as of 2026-11-22",
+    section = export.Section(
+        title="Overview",
         charts=[trend, bars, picture_chart],
         kpis=[export.Kpi("Actions · Violent extremism", "628", "-4.8%")],
         link="http://localhost:8501/?harm_area=self_harm",
         narrative="Self-harm actions rose 35%.",
     )
+    deck = export.Deck("Weekly review", "Harm areas: 4 · data as of 2026-11-22", [section])
     presentation = Presentation(io.BytesIO(export.build_deck(deck)))
     assert round(presentation.slide_width / presentation.slide_height, 2) == round(16 / 9, 2)
     slides = list(presentation.slides)
-    assert len(slides) == 2 + 3
+    assert len(slides) == 2 + 3  # one section: no header slide
     chart_types = [shape.chart.chart_type for s in slides for shape in s.shapes if shape.has_chart]
     assert chart_types == [XL_CHART_TYPE.LINE, XL_CHART_TYPE.BAR_CLUSTERED]
     line = next(shape.chart for shape in slides[2].shapes if shape.has_chart)
@@ -71,6 +71,29 @@ def test_deck_reads_back_with_native_charts_images_and_notes(trend, bars):
     notes = slides[2].notes_slide.notes_text_frame.text
     assert "Self-harm actions rose 35%." in notes and "Actions: Pieces of content" in notes and "http://localhost:8501/?harm_area=self_harm" in notes
     assert "628" in " ".join(shape.text_frame.text for shape in slides[1].shapes if shape.has_text_frame)
+
+
+def slide_text(slide) -> str:
+    return " ".join(shape.text_frame.text for shape in slide.shapes if shape.has_text_frame)
+
+
+def test_review_deck_has_a_header_slide_per_view_and_each_views_own_notes(trend, bars):
+    overview = export.Section("Overview", [bars], [export.Kpi("Actions", "1,204")], "http://h/overview?grain=week", "Actions fell 3%.", "Violent extremism")
+    trends = export.Section("Trends", [trend, bars], [], "http://h/trends?grain=month", "", "Self-harm · by month")
+    deck = export.Deck("Harm Insights · Review", "2 views", [overview, trends])
+    slides = list(Presentation(io.BytesIO(export.build_deck(deck))).slides)
+    # title; Overview header, KPIs, 1 chart; Trends header, 2 charts
+    assert len(slides) == 1 + (1 + 1 + 1) + (1 + 2)
+    assert [slide_text(slides[i]).split(" ")[0] for i in (1, 4)] == ["Overview", "Trends"]
+    assert "Self-harm · by month" in slide_text(slides[4])
+    assert "1,204" in slide_text(slides[2])
+    assert "http://h/overview?grain=week" in slides[3].notes_slide.notes_text_frame.text
+    assert "Actions fell 3%." not in slides[5].notes_slide.notes_text_frame.text
+    assert "http://h/trends?grain=month" in slides[6].notes_slide.notes_text_frame.text
+    title_notes = slides[0].notes_slide.notes_text_frame.text
+    assert "http://h/overview?grain=week" in title_notes and "http://h/trends?grain=month" in title_notes
+    kinds = [shape.chart.chart_type for s in slides for shape in s.shapes if shape.has_chart]
+    assert kinds == [XL_CHART_TYPE.BAR_CLUSTERED, XL_CHART_TYPE.LINE, XL_CHART_TYPE.BAR_CLUSTERED]
 
 
 def test_sparkline_svg_draws_every_known_point_in_the_harm_area_colour():
