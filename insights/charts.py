@@ -131,20 +131,27 @@ def trend(
     return Chart(key, title or f"{definition.label} over time", figure, frame, "line", "period", by, [metric_name], metric_name, definition.definition)
 
 
-def add_markers(figure: go.Figure, events: pl.DataFrame | None, caveats: list[Caveat] | None) -> None:
-    """Dated events (dotted grey) and methodology caveats (dashed amber) as vertical markers with hover text."""
+def add_markers(
+    figure: go.Figure, events: pl.DataFrame | None, caveats: list[Caveat] | None, row: int | None = None, col: int | None = None
+) -> None:
+    """Dated events (dotted grey) and methodology caveats (dashed amber) as vertical markers with hover text.
+
+    ``row`` and ``col`` put them in one panel of a subplot grid; without them they go on the
+    figure's only axes.
+    """
     marks = []
     if events is not None and len(events):
-        marks += [(row["date"], row["title"], "#7B8794", "dot") for row in events.iter_rows(named=True)]
+        marks += [(event["date"], event["title"], "#7B8794", "dot") for event in events.iter_rows(named=True)]
     marks += [(c.date, c.text, "#B7791F", "dash") for c in caveats or [] if c.date is not None]
     for when, text, colour, dash in marks:
         day = when if isinstance(when, dt.date) else dt.date.fromisoformat(str(when))
-        figure.add_vline(x=day, line={"color": colour, "dash": dash, "width": 1.5})
+        figure.add_vline(x=day, line={"color": colour, "dash": dash, "width": 1.5}, row=row, col=col)
         figure.add_trace(
             go.Scatter(
                 x=[day], y=[0], mode="markers", marker={"symbol": "triangle-up", "size": 11, "color": colour},
-                name=text, showlegend=False, hovertemplate=f"{day:%d %b %Y}: {text}<extra></extra>", yaxis="y",
-            )
+                name=text, showlegend=False, hovertemplate=f"{day:%d %b %Y}: {text}<extra></extra>",
+            ),
+            row=row, col=col,
         )
 
 
@@ -199,8 +206,21 @@ def choropleth(frame: pl.DataFrame, metric_name: str, title: str | None = None, 
     return Chart(key, name, figure, frame, "other", "country", None, ["value"], metric_name, definition.definition)
 
 
-def small_multiples(frame: pl.DataFrame, metric_name: str, facet: str, title: str | None = None, key: str = "multiples") -> Chart:
-    """One small line chart per value of ``facet`` (e.g. per region), sharing the y axis."""
+def small_multiples(
+    frame: pl.DataFrame,
+    metric_name: str,
+    facet: str,
+    title: str | None = None,
+    key: str = "multiples",
+    events: pl.DataFrame | None = None,
+    caveats: list[Caveat] | None = None,
+) -> Chart:
+    """One small line chart per value of ``facet`` (e.g. per region), sharing the y axis.
+
+    ``events`` (``date``, ``title``, optional ``region``) and ``caveats`` are drawn as dated
+    markers in every panel, except that with ``facet="region"`` an event of one region is
+    drawn only in that region's panel.
+    """
     from plotly.subplots import make_subplots
 
     definition = metric(metric_name)
@@ -210,16 +230,25 @@ def small_multiples(frame: pl.DataFrame, metric_name: str, facet: str, title: st
     figure = make_subplots(rows=rows, cols=columns, subplot_titles=[label(facet, v) for v in values], shared_yaxes=True, vertical_spacing=0.12)
     for index, value in enumerate(values):
         part = frame.filter(pl.col(facet) == value).sort("period")
+        row, col = index // columns + 1, index % columns + 1
         figure.add_trace(
             go.Scatter(x=part["period"].to_list(), y=part[metric_name].to_list(), mode="lines", line={"color": ACCENT, "width": 2},
                        name=label(facet, value), showlegend=False,
                        hovertemplate=f"{label(facet, value)}<br>%{{x|%d %b %Y}}: %{{y{hover_format(metric_name)}}}<extra></extra>"),
-            row=index // columns + 1, col=index % columns + 1,
+            row=row, col=col,
         )
+        add_markers(figure, _panel_events(events, facet, value), caveats, row=row, col=col)
     name = title or f"{definition.label} by {DIMENSION_LABELS.get(facet, facet).lower()}"
     style(figure, name, height=260 * rows + 80)
     figure.update_yaxes(**axis_format(metric_name))
     return Chart(key, name, figure, frame, "other", "period", facet, [metric_name], metric_name, definition.definition)
+
+
+def _panel_events(events: pl.DataFrame | None, facet: str, value: str) -> pl.DataFrame | None:
+    """The events of one small-multiples panel: with regions as panels, a regional event only in its own."""
+    if events is None or facet != "region" or "region" not in events.columns:
+        return events
+    return events.filter(pl.col("region").is_null() | (pl.col("region") == value))
 
 
 def expected_band(

@@ -93,6 +93,24 @@ def test_regional_map_matches_the_cube(app, sample_cube):
     assert values == want
 
 
+def test_regional_small_multiples_mark_global_events_everywhere_and_regional_ones_in_their_region(app):
+    app.query_params.update({"harm_area": ["violent_extremism"], "grain": "month"})
+    at = app.switch_page("pages/regional_page.py").run()
+    assert not at.exception
+    figure = next(f for f in (plotted(at, i) for i in range(len(at.get("plotly_chart")))) if f["layout"]["title"]["text"] == "Actions by region, per month")
+    panels = {t["name"]: t["xaxis"] for t in figure["data"] if t["mode"] == "lines"}
+    assert sorted(panels) == ["Africa", "Americas", "Asia", "Europe", "Oceania"]
+
+    def drawn(title: str) -> list[str]:
+        return sorted(t["xaxis"] for t in figure["data"] if t["mode"] == "markers" and t["name"] == title)
+
+    assert drawn("Quarterly moderation staffing change") == sorted(panels.values())
+    assert drawn("Attack in Western Europe") == [panels["Europe"]]
+    assert drawn("Trusted-flagger programme launches in Africa") == [], "another harm area's event"
+    europe_lines = [s for s in figure["layout"]["shapes"] if s["x0"].startswith("2025-10-06")]
+    assert [s["xref"] for s in europe_lines] == [panels["Europe"]]
+
+
 def test_deep_dive_breakdowns_follow_a_date_range(app, sample_cube):
     app.query_params.update({"harm_area": ["human_exploitation"], "start": "2026-01-01", "end": "2026-03-31"})
     at = app.switch_page("pages/deep_dive_page.py").run()
