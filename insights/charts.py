@@ -13,7 +13,8 @@ import plotly.graph_objects as go
 import polars as pl
 
 from insights.cube import Caveat
-from insights.metrics import metric
+from insights.kpis import change_text
+from insights.metrics import Format, metric
 from insights.model import DIMENSION_LABELS, harm_area_colours, label
 
 if TYPE_CHECKING:
@@ -58,16 +59,24 @@ def series_colour(dimension: str | None, value: str, index: int) -> str:
     return SERIES_COLOURS[index % len(SERIES_COLOURS)]
 
 
+#: Plotly tick and hover number formats per registry format.
+TICK_FORMATS: dict[Format, str] = {"percent": ".0%", "count": ",.0f", "decimal": ",.1f"}
+HOVER_FORMATS: dict[Format, str] = {"percent": ":.1%", "count": ":,.0f", "decimal": ":,.2f"}
+
+
 def axis_format(metric_name: str) -> dict:
     """Plotly axis settings that show a metric the way the registry formats it."""
-    fmt = metric(metric_name).format
-    return {"tickformat": ".0%"} if fmt == "percent" else {"tickformat": ",.0f"} if fmt == "count" else {"tickformat": ",.1f"}
+    return {"tickformat": TICK_FORMATS[metric(metric_name).format]}
+
+
+def change_axis_format(metric_name: str) -> dict:
+    """Axis settings for a change in a metric: rates to a tenth of a point, others as Plotly picks."""
+    return {"tickformat": ".1%"} if metric(metric_name).format == "percent" else {}
 
 
 def hover_format(metric_name: str) -> str:
     """A Plotly hover number format for a metric."""
-    fmt = metric(metric_name).format
-    return ":.1%" if fmt == "percent" else ":,.0f" if fmt == "count" else ":,.2f"
+    return HOVER_FORMATS[metric(metric_name).format]
 
 
 def style(figure: go.Figure, title: str, height: int = 420) -> go.Figure:
@@ -347,6 +356,88 @@ def waterfall(contributors: pl.DataFrame, metric_name: str, before: float, after
     return Chart(key, name, figure, data, "other", "step", None, ["value"], metric_name, definition.definition)
 
 
+def explanatory_power(dimensions: pl.DataFrame, title: str = "Which dimensions explain the change", key: str = "explanatory_power") -> Chart:
+    """Horizontal bars of each dimension's explanatory power (the share of the change its
+    explaining values carry), in ranking order (``ChangeExplanation.dimensions``).
+
+    Dimensions whose explaining values carry at least ``EXPLAINED_SHARE`` of the change (those
+    ranked first) are drawn in the accent colour, the others in grey; hovering names the values.
+    """
+    from insights.rootcause.ranking import ELEMENT_SHARE, EXPLAINED_SHARE
+
+    shown = dimensions.select(
+        "dimension",
+        "explanatory_power",
+        "surprise",
+        explaining_values=pl.struct("dimension", "elements").map_elements(
+            lambda r: ", ".join(label(r["dimension"], v) for v in r["elements"]), return_dtype=pl.String
+        ),
+    )
+    powers = shown["explanatory_power"].to_list()
+    figure = go.Figure(
+        go.Bar(
+            x=powers,
+            y=[DIMENSION_LABELS.get(d, d) for d in shown["dimension"].to_list()],
+            orientation="h",
+            marker={"color": [ACCENT if p >= EXPLAINED_SHARE else "#9AA5B1" for p in powers]},
+            text=[f"{p:.0%}" for p in powers],
+            textposition="outside",
+            customdata=[v or "no value stands out" for v in shown["explaining_values"].to_list()],
+            hovertemplate=f"%{{y}}: %{{x{HOVER_FORMATS['percent']}}} of the change<br>explained by %{{customdata}}<extra></extra>",
+        )
+    )
+    figure.add_vline(x=EXPLAINED_SHARE, line={"color": MUTED, "dash": "dash", "width": 1.5},
+                     annotation={"text": f"{EXPLAINED_SHARE:.0%}: most of the change", "font": {"size": 13, "color": MUTED}},
+                     annotation_position="top")
+    figure.update_yaxes(autorange="reversed", title=None)
+    figure.update_xaxes(tickformat=TICK_FORMATS["percent"], title="Share of the change explained by its few values that moved most",
+                        range=_padded_range([*powers, 1.0], pad=0.1))
+    style(figure, title, height=max(320, 34 * len(shown) + 140))
+    notes = (f"Explanatory power: the share of the change carried by the few values of a dimension that moved most "
+             f"(each at least {ELEMENT_SHARE:.0%} of it); dimensions reaching {EXPLAINED_SHARE:.0%} (dashed line) rank first, by how surprising the shift is.")
+    return Chart(key, title, figure, shown, "other", "dimension", None, ["explanatory_power"], None, notes)
+
+
+def _padded_range(values: list[float | None], pad: float = 0.16) -> list[float]:
+    """An axis range from 0 to the values, with room beyond each end for the bars' labels."""
+    known = [v for v in values if v is not None]
+    low, high = min([0.0, *known]), max([0.0, *known])
+    span = (high - low) or 1.0
+    return [low - pad * span if low < 0 else 0.0, high + pad * span if high > 0 else 0.0]
+
+
+#: The two parts of a rate's change, as the mix-or-rate chart names and colours them.
+MIX_RATE_PARTS = {"rate_effect": ("Rates within values moved", SERIES_COLOURS[0]), "mix_effect": ("Volume moved between values", SERIES_COLOURS[1])}
+
+
+def mix_or_rate(mix_rate: pl.DataFrame, metric_name: str, title: str | None = None, key: str = "mix_or_rate") -> Chart:
+    """Grouped horizontal bars per dimension: the rate effect and the mix effect of a rate's change
+    (``ChangeExplanation.mix_rate``; the two add up to the change), in the metric's format."""
+    definition = metric(metric_name)
+    names = [DIMENSION_LABELS.get(d, d) for d in mix_rate["dimension"].to_list()]
+    figure = go.Figure()
+    for column, (name, colour) in MIX_RATE_PARTS.items():
+        values = mix_rate[column].to_list()
+        figure.add_trace(
+            go.Bar(
+                x=values, y=names, orientation="h", name=name, marker={"color": colour},
+                text=[change_text(metric_name, v, None) for v in values], textposition="outside", cliponaxis=False,
+                hovertemplate=f"%{{y}} · {name.lower()}: %{{text}}<extra></extra>",
+            )
+        )
+    figure.update_layout(barmode="group", bargap=0.25)
+    figure.update_yaxes(autorange="reversed", title=None)
+    figure.update_xaxes(
+        title=f"Change in {definition.label.lower()}", zeroline=True, zerolinecolor=MUTED,
+        range=_padded_range([v for column in MIX_RATE_PARTS for v in mix_rate[column].to_list()]), **change_axis_format(metric_name),
+    )
+    name = title or f"{definition.label}: mix or rate?"
+    style(figure, name, height=max(340, 58 * len(mix_rate) + 140))
+    notes = ("Per dimension, the change split into rates moving within its values (rate effect) and volume moving "
+             "between values with different rates (mix effect); the two add up to the change.")
+    return Chart(key, name, figure, mix_rate, "other", "dimension", None, ["rate_effect", "mix_effect"], metric_name, notes)
+
+
 def movers(frame: pl.DataFrame, level: str, metric_name: str, title: str | None = None, key: str = "movers") -> Chart:
     """Diverging bars of each geography's change (``insights.regional.movers``); faded when not significant."""
     definition = metric(metric_name)
@@ -356,7 +447,7 @@ def movers(frame: pl.DataFrame, level: str, metric_name: str, title: str | None 
         ("#C05621" if (change > 0) == up_bad else "#2F855A") if significant else "#CBD2D9"
         for change, significant in zip(shown["change"].to_list(), shown["significant"].to_list())
     ]
-    text = [definition.format_value(v) if definition.format != "percent" else f"{v * 100:+.1f} pp" for v in shown["change"].to_list()]
+    text = [change_text(metric_name, v, None) for v in shown["change"].to_list()]
     figure = go.Figure(
         go.Bar(
             x=shown["change"].to_list(), y=shown["name"].to_list(), orientation="h", marker={"color": colours},
@@ -365,7 +456,7 @@ def movers(frame: pl.DataFrame, level: str, metric_name: str, title: str | None 
         )
     )
     figure.update_yaxes(autorange="reversed", title=None)
-    figure.update_xaxes(title=f"Change in {definition.label.lower()}", zeroline=True, zerolinecolor=MUTED, **({"tickformat": ".1%"} if definition.format == "percent" else {}))
+    figure.update_xaxes(title=f"Change in {definition.label.lower()}", zeroline=True, zerolinecolor=MUTED, **change_axis_format(metric_name))
     name = title or f"Biggest movers: {definition.label.lower()}"
     style(figure, name, height=max(320, 34 * len(shown) + 120))
     return Chart(key, name, figure, shown.select(level, "name", "baseline_value", "value", "change", "significant"), "bar", "name", None, ["change"], metric_name, definition.definition)

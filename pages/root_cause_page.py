@@ -58,18 +58,17 @@ st.info(" ".join(story.sentences), icon=":material/summarize:")
 st.session_state["deck_narrative"] = " ".join(story.sentences)
 
 st.subheader("Which dimensions explain it")
-ranking = explanation.dimensions.with_columns(
-    dimension_label=pl.col("dimension").replace_strict(DIMENSION_LABELS, default=pl.col("dimension")),
-    values_label=pl.struct("dimension", "elements").map_elements(lambda r: ", ".join(label(r["dimension"], v) for v in r["elements"]), return_dtype=pl.String),
-)
+power = charts.explanatory_power(explanation.dimensions, title=f"Which dimensions explain the change in {definition.label.lower()}", key="rc_dimensions")
+if len(power.data):
+    show(power)
 st.dataframe(
-    ranking.select("dimension_label", "explanatory_power", "surprise", "values_label"),
+    power.data.with_columns(pl.col("dimension").replace_strict(DIMENSION_LABELS, default=pl.col("dimension"))),
     hide_index=True,
     column_config={
-        "dimension_label": "Dimension",
+        "dimension": "Dimension",
         "explanatory_power": st.column_config.ProgressColumn("Share of the change explained", format="percent", min_value=0, max_value=1),
         "surprise": st.column_config.NumberColumn("Surprise", help="How unexpected the shift of its values' shares is (Jensen–Shannon)", format="%.4f"),
-        "values_label": "Values that moved most",
+        "explaining_values": "Values that moved most",
     },
 )
 if explanation.dimensions.is_empty() or headline.value is None or headline.baseline_value is None:
@@ -92,15 +91,17 @@ with st.expander("All contributing segments (depth 1–3)"):
         column_config={"share": st.column_config.NumberColumn("Share of change", format="percent"), "p_value": st.column_config.NumberColumn("p", format="%.2g")},
     )
 
-if explanation.mix_rate is not None:
+if explanation.mix_rate is not None and not explanation.mix_rate.is_empty():
     st.subheader("Mix or rate?")
     st.caption("For a rate, how much of the change came from rates moving within each dimension's values, and how much from volume moving between values with different rates. The two add up to the change.")
-    st.dataframe(
-        explanation.mix_rate.with_columns(pl.col("dimension").replace_strict(DIMENSION_LABELS, default=pl.col("dimension"))),
-        hide_index=True,
-        column_config={c: st.column_config.NumberColumn(format="%.4f") for c in ("rate_effect", "mix_effect", "change")}
-        | {"mix_share": st.column_config.NumberColumn("Mix share", format="percent")},
-    )
+    show(charts.mix_or_rate(explanation.mix_rate, chosen, key="rc_mix_rate"))
+    with st.expander("Mix and rate effects as a table"):
+        st.dataframe(
+            explanation.mix_rate.with_columns(pl.col("dimension").replace_strict(DIMENSION_LABELS, default=pl.col("dimension"))),
+            hide_index=True,
+            column_config={c: st.column_config.NumberColumn(format="%.4f") for c in ("rate_effect", "mix_effect", "change")}
+            | {"mix_share": st.column_config.NumberColumn("Mix share", format="percent")},
+        )
 
 st.subheader("Decomposition tree")
 st.caption("Each level splits the slice by the dimension that best explains its change. Click a segment to go one level deeper.")

@@ -162,6 +162,31 @@ def test_root_cause_names_the_story_and_drills_one_level_per_click(app):
     assert at.query_params["p_current"] in ("2026-06-15..2026-06-28", ["2026-06-15..2026-06-28"])
 
 
+def test_root_cause_charts_carry_the_numbers_of_explain_change(app, sample_cube):
+    import datetime as dt
+
+    from insights.kpis import Period
+    from insights.model import DIMENSION_LABELS
+    from insights.rootcause import explain_change
+
+    app.query_params.update({"harm_area": ["hateful_behavior"], "p_metric": "proactive_rate",
+                             "p_baseline": "2026-01-05..2026-03-01", "p_current": "2026-03-02..2026-04-26"})
+    at = app.switch_page("pages/root_cause_page.py").run()
+    assert not at.exception, at.exception
+    want = explain_change(sample_cube, "proactive_rate", Period(dt.date(2026, 1, 5), dt.date(2026, 3, 1)),
+                          Period(dt.date(2026, 3, 2), dt.date(2026, 4, 26)), filters={"harm_area": ["hateful_behavior"]})
+    figures = {f["layout"]["title"]["text"]: f for f in (plotted(at, i) for i in range(len(at.get("plotly_chart"))))}
+    (power,) = figures["Which dimensions explain the change in proactive rate"]["data"]
+    assert power["y"] == [DIMENSION_LABELS[d] for d in want.dimensions["dimension"]]
+    assert power["x"] == pytest.approx(want.dimensions["explanatory_power"].to_list())
+    rate, mix = figures["Proactive rate: mix or rate?"]["data"]
+    assert [rate["name"], mix["name"]] == ["Rates within values moved", "Volume moved between values"]
+    assert rate["y"] == [DIMENSION_LABELS[d] for d in want.mix_rate["dimension"]]
+    assert rate["x"] == pytest.approx(want.mix_rate["rate_effect"].to_list(), abs=1e-12)
+    assert mix["x"] == pytest.approx(want.mix_rate["mix_effect"].to_list(), abs=1e-12)
+    assert at.dataframe[0].value["explanatory_power"].to_list() == pytest.approx(want.dimensions["explanatory_power"].to_list())
+
+
 def test_root_cause_without_a_denominator_in_one_period_explains_instead_of_failing(app):
     app.query_params.update({"harm_area": ["violent_extremism"], "p_metric": "overturn_rate", "country": ["NZ"],
                              "p_baseline": "2025-01-06..2025-01-06", "p_current": "2025-01-07..2025-01-07"})

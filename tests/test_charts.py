@@ -87,3 +87,65 @@ def test_trend_markers_stay_on_the_single_axes():
     chart = charts.trend(frame, "actions", events=events, caveats=[Caveat("Recalibrated", date=CAVEAT_DAY)])
     assert [(s.xref, s.x0) for s in chart.figure.layout.shapes] == [("x", GLOBAL_DAY), ("x", CAVEAT_DAY)]
     assert [(t.name, t.x[0]) for t in chart.figure.data if t.mode == "markers"] == [("Staffing change", GLOBAL_DAY), ("Recalibrated", CAVEAT_DAY)]
+
+
+BASELINE, CURRENT = ("2026-01-05", "2026-03-01"), ("2026-03-02", "2026-04-26")
+HATEFUL = {"harm_area": ["hateful_behavior"]}
+
+
+@pytest.fixture(scope="module")
+def explanation(sample_cube):
+    """Why hateful behaviour's proactive rate rose after the classifier launch (a rate: it has a mix/rate split)."""
+    from insights.rootcause import explain_change
+
+    return explain_change(sample_cube, "proactive_rate", BASELINE, CURRENT, filters=HATEFUL)
+
+
+def test_explanatory_power_bars_carry_each_dimensions_share_of_the_change_in_words(explanation):
+    from insights.model import DIMENSION_LABELS
+
+    chart = charts.explanatory_power(explanation.dimensions)
+    (bars,) = chart.figure.data
+    ranked = explanation.dimensions
+    assert list(bars.y) == [DIMENSION_LABELS[d] for d in ranked["dimension"]]
+    assert list(bars.x) == ranked["explanatory_power"].to_list()
+    assert list(bars.text) == [f"{p:.0%}" for p in ranked["explanatory_power"]]
+    assert chart.figure.layout.xaxis.tickformat == ".0%"
+    assert bars.customdata[0] == "User report", "the detection source that moved, in words"
+    assert chart.kind == "other" and chart.metric is None, "not a registry metric: exported as an image"
+
+
+def test_mix_or_rate_bars_carry_the_rate_and_mix_effects(explanation):
+    from insights.model import DIMENSION_LABELS
+
+    chart = charts.mix_or_rate(explanation.mix_rate, "proactive_rate")
+    rate, mix = chart.figure.data
+    assert (rate.name, mix.name) == ("Rates within values moved", "Volume moved between values")
+    split = explanation.mix_rate
+    assert list(rate.y) == list(mix.y) == [DIMENSION_LABELS[d] for d in split["dimension"]]
+    assert list(rate.x) == split["rate_effect"].to_list() and list(mix.x) == split["mix_effect"].to_list()
+    for r, m in zip(rate.x, mix.x):
+        assert r + m == pytest.approx(explanation.headline.change)
+    detection = split["dimension"].to_list().index("detection_source")
+    assert mix.text[detection] == f"{split['mix_effect'][detection] * 100:+.1f} pp"
+    assert chart.figure.layout.xaxis.tickformat == ".1%"
+
+
+def test_root_cause_charts_export_as_csv_and_deck_images(explanation):
+    import io
+
+    from pptx import Presentation
+    from pptx.enum.shapes import MSO_SHAPE_TYPE
+
+    from insights import export
+
+    power = charts.explanatory_power(explanation.dimensions)
+    split = charts.mix_or_rate(explanation.mix_rate, "proactive_rate")
+    assert pl.read_csv(io.BytesIO(export.csv_bytes(power)))["explaining_values"][0] == "User report"
+    assert pl.read_csv(io.BytesIO(export.csv_bytes(split)))["mix_effect"].to_list() == pytest.approx(explanation.mix_rate["mix_effect"].to_list())
+    deck = export.Deck("Root cause", "", [export.Section("Root cause", [power, split])])
+    slides = list(Presentation(io.BytesIO(export.build_deck(deck))).slides)[1:]
+    assert [any(s.shape_type == MSO_SHAPE_TYPE.PICTURE for s in slide.shapes) for slide in slides] == [True, True]
+    assert "Explanatory power:" in slides[0].notes_slide.notes_text_frame.text
+    notes = slides[1].notes_slide.notes_text_frame.text
+    assert "(mix effect)" in notes and "Proactive rate: " in notes, "what the split means, and the metric's definition"
