@@ -14,7 +14,7 @@ import polars as pl
 
 from insights.cube import Caveat
 from insights.kpis import change_text
-from insights.metrics import Format, metric
+from insights.metrics import Format, measures, metric
 from insights.model import DIMENSION_LABELS, harm_area_colours, label
 
 if TYPE_CHECKING:
@@ -460,6 +460,49 @@ def movers(frame: pl.DataFrame, level: str, metric_name: str, title: str | None 
     name = title or f"Biggest movers: {definition.label.lower()}"
     style(figure, name, height=max(320, 34 * len(shown) + 120))
     return Chart(key, name, figure, shown.select(level, "name", "baseline_value", "value", "change", "significant"), "bar", "name", None, ["change"], metric_name, definition.definition)
+
+
+def time_to_action(frame: pl.DataFrame, metric_names: list[str], title: str = "Time to action by harm area", key: str = "time_to_action") -> Chart:
+    """Grouped horizontal bars of the cumulative shares of actions taken within each time
+    threshold (one category per speed metric, e.g. ``within_1h_rate``, shortest first), one
+    series per harm area in its colour, each bar labelled with its share.
+
+    ``frame`` is ``Cube.query(metric_names, by=["harm_area"])`` output.
+    """
+    thresholds = [_threshold_words(m) for m in metric_names]
+    rows = sorted(frame.iter_rows(named=True), key=lambda r: label("harm_area", r["harm_area"]))
+    fmt = hover_format(metric_names[0])
+    figure = go.Figure()
+    for index, row in enumerate(rows):
+        code, name = row["harm_area"], label("harm_area", row["harm_area"])
+        figure.add_trace(
+            go.Bar(
+                x=[row[m] for m in metric_names], y=thresholds, orientation="h", name=name,
+                marker={"color": series_colour("harm_area", code, index)}, customdata=[code] * len(metric_names),
+                texttemplate=f"%{{x:{TICK_FORMATS['percent']}}}", textposition="outside", cliponaxis=False,
+                hovertemplate=f"{name}<br>%{{y}}: %{{x{fmt}}}<extra></extra>",
+            )
+        )
+    figure.update_xaxes(**axis_format(metric_names[0]), title="Share of actions (posting time known)", range=[0, 1.1])
+    figure.update_yaxes(autorange="reversed", title=None)
+    height = max(340, 3 * 22 * len(rows) + 200)
+    style(figure, title, height=height)
+    # the legend below the axis title: 80 px under the plot area (the height less style's 60 + 50 px margins)
+    figure.update_layout(barmode="group", bargap=0.18, uniformtext={"minsize": 12, "mode": "show"},
+                         legend={"orientation": "h", "yanchor": "top", "y": -80 / (height - 110), "xanchor": "left", "x": 0})
+    notes = " ".join(f"{metric(m).label}: {metric(m).definition}" for m in metric_names)
+    return Chart(key, title, figure, frame, "other", None, "harm_area", list(metric_names), None, notes)
+
+
+def _threshold_words(metric_name: str) -> str:
+    """'within_7d_rate' → 'Within 7 days': the time threshold of a speed metric's numerator, from
+    the registry (the measure's label when it is not counted against a threshold)."""
+    counted = measures()[metric(metric_name).numerator].from_events
+    if counted is None or counted.kind != "count_at_most" or counted.threshold is None:
+        return measures()[metric(metric_name).numerator].label
+    hours = counted.threshold
+    amount, unit = (hours / 24, "day") if hours > 24 and hours % 24 == 0 else (hours, "hour")
+    return f"Within {amount:g} {unit}{'' if amount == 1 else 's'}"
 
 
 def sparkline_svg(values: list[float | None], colour: str = ACCENT, width: int = 160, height: int = 36) -> str:

@@ -3,7 +3,6 @@
 import streamlit as st
 
 from insights import charts
-from insights.metrics import metric
 from insights.model import label
 from pages.common import caveat_notes, current, events_for, finish, show
 
@@ -26,11 +25,8 @@ with left:
 with right:
     speed = [m for m in ("within_1h_rate", "within_24h_rate", "within_7d_rate") if m in data.available_metrics()]
     if speed:
-        shares = data.query(speed, **window).unpivot(variable_name="metric", value_name="share")
-        st.subheader("Time to action")
-        for row in shares.iter_rows(named=True):
-            shown = metric(row["metric"])
-            st.progress(min(1.0, row["share"] or 0.0), text=f"{shown.label}: {shown.format_value(row['share'])}")
+        shares = data.query(speed, by=["harm_area"], **window)
+        show(charts.time_to_action(shares, speed, key="deep_time_to_action"), drill="harm_area")
 appeal_metrics = [m for m in ("appeal_rate", "overturn_rate") if m in data.available_metrics()]
 if appeal_metrics:
     for name in appeal_metrics:

@@ -121,6 +121,19 @@ def test_deep_dive_breakdowns_follow_a_date_range(app, sample_cube):
     assert got == want
 
 
+def test_deep_dive_time_to_action_shares_match_the_cube(app, sample_cube):
+    app.query_params.update({"harm_area": ["self_harm", "spam"], "start": "2026-01-01", "end": "2026-03-31"})
+    at = app.switch_page("pages/deep_dive_page.py").run()
+    assert not at.exception
+    figure = next(f for f in (plotted(at, i) for i in range(len(at.get("plotly_chart")))) if f["layout"]["title"]["text"] == "Time to action by harm area")
+    speed = ["within_1h_rate", "within_24h_rate", "within_7d_rate"]
+    want = sample_cube.query(speed, by=["harm_area"], filters={"harm_area": ["self_harm", "spam"]}, start="2026-01-01", end="2026-03-31")
+    got = {t["customdata"][0]: t["x"] for t in figure["data"]}
+    assert got == {row["harm_area"]: pytest.approx([row[m] for m in speed]) for row in want.iter_rows(named=True)}
+    assert [t["name"] for t in figure["data"]] == ["Mental health / self-harm", "Spam & fake engagement"]
+    assert not at.get("progress"), "the shares are a chart now, not progress bars"
+
+
 def test_data_page_shows_provenance(app, sample_cube):
     at = app.switch_page("pages/data_page.py").run()
     metrics = {m.label: m.value for m in at.metric}

@@ -149,3 +149,25 @@ def test_root_cause_charts_export_as_csv_and_deck_images(explanation):
     assert "Explanatory power:" in slides[0].notes_slide.notes_text_frame.text
     notes = slides[1].notes_slide.notes_text_frame.text
     assert "(mix effect)" in notes and "Proactive rate: " in notes, "what the split means, and the metric's definition"
+
+
+SPEED = ["within_1h_rate", "within_24h_rate", "within_7d_rate"]
+CORE = ["violent_extremism", "hateful_behavior", "self_harm", "human_exploitation"]
+
+
+def test_time_to_action_plots_each_harm_areas_shares_in_its_colour(sample_cube):
+    from insights.model import harm_area_colours, label
+
+    frame = sample_cube.query(SPEED, by=["harm_area"], filters={"harm_area": CORE}, start="2026-01-01", end="2026-03-31")
+    chart = charts.time_to_action(frame, SPEED)
+    traces = {t.name: t for t in chart.figure.data}
+    assert sorted(traces) == sorted(label("harm_area", h) for h in CORE)
+    for row in frame.iter_rows(named=True):
+        trace = traces[label("harm_area", row["harm_area"])]
+        assert list(trace.y) == ["Within 1 hour", "Within 24 hours", "Within 7 days"]
+        assert list(trace.x) == [row[m] for m in SPEED]
+        assert trace.marker.color == harm_area_colours()[row["harm_area"]]
+        assert set(trace.customdata) == {row["harm_area"]}
+    assert chart.figure.layout.xaxis.tickformat == ".0%"
+    assert chart.kind == "other" and chart.series == "harm_area" and chart.y == SPEED
+    assert all(0 < v <= 1 for t in chart.figure.data for v in t.x) and all(list(t.x) == sorted(t.x) for t in chart.figure.data), "cumulative shares"
