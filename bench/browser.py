@@ -22,9 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.browser import chromium, first_chart_visible, served_app, wait_for_app, warm_up  # noqa: E402
+from tests.browser import add_to_review_deck, chromium, first_chart_visible, navigate, served_app, wait_for_app, warm_up  # noqa: E402
 
-PAGES = {"Overview": "overview", "Regional": "regional", "Trends": "trends", "Root cause": "root_cause", "Harm area deep dive": "deep_dive"}
+PAGES = {"Overview": "", "Regional": "regional", "Trends": "trends", "Root cause": "root_cause", "Harm area deep dive": "deep_dive"}
 
 
 def chart_title_contains(page, text: str, timeout: float = 30_000) -> None:
@@ -97,13 +97,12 @@ def browser_deck_seconds(browser, url: str, at_least: int = 8) -> tuple[float, i
     sidebar navigation, as a user would) until it holds at least ``at_least`` charts, then click "Export review deck" and wait for the download."""
     page = browser.new_page(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
     page.goto(f"{url}/regional")
+    wait_for_app(page)
     charts = 0
-    for title in ("Regional", "Overview", "Trends", "Harm area deep dive"):
-        page.locator("[data-testid=stSidebarNav]").get_by_text(title, exact=True).click()  # same session
-        wait_for_app(page)
+    for title, path in (("Regional", "regional"), ("Overview", ""), ("Trends", "trends"), ("Harm area deep dive", "deep_dive")):
+        navigate(page, title, path)
         first_chart_visible(page)
-        page.get_by_role("button", name="Add to review deck").click()
-        wait_for_app(page)
+        add_to_review_deck(page)
         button = page.get_by_role("button", name="Export review deck")
         charts = int(button.inner_text().split(", ")[1].split()[0])
         if charts >= at_least:

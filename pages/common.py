@@ -68,10 +68,14 @@ def annotated_events(path: str = str(EVENTS_FILE)) -> pl.DataFrame:
     return pl.read_csv(path, try_parse_dates=True, schema_overrides={"harm_area": pl.String, "region": pl.String})
 
 
-def events_for(harm_areas: list[str]) -> pl.DataFrame:
-    """Annotated events plus the ones added in this session, for the chosen harm areas (and global ones)."""
+def events_for(harm_areas: list[str], start: dt.date | None = None, end: dt.date | None = None) -> pl.DataFrame:
+    """Annotated events plus the ones added in this session, for the chosen harm areas (and global
+    ones), between ``start`` and ``end`` when given (a time chart's window)."""
     frame = pl.concat([annotated_events(), session_events()], how="diagonal_relaxed")
-    return frame.filter(pl.col("harm_area").is_null() | pl.col("harm_area").is_in(harm_areas)).sort("date")
+    frame = frame.filter(pl.col("harm_area").is_null() | pl.col("harm_area").is_in(harm_areas))
+    if start is not None and end is not None:
+        frame = frame.filter(pl.col("date").is_between(start, end))
+    return frame.sort("date")
 
 
 def session_events() -> pl.DataFrame:
@@ -116,32 +120,57 @@ def _seed(key: str, value) -> None:
         st.session_state[key] = value
 
 
-def sidebar_filters(data: insights.Cube) -> View:
-    """The shared sidebar: harm areas, dates, grain, region, country, more dimensions. State lives in the URL."""
+def filter_dimensions(data: insights.Cube) -> list[str]:
+    """Dimensions with a sidebar filter besides harm area: region, country, then the others the data has."""
+    return [d for d in ["region", "country", *MORE_FILTERS] if d in data.dimensions]
+
+
+def grains(data: insights.Cube) -> list[str]:
+    """Grains the data can be shown at (its own time grain and coarser, up to quarters)."""
+    return [g for g in GRAIN_ORDER if g != "year" and GRAIN_ORDER.index(g) >= GRAIN_ORDER.index(data.time_grain)]
+
+
+def filter_view(data: insights.Cube) -> View:
+    """The view from the filters' state, seeded from the URL on a session's first run.
+
+    The widgets themselves are drawn by ``draw_filters`` at the end of the page: the page's
+    first chart reaches the browser before the sidebar's widgets, whose code it then loads.
+    """
     first, last = data.date_range or (dt.date.today(), dt.date.today())
     areas = data.values("harm_area")
     _seed("f_harm_area", [h for h in _url_list("harm_area") if h in areas] or [h for h in CORE_HARM_AREAS if h in areas] or areas[:4])
     _seed("f_dates", (max(first, _url_date("start", first)), min(last, _url_date("end", last))))
     _seed("f_grain", st.query_params.get("grain", "week") if st.query_params.get("grain") in GRAIN_ORDER else "week")
-    side = st.sidebar
-    harm_areas = side.multiselect("Harm areas", areas, key="f_harm_area", format_func=lambda c: label("harm_area", c))
-    dates = side.date_input("Dates", key="f_dates", min_value=first, max_value=last, format="YYYY-MM-DD")
+    for dim in filter_dimensions(data):
+        _seed(f"f_{dim}", _url_list(dim))
+    for key in ["f_harm_area", "f_dates", "f_grain", *(f"f_{d}" for d in filter_dimensions(data))]:
+        # Each page's widgets are new widgets to Streamlit, and the URL's query string is cleared
+        # on a page switch: handing the value back to Session State keeps the filters across pages.
+        st.session_state[key] = st.session_state[key]
+    dates = st.session_state["f_dates"]
     start, end = (dates[0], dates[1]) if isinstance(dates, (tuple, list)) and len(dates) == 2 else (first, last)
-    grains = [g for g in GRAIN_ORDER if g != "year" and GRAIN_ORDER.index(g) >= GRAIN_ORDER.index(data.time_grain)]
-    grain = side.segmented_control("Grain", grains, key="f_grain", format_func=str.capitalize) or grains[0]
-    dims: dict[str, list[str]] = {}
-    for dim in ["region", "country"]:
-        if dim in data.dimensions:
-            _seed(f"f_{dim}", [v for v in _url_list(dim)])
-            dims[dim] = side.multiselect(DIMENSION_LABELS[dim], data.values(dim), key=f"f_{dim}", format_func=lambda c, d=dim: label(d, c))
-    extra = [d for d in MORE_FILTERS if d in data.dimensions]
-    with side.expander("More filters", expanded=any(_url_list(d) for d in extra)):
-        for dim in extra:
-            _seed(f"f_{dim}", _url_list(dim))
-            dims[dim] = st.multiselect(DIMENSION_LABELS[dim], data.values(dim), key=f"f_{dim}", format_func=lambda c, d=dim: label(d, c))
-    view = View(harm_areas, start, end, grain, dims)
+    choices = grains(data)
+    grain = st.session_state["f_grain"] if st.session_state["f_grain"] in choices else choices[0]
+    dims = {d: list(st.session_state[f"f_{d}"]) for d in filter_dimensions(data)}
+    view = View(list(st.session_state["f_harm_area"]), start, end, grain, dims)
     _write_url(view, (first, last))
     return view
+
+
+def draw_filters(data: insights.Cube) -> None:
+    """The shared sidebar: harm areas, dates, grain, region, country, more dimensions (state in the URL)."""
+    first, last = data.date_range or (dt.date.today(), dt.date.today())
+    side = st.sidebar
+    side.multiselect("Harm areas", data.values("harm_area"), key="f_harm_area", format_func=lambda c: label("harm_area", c))
+    side.date_input("Dates", key="f_dates", min_value=first, max_value=last, format="YYYY-MM-DD")
+    side.segmented_control("Grain", grains(data), key="f_grain", format_func=str.capitalize)
+    dimensions = filter_dimensions(data)
+    extra = [d for d in dimensions if d in MORE_FILTERS]
+    for dim in [d for d in dimensions if d not in extra]:
+        side.multiselect(DIMENSION_LABELS[dim], data.values(dim), key=f"f_{dim}", format_func=lambda c, d=dim: label(d, c))
+    with side.expander("More filters", expanded=any(_url_list(d) for d in extra)):
+        for dim in extra:
+            st.multiselect(DIMENSION_LABELS[dim], data.values(dim), key=f"f_{dim}", format_func=lambda c, d=dim: label(d, c))
 
 
 def _write_url(view: View, full_range: tuple[dt.date, dt.date]) -> None:
@@ -247,7 +276,7 @@ def caveat_notes(data: insights.Cube, harm_areas: list[str]) -> None:
 
 
 def current() -> tuple[insights.Cube, View]:
-    """Start a page: load the cube (or explain why it cannot be), draw the shared sidebar filters."""
+    """Start a page: load the cube (or explain why it cannot be) and read the shared filters' view."""
     st.session_state.update(deck_charts={}, deck_kpis=[], deck_narrative="")
     try:
         data = cube()
@@ -256,14 +285,23 @@ def current() -> tuple[insights.Cube, View]:
         st.session_state.pop("source", None)
         st.page_link("pages/data_page.py", label="Choose another source on the Data page")
         st.stop()
-    view = sidebar_filters(data)
+    view = filter_view(data)
     st.session_state["view"] = view
     return data, view
 
 
 def finish() -> None:
-    """End a page: the sidebar's deck export of this page, and the review deck collected across pages."""
-    deck_export(cube(), st.session_state["view"])
+    """End a page: the sidebar's filters, the deck export of this page and the review deck
+    collected across pages. Every page calls it last (also before stopping early)."""
+    data = cube()
+    draw_filters(data)
+    deck_export(data, st.session_state["view"])
+
+
+def stop_page() -> None:
+    """End a page early (nothing more to show): still draw the sidebar, then stop the script."""
+    finish()
+    st.stop()
 
 
 def describe(data: insights.Cube, view: View) -> str:
@@ -306,7 +344,7 @@ def deck_export(data: insights.Cube, view: View) -> None:
         sections = list(review.values())
         count = sum(len(s.charts) for s in sections)
         side.download_button(
-            f"Export review deck ({len(sections)} views, {count} charts)",
+            f"Export review deck ({len(sections)} view{'s' if len(sections) > 1 else ''}, {count} charts)",
             data=lambda: export.build_deck(export.Deck("Harm Insights · Review", f"{len(sections)} views · data as of {data.provenance.as_of} · source {data.provenance.source}", sections)),
             file_name="harm-insights-review.pptx", mime=PPTX, icon=":material/library_books:", on_click="ignore", key="export_review", width="stretch",
         )

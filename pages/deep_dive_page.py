@@ -31,6 +31,6 @@ appeal_metrics = [m for m in ("appeal_rate", "overturn_rate") if m in data.avail
 if appeal_metrics:
     for name in appeal_metrics:
         series = data.query(name, by=["harm_area"], grain=view.grain, **window)
-        show(charts.trend(series, name, by="harm_area", events=events_for(view.harm_areas), caveats=data.provenance.caveats, key=f"deep_{name}"))
+        show(charts.trend(series, name, by="harm_area", events=events_for(view.harm_areas, view.start, view.end), caveats=data.provenance.caveats, key=f"deep_{name}"))
 caveat_notes(data, view.harm_areas)
 finish()

@@ -11,7 +11,7 @@ from insights.metrics import metric
 from insights.model import DIMENSION_LABELS, label
 from insights.narrative import drivers_from_explanation, narrate
 from insights.rootcause import decomposition_tree, explain_change
-from pages.common import caveat_notes, current, events_for, finish, metric_label, page_param, remember_page_param, show
+from pages.common import caveat_notes, current, events_for, finish, metric_label, page_param, remember_page_param, show, stop_page
 
 data, view = current()
 st.title("Root cause")
@@ -36,7 +36,8 @@ def period_input(name: str, column) -> Period:
             st.session_state[key] = (defaults[name].start, defaults[name].end)
     chosen_range = column.date_input(name.capitalize(), key=key, format="YYYY-MM-DD")
     if len(chosen_range) != 2:
-        st.stop()
+        st.info(f"Pick the last day of the {name} period.", icon=":material/date_range:")
+        stop_page()
     st.query_params[key] = f"{chosen_range[0]}..{chosen_range[1]}"
     return Period(*chosen_range)
 

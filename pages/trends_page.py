@@ -17,8 +17,7 @@ chosen = left.selectbox("Metric", metrics, key=page_param("metric", metrics, "ac
 by = middle.selectbox("Break down by", breakdowns, key=page_param("by", breakdowns, "harm_area"), format_func=lambda d: DIMENSION_LABELS[d])
 remember_page_param("metric")
 remember_page_param("by")
-events = events_for(view.harm_areas)
-events = events.filter(events["date"].is_between(view.start, view.end))
+events = events_for(view.harm_areas, view.start, view.end)
 
 
 def trend_of(filters: dict, title: str, key: str) -> charts.Chart:

@@ -73,11 +73,28 @@ def chromium() -> Iterator[object]:
 
 
 def wait_for_app(page, timeout: float = 60_000) -> None:
-    """Wait until Streamlit has finished running the page's script."""
+    """Wait until Streamlit has finished running the page's script (no running indicator, no
+    element left over from the previous run)."""
     page.wait_for_selector('[data-testid="stMain"]', timeout=timeout)
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=timeout
+        "() => !document.querySelector('[data-testid=stStatusWidget]') && !document.querySelector('[data-stale=true]')",
+        timeout=timeout,
     )
+
+
+def navigate(page, title: str, path: str, timeout: float = 60_000) -> None:
+    """Open another page through the sidebar navigation (the same session, as a user would) and
+    wait for its script to finish. ``path``: the page's URL path ("" for the default page)."""
+    page.locator("[data-testid=stSidebarNav]").get_by_text(title, exact=True).click()
+    page.wait_for_function("(p) => p ? location.pathname.endsWith('/' + p) : location.pathname === '/'", arg=path, timeout=timeout)
+    wait_for_app(page, timeout)
+
+
+def add_to_review_deck(page) -> None:
+    """Click "Add to review deck" and wait for the rerun that lists the view."""
+    page.get_by_role("button", name="Add to review deck").click()
+    page.get_by_role("button", name="Update in review deck").wait_for(timeout=30_000)
+    wait_for_app(page)
 
 
 def warm_up(browser, url: str) -> None:

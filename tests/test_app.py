@@ -221,3 +221,13 @@ def test_overview_cards_say_whether_a_change_is_more_than_noise(app, sample_cube
     actions = [m for m in at.metric if m.label == "Actions"]
     described = [m.proto.delta_description for m in actions]
     assert described == ["significant" if flags[a] else "within noise" for a in ["self_harm", "violent_extremism"]]
+
+
+def test_a_half_chosen_period_asks_for_its_end_and_keeps_the_sidebar(app):
+    app.query_params.update({"harm_area": ["self_harm"], "grain": "month"})
+    at = app.switch_page("pages/root_cause_page.py").run()
+    at.date_input(key="p_current").set_value((at.date_input(key="p_current").value[0],)).run()
+    assert not at.exception, at.exception
+    assert "Pick the last day of the current period." in [i.value for i in at.info]
+    assert at.multiselect(key="f_harm_area").value == ["self_harm"]
+    assert at.segmented_control(key="f_grain").value == "month"

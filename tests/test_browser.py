@@ -11,7 +11,7 @@ from pptx import Presentation
 from pptx.enum.chart import XL_CHART_TYPE
 
 from insights.kpis import kpi_cards
-from tests.browser import chromium, chromium_path, first_chart_visible, served_app, wait_for_app, warm_up
+from tests.browser import add_to_review_deck, chromium, chromium_path, first_chart_visible, navigate, served_app, wait_for_app, warm_up
 from tests.conftest import ROOT, unavailable
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -126,6 +126,16 @@ def test_deck_downloads_and_reads_back(page, app_url):
     assert "Actions · Violent extremism" in kpi_text
 
 
+def test_filters_survive_switching_pages(page, app_url):
+    page.goto(f"{app_url}/regional?harm_area=self_harm&grain=month&region=Europe")
+    wait_for_app(page)
+    first_chart_visible(page)
+    for title, path in (("Trends", "trends"), ("Overview", ""), ("Regional", "regional")):
+        navigate(page, title, path)
+        first_chart_visible(page)
+        assert (query(page)["harm_area"], query(page)["grain"], query(page)["region"]) == (["self_harm"], ["month"], ["Europe"]), title
+
+
 def charts_on_page(page) -> int:
     """The number of charts in this page's deck, from its "Export deck (N charts)" button."""
     return int(page.get_by_role("button", name="Export deck (").inner_text().split("(")[1].split()[0])
@@ -136,15 +146,11 @@ def test_review_deck_collects_views_from_several_pages(page, app_url):
     wait_for_app(page)
     first_chart_visible(page)
     regional = charts_on_page(page)
-    page.get_by_role("button", name="Add to review deck").click()
-    wait_for_app(page)
-    page.locator("[data-testid=stSidebarNav]").get_by_text("Trends", exact=True).click()  # same session
-    page.wait_for_function("() => location.pathname.endsWith('/trends')")
-    wait_for_app(page)
+    add_to_review_deck(page)
+    navigate(page, "Trends", "trends")
     first_chart_visible(page)
     trends = charts_on_page(page)
-    page.get_by_role("button", name="Add to review deck").click()
-    wait_for_app(page)
+    add_to_review_deck(page)
     button = page.get_by_role("button", name="Export review deck")
     assert f"2 views, {regional + trends} charts" in button.inner_text()
     with page.expect_download(timeout=60_000) as download:
