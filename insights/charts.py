@@ -455,8 +455,12 @@ def movers(frame: pl.DataFrame, level: str, metric_name: str, title: str | None 
             hovertemplate="%{y}: %{text}<extra></extra>",
         )
     )
+    low, high = min([0.0, *shown["change"].to_list()]), max([0.0, *shown["change"].to_list()])
+    pad = 0.2 * (high - low or 1.0)  # room for the labels outside the bars
+    figure.update_traces(cliponaxis=False)
     figure.update_yaxes(autorange="reversed", title=None)
-    figure.update_xaxes(title=f"Change in {definition.label.lower()}", zeroline=True, zerolinecolor=MUTED, **change_axis_format(metric_name))
+    figure.update_xaxes(title=f"Change in {definition.label.lower()} (grey: within the usual variation)", zeroline=True, zerolinecolor=MUTED,
+                        range=[low - pad if low < 0 else 0, high + pad if high > 0 else 0], **change_axis_format(metric_name))
     name = title or f"Biggest movers: {definition.label.lower()}"
     style(figure, name, height=max(320, 34 * len(shown) + 120))
     return Chart(key, name, figure, shown.select(level, "name", "baseline_value", "value", "change", "significant"), "bar", "name", None, ["change"], metric_name, definition.definition)

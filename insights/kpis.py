@@ -64,8 +64,13 @@ def change_text(metric_name: str, change: float | None, pct_change: float | None
         return None
     definition = metric(metric_name)
     if definition.format == "percent":
-        return f"{change * 100:+.1f} pp"
-    return f"{pct_change:+.1%}" if pct_change is not None else definition.format_value(change)
+        return _signed(change * 100, " pp")
+    return _signed(pct_change * 100, "%") if pct_change is not None else definition.format_value(change)
+
+
+def _signed(number: float, unit: str) -> str:
+    """A signed number to one decimal; a change that rounds to zero reads '+0.0', never '-0.0'."""
+    return f"{round(number, 1) + 0.0:+.1f}{unit}"
 
 
 @dataclass(frozen=True)

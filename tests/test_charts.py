@@ -171,3 +171,20 @@ def test_time_to_action_plots_each_harm_areas_shares_in_its_colour(sample_cube):
     assert chart.figure.layout.xaxis.tickformat == ".0%"
     assert chart.kind == "other" and chart.series == "harm_area" and chart.y == SPEED
     assert all(0 < v <= 1 for t in chart.figure.data for v in t.x) and all(list(t.x) == sorted(t.x) for t in chart.figure.data), "cumulative shares"
+
+
+def test_movers_leave_room_for_the_labels_of_the_longest_bars():
+    frame = pl.DataFrame({"country": ["ID", "TR"], "name": ["Indonesia", "Türkiye"], "baseline_value": [10.0, 40.0],
+                          "value": [43.0, 11.0], "change": [33.0, -29.0], "significant": [False, True]})
+    figure = charts.movers(frame, "country", "actions").figure
+    low, high = figure.layout.xaxis.range
+    assert low < -29 * 1.1 and high > 33 * 1.1
+    assert figure.data[0].cliponaxis is False
+
+
+def test_a_change_that_rounds_to_zero_has_no_minus_sign():
+    from insights.kpis import change_text
+
+    assert change_text("proactive_rate", -0.00001, None) == "+0.0 pp"
+    assert change_text("actions", -1.0, -0.0001) == "+0.0%"
+    assert change_text("actions", -30.0, -0.123) == "-12.3%"
