@@ -349,7 +349,15 @@ def waterfall(contributors: pl.DataFrame, metric_name: str, before: float, after
             hovertemplate=f"%{{x}}: %{{y{hover_format(metric_name)}}}<extra></extra>",
         )
     )
-    figure.update_yaxes(**axis_format(metric_name), title=definition.label, rangemode="normal")
+    levels = [before, *(before + rows["contribution"].cum_sum()).to_list(), after]
+    low, high = min(levels), max(levels)
+    if high - low < 0.25 * max(abs(low), abs(high)):
+        # steps small against the level: zoom in on them (the axis says it does not start at zero)
+        span = (high - low) or abs(high) * 0.01 or 1.0
+        figure.update_yaxes(range=[low - 0.6 * span, high + 0.6 * span], title=f"{definition.label} (axis not from zero)")
+    else:
+        figure.update_yaxes(title=definition.label, rangemode="normal")
+    figure.update_yaxes(**axis_format(metric_name))
     name = title or f"What changed {definition.label.lower()}"
     style(figure, name, height=460)
     data = pl.DataFrame({"step": names, "value": [before, *rows["contribution"].to_list(), after]})
@@ -455,12 +463,10 @@ def movers(frame: pl.DataFrame, level: str, metric_name: str, title: str | None 
             hovertemplate="%{y}: %{text}<extra></extra>",
         )
     )
-    low, high = min([0.0, *shown["change"].to_list()]), max([0.0, *shown["change"].to_list()])
-    pad = 0.2 * (high - low or 1.0)  # room for the labels outside the bars
     figure.update_traces(cliponaxis=False)
     figure.update_yaxes(autorange="reversed", title=None)
     figure.update_xaxes(title=f"Change in {definition.label.lower()} (grey: within the usual variation)", zeroline=True, zerolinecolor=MUTED,
-                        range=[low - pad if low < 0 else 0, high + pad if high > 0 else 0], **change_axis_format(metric_name))
+                        range=_padded_range(shown["change"].to_list(), pad=0.2), **change_axis_format(metric_name))
     name = title or f"Biggest movers: {definition.label.lower()}"
     style(figure, name, height=max(320, 34 * len(shown) + 120))
     return Chart(key, name, figure, shown.select(level, "name", "baseline_value", "value", "change", "significant"), "bar", "name", None, ["change"], metric_name, definition.definition)

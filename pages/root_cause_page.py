@@ -57,6 +57,10 @@ cards[3].metric("More than noise?", "Yes" if headline.significant else "No", hel
 story = narrate(data, chosen, now, baseline, filters=view.filters, events=events_for(view.harm_areas), drivers=drivers_from_explanation(explanation))
 st.info(" ".join(story.sentences), icon=":material/summarize:")
 st.session_state["deck_narrative"] = " ".join(story.sentences)
+if headline.significant is False:
+    st.warning("This change is within the slice's usual variation, so there is little to explain: the breakdown below "
+               "mostly shows movements that offset each other, and a share of so small a change can run far past 100%. "
+               "Pick two periods around a real change (the Trends page flags anomalies and change points).", icon=":material/info:")
 
 st.subheader("Which dimensions explain it")
 power = charts.explanatory_power(explanation.dimensions, title=f"Which dimensions explain the change in {definition.label.lower()}", key="rc_dimensions")

@@ -188,3 +188,13 @@ def test_a_change_that_rounds_to_zero_has_no_minus_sign():
     assert change_text("proactive_rate", -0.00001, None) == "+0.0 pp"
     assert change_text("actions", -1.0, -0.0001) == "+0.0%"
     assert change_text("actions", -30.0, -0.123) == "-12.3%"
+
+
+def test_waterfall_zooms_in_when_the_steps_are_small_against_the_level():
+    contributors = pl.DataFrame({"segment": ["country=ID", "country=TR"], "other": [False, False], "contribution": [33.0, -37.0]})
+    figure = charts.waterfall(contributors, "actions", 3450.0, 3446.0).figure
+    low, high = figure.layout.yaxis.range
+    assert 3413 - 37 < low < 3413 and 3450 < high < 3450 + 37  # largest step first: levels run 3450 → 3413 → 3446
+    assert "not from zero" in figure.layout.yaxis.title.text
+    big = charts.waterfall(contributors.with_columns(pl.col("contribution") * 100), "actions", 3450.0, 3050.0).figure
+    assert big.layout.yaxis.range is None
