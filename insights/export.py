@@ -153,7 +153,8 @@ def _native_chart(slide, chart: Chart) -> None:
             series.format.fill.fore_color.rgb = rgb
     if chart.kind == "bar":
         plot.category_axis.reverse_order = True
-        plot.value_axis.minimum_scale = 0
+        if min((v for v in frame[value].to_list() if v is not None), default=0) >= 0:
+            plot.value_axis.minimum_scale = 0  # diverging bars (changes) keep their negative side
 
 
 def _series_colours(chart: Chart) -> list[str]:

@@ -101,3 +101,14 @@ def test_sparkline_svg_draws_every_known_point_in_the_harm_area_colour():
     assert svg.startswith("<svg") and 'stroke="#B2182B"' in svg
     assert svg.count("L") == 2 and svg.count("M") == 1  # three known points, the unknown one skipped
     assert charts.sparkline_svg([None, 5.0]) == ""
+
+
+def test_diverging_bars_keep_their_negative_side_in_the_deck():
+    movers = pl.DataFrame({"country": ["ID", "TR"], "name": ["Indonesia", "Türkiye"], "baseline_value": [10.0, 40.0],
+                           "value": [43.0, 11.0], "change": [33.0, -29.0], "significant": [False, True]})
+    chart = charts.movers(movers, "country", "actions")
+    deck = export.Deck("Movers", "", [export.Section("Overview", [chart])])
+    slide = list(Presentation(io.BytesIO(export.build_deck(deck))).slides)[1]
+    plot = next(shape.chart for shape in slide.shapes if shape.has_chart)
+    assert list(plot.plots[0].series[0].values) == [33.0, -29.0]
+    assert plot.value_axis.minimum_scale is None
