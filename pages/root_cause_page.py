@@ -11,6 +11,7 @@ from insights.metrics import metric
 from insights.model import DIMENSION_LABELS, label
 from insights.narrative import drivers_from_explanation, narrate
 from insights.rootcause import decomposition_tree, explain_change
+from insights.trends import delta
 from pages.common import caveat_notes, current, events_for, finish, metric_label, page_param, remember_page_param, show, stop_page
 
 data, view = current()
@@ -44,9 +45,7 @@ def period_input(name: str, column) -> Period:
 
 left, right = st.columns(2)
 baseline, now = period_input("baseline", left), period_input("current", right)
-with st.spinner("Explaining the change…"):
-    explanation = explain_change(data, chosen, baseline, now, filters=view.filters)
-headline = explanation.headline
+headline = delta(data, chosen, now, baseline, filters=view.filters)  # the cards first, the explanation after
 
 cards = st.columns(4)
 cards[0].metric("Baseline", definition.format_value(headline.baseline_value), help=baseline.label())
@@ -54,6 +53,8 @@ cards[1].metric("Current", definition.format_value(headline.value), help=now.lab
 cards[2].metric("Change", headline.change_text() or "n/a", delta=f"{headline.pct_change:+.1%}" if headline.pct_change is not None else None,
                 delta_color="normal" if definition.higher_is_better else "inverse")
 cards[3].metric("More than noise?", "Yes" if headline.significant else "No", help=f"p = {headline.p_value:.3g} against the slice's own period-to-period noise" if headline.p_value is not None else None)
+with st.spinner("Explaining the change…"):
+    explanation = explain_change(data, chosen, baseline, now, filters=view.filters)
 story = narrate(data, chosen, now, baseline, filters=view.filters, events=events_for(view.harm_areas), drivers=drivers_from_explanation(explanation))
 st.info(" ".join(story.sentences), icon=":material/summarize:")
 st.session_state["deck_narrative"] = " ".join(story.sentences)

@@ -188,6 +188,9 @@ def test_root_cause_charts_carry_the_numbers_of_explain_change(app, sample_cube)
     assert not at.exception, at.exception
     want = explain_change(sample_cube, "proactive_rate", Period(dt.date(2026, 1, 5), dt.date(2026, 3, 1)),
                           Period(dt.date(2026, 3, 2), dt.date(2026, 4, 26)), filters={"harm_area": ["hateful_behavior"]})
+    cards = {m.label: m.value for m in at.metric}
+    assert (cards["Baseline"], cards["Current"]) == (f"{want.headline.baseline_value:.1%}", f"{want.headline.value:.1%}")
+    assert cards["More than noise?"] == ("Yes" if want.headline.significant else "No")
     figures = {f["layout"]["title"]["text"]: f for f in (plotted(at, i) for i in range(len(at.get("plotly_chart"))))}
     (power,) = figures["Which dimensions explain the change in proactive rate"]["data"]
     assert power["y"] == [DIMENSION_LABELS[d] for d in want.dimensions["dimension"]]
