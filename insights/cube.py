@@ -90,8 +90,10 @@ def period_start(date: pl.Expr, grain: str) -> pl.Expr:
     return date if grain == "day" else date.dt.truncate(GRAIN_EVERY[grain])
 
 
-def _known_sum(column: pl.Expr, complete: bool) -> pl.Expr:
-    """Sum of a measure; null (not 0) when no cell of the group knows it."""
+def known_sum(column: str | pl.Expr, complete: bool = False) -> pl.Expr:
+    """Sum of a measure over a group; null (not 0) when no row of the group knows it.
+    ``complete``: the measure is known in every row, so a plain sum does."""
+    column = pl.col(column) if isinstance(column, str) else column
     if complete:
         return column.sum()
     return pl.when(column.is_not_null().any()).then(column.sum()).otherwise(None)
@@ -261,11 +263,11 @@ class Cube:
             num_name, den_name = self._sum_names(m)
             if den_name is None or num_name == m.numerator:
                 for name in m.measures:
-                    exprs.setdefault(name, _known_sum(pl.col(name), name in self._complete).alias(name))
+                    exprs.setdefault(name, known_sum(name, name in self._complete).alias(name))
                 continue
             both = pl.col(m.numerator).is_not_null() & pl.col(m.denominator).is_not_null()
-            exprs.setdefault(num_name, _known_sum(pl.col(m.numerator).filter(both), False).alias(num_name))
-            exprs.setdefault(den_name, _known_sum(pl.col(m.denominator).filter(both), False).alias(den_name))
+            exprs.setdefault(num_name, known_sum(pl.col(m.numerator).filter(both)).alias(num_name))
+            exprs.setdefault(den_name, known_sum(pl.col(m.denominator).filter(both)).alias(den_name))
         return list(exprs.values())
 
     def metric_exprs(self, wanted: Sequence[Metric]) -> list[pl.Expr]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from insights.cube import Cube, Filters
+from insights.cube import Cube, Filters, known_sum
 from insights.kpis import Period
 from insights.metrics import Metric
 from insights.model import DIMENSION_LABELS, label
@@ -102,8 +102,8 @@ def _contributions(wanted: Metric, current: pl.DataFrame, baseline: pl.DataFrame
     """Each value of ``dimension``: its contribution to the change (``dimension``, ``value``,
     ``contribution`` and ``excess``: the contribution beyond the value's share of the change),
     from the slice's sums in both periods at a finer breakdown."""
-    known = lambda name: pl.when(pl.col(name).is_not_null().any()).then(pl.col(name).sum())  # noqa: E731
-    now, before = (frame.group_by(dimension).agg(known("numerator"), known("denominator")) for frame in (current, baseline))
+    now, before = (frame.group_by(dimension).agg(known_sum("numerator").alias("numerator"), known_sum("denominator").alias("denominator"))
+                   for frame in (current, baseline))
     joined = now.join(before, on=dimension, how="full", coalesce=True, nulls_equal=True, suffix="_before").fill_null(0)
     n1, n0 = pl.col("numerator"), pl.col("numerator_before")
     if wanted.is_ratio:

@@ -14,7 +14,7 @@ from typing import Literal
 
 import polars as pl
 
-from insights.cube import Cube, Filters
+from insights.cube import Cube, Filters, known_sum
 from insights.errors import DataError
 from insights.geo import CompanyRegions, company_regions, geography
 from insights.kpis import Period
@@ -52,11 +52,6 @@ def _resolve(of: str | Metric, per: Exposure | None) -> Metric:
     return per_exposure(of, per) if per else as_metric(of)
 
 
-def _known_sum(name: str) -> pl.Expr:
-    """A sum that stays null where every value is unknown."""
-    return pl.when(pl.col(name).is_not_null().any()).then(pl.col(name).sum()).alias(name)
-
-
 def by_geography(
     cube: Cube,
     of: str | Metric,
@@ -86,7 +81,7 @@ def by_geography(
     summed = (
         countries.join(places, on="country", how="left")
         .group_by(level)
-        .agg(_known_sum("numerator"), _known_sum("denominator"))
+        .agg(known_sum("numerator").alias("numerator"), known_sum("denominator").alias("denominator"))
     )
     return summed.with_columns(
         wanted.from_sums(pl.col("numerator"), pl.col("denominator")).alias(wanted.name)

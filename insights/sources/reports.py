@@ -16,14 +16,14 @@ from typing import Any
 
 import polars as pl
 
-from insights.cube import Caveat, Cube
+from insights.cube import Caveat, Cube, known_sum
 from insights.errors import DataError
 from insights.metrics import MEASURES
 from insights.model import DEFINITIONS, DIMENSIONS
 from insights.sources import codes
 from insights.sources.rejections import combine
 from insights.sources.tables import is_uploaded_file
-from insights.sources.tabular import _null_preserving_sum, _raw_counts, finish
+from insights.sources.tabular import _raw_counts, finish
 
 #: Month abbreviation of a quarter's first month → the quarter's first month number.
 QUARTER_MONTHS = {"jan": 1, "apr": 4, "jul": 7, "oct": 10}
@@ -171,7 +171,7 @@ def finish_report(
     cube_dims = [d for d in DIMENSIONS if d in frame.collect_schema().names() and d != "date"]
     data = (
         frame.group_by("date", *cube_dims)
-        .agg(_null_preserving_sum(m) for m in measures)
+        .agg(known_sum(m).alias(m) for m in measures)
         .with_columns(pl.col(cube_dims).cast(pl.String).cast(pl.Categorical))
         .sort("date", *cube_dims, nulls_last=True)
         .collect()

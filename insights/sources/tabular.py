@@ -14,7 +14,7 @@ from typing import Any
 import pandera.polars as pa
 import polars as pl
 
-from insights.cube import Caveat, Cube, Provenance, empty_rejections
+from insights.cube import Caveat, Cube, Provenance, empty_rejections, known_sum
 from insights.errors import DataError
 from insights.metrics import MEASURES
 from insights.model import DIMENSIONS, EVENT_COLUMNS
@@ -324,13 +324,10 @@ def finish_raw_cube(
     whole = [m for m in measure_cols if raw.schema[m].is_float() and raw.select((pl.col(m) == pl.col(m).round()).all()).item()]
     cube = cube.with_columns(pl.col(whole).cast(pl.Int64))
     if regroup or not maps.is_identity() or kind == "aggregate":
-        cube = cube.group_by("date", *cube_dims).agg(_null_preserving_sum(m) for m in measure_cols)
+        cube = cube.group_by("date", *cube_dims).agg(known_sum(m).alias(m) for m in measure_cols)
     data = cube.with_columns(pl.col(d).cast(pl.Categorical) for d in cube_dims).collect()
     return finish(data, name, kind, rows_read, combine(*rejected), caveats, rejected_rows)
 
-
-def _null_preserving_sum(measure: str) -> pl.Expr:
-    return pl.when(pl.col(measure).is_not_null().any()).then(pl.col(measure).sum()).alias(measure)
 
 
 def _raw_counts(raw_cube: pl.DataFrame, maps: codes.CodeMaps) -> dict[tuple[str, str], int]:
