@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data" / "generated" / "events"
 EVENTS_FILE = ROOT / "sample_data" / "events.csv"
 CORE_HARM_AREAS = ["violent_extremism", "hateful_behavior", "self_harm", "human_exploitation"]
+#: The media type of an exported deck.
+PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
 #: Dimensions offered as extra filters (besides harm area, region and country).
 MORE_FILTERS = ["policy", "language", "content_type", "detection_source", "action", "platform"]
 
@@ -130,20 +132,26 @@ def grains(data: insights.Cube) -> list[str]:
     return [g for g in GRAIN_ORDER if g != "year" and GRAIN_ORDER.index(g) >= GRAIN_ORDER.index(data.time_grain)]
 
 
+def date_bounds(data: insights.Cube) -> tuple[dt.date, dt.date]:
+    """The first and last day of the data (today for a source without dates)."""
+    return data.date_range or (dt.date.today(), dt.date.today())
+
+
 def filter_view(data: insights.Cube) -> View:
     """The view from the filters' state, seeded from the URL on a session's first run.
 
     The widgets themselves are drawn by ``draw_filters`` at the end of the page: the page's
     first chart reaches the browser before the sidebar's widgets, whose code it then loads.
     """
-    first, last = data.date_range or (dt.date.today(), dt.date.today())
+    first, last = date_bounds(data)
     areas = data.values("harm_area")
+    dimensions = filter_dimensions(data)
     _seed("f_harm_area", [h for h in _url_list("harm_area") if h in areas] or [h for h in CORE_HARM_AREAS if h in areas] or areas[:4])
     _seed("f_dates", (max(first, _url_date("start", first)), min(last, _url_date("end", last))))
     _seed("f_grain", st.query_params.get("grain", "week") if st.query_params.get("grain") in GRAIN_ORDER else "week")
-    for dim in filter_dimensions(data):
+    for dim in dimensions:
         _seed(f"f_{dim}", _url_list(dim))
-    for key in ["f_harm_area", "f_dates", "f_grain", *(f"f_{d}" for d in filter_dimensions(data))]:
+    for key in ["f_harm_area", "f_dates", "f_grain", *(f"f_{d}" for d in dimensions)]:
         # Each page's widgets are new widgets to Streamlit, and the URL's query string is cleared
         # on a page switch: handing the value back to Session State keeps the filters across pages.
         st.session_state[key] = st.session_state[key]
@@ -151,7 +159,7 @@ def filter_view(data: insights.Cube) -> View:
     start, end = (dates[0], dates[1]) if isinstance(dates, (tuple, list)) and len(dates) == 2 else (first, last)
     choices = grains(data)
     grain = st.session_state["f_grain"] if st.session_state["f_grain"] in choices else choices[0]
-    dims = {d: list(st.session_state[f"f_{d}"]) for d in filter_dimensions(data)}
+    dims = {d: list(st.session_state[f"f_{d}"]) for d in dimensions}
     view = View(list(st.session_state["f_harm_area"]), start, end, grain, dims)
     _write_url(view, (first, last))
     return view
@@ -159,7 +167,7 @@ def filter_view(data: insights.Cube) -> View:
 
 def draw_filters(data: insights.Cube) -> None:
     """The shared sidebar: harm areas, dates, grain, region, country, more dimensions (state in the URL)."""
-    first, last = data.date_range or (dt.date.today(), dt.date.today())
+    first, last = date_bounds(data)
     side = st.sidebar
     side.multiselect("Harm areas", data.values("harm_area"), key="f_harm_area", format_func=lambda c: label("harm_area", c))
     side.date_input("Dates", key="f_dates", min_value=first, max_value=last, format="YYYY-MM-DD")
@@ -308,8 +316,12 @@ def describe(data: insights.Cube, view: View) -> str:
     """The view in words for a deck: harm areas, dates, grain, other filters, data as-of and source."""
     areas = ", ".join(label("harm_area", h) for h in view.harm_areas) or "all harm areas"
     others = "; ".join(f"{DIMENSION_LABELS[d]}: {', '.join(label(d, v) for v in values)}" for d, values in view.dims.items() if values)
-    return (f"{areas}{' · ' + others if others else ''}\n{view.start} – {view.end} · by {view.grain}"
-            f" · data as of {data.provenance.as_of} · source {data.provenance.source}")
+    return f"{areas}{' · ' + others if others else ''}\n{view.start} – {view.end} · by {view.grain} · {data_note(data)}"
+
+
+def data_note(data: insights.Cube) -> str:
+    """Where the data comes from and how fresh it is, for a deck."""
+    return f"data as of {data.provenance.as_of} · source {data.provenance.source}"
 
 
 def deck_export(data: insights.Cube, view: View) -> None:
@@ -345,11 +357,8 @@ def deck_export(data: insights.Cube, view: View) -> None:
         count = sum(len(s.charts) for s in sections)
         side.download_button(
             f"Export review deck ({len(sections)} view{'s' if len(sections) > 1 else ''}, {count} charts)",
-            data=lambda: export.build_deck(export.Deck("Harm Insights · Review", f"{len(sections)} views · data as of {data.provenance.as_of} · source {data.provenance.source}", sections)),
+            data=lambda: export.build_deck(export.Deck("Harm Insights · Review", f"{len(sections)} views · {data_note(data)}", sections)),
             file_name="harm-insights-review.pptx", mime=PPTX, icon=":material/library_books:", on_click="ignore", key="export_review", width="stretch",
         )
         side.caption(" · ".join(s.title for s in sections))
         side.button("Clear review deck", on_click=review.clear, icon=":material/delete_sweep:", key="review_clear", type="tertiary")
-
-
-PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
