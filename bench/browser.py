@@ -94,7 +94,8 @@ PAGE_SWITCHES = [("stSidebarNav", "Regional", "by country"), ("stSidebarNav", "T
 
 def browser_deck_seconds(browser, url: str, at_least: int = 8) -> tuple[float, int]:
     """Add views to the review deck page by page (Regional, Overview, Trends…, moving through the
-    sidebar navigation, as a user would) until it holds at least ``at_least`` charts, then click "Export review deck" and wait for the download."""
+    sidebar navigation, as a user would) until it holds at least ``at_least`` charts, then click
+    "Export review deck" and wait for the download."""
     page = browser.new_page(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
     page.goto(f"{url}/regional")
     wait_for_app(page)
