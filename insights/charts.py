@@ -13,9 +13,10 @@ import plotly.graph_objects as go
 import polars as pl
 
 from insights.cube import Caveat
-from insights.kpis import change_text
-from insights.metrics import Format, measures, metric
-from insights.model import DIMENSION_LABELS, harm_area_colours, label
+from insights.formatting import change_text
+from insights.labels import label
+from insights.metrics import Format, as_metric, measures
+from insights.model import DIMENSION_LABELS, harm_area_colours
 
 if TYPE_CHECKING:
     from insights.trends import Trend
@@ -64,19 +65,19 @@ TICK_FORMATS: dict[Format, str] = {"percent": ".0%", "count": ",.0f", "decimal":
 HOVER_FORMATS: dict[Format, str] = {"percent": ":.1%", "count": ":,.0f", "decimal": ":,.2f"}
 
 
-def axis_format(metric_name: str) -> dict:
+def axis_format(metric: str) -> dict:
     """Plotly axis settings that show a metric the way the registry formats it."""
-    return {"tickformat": TICK_FORMATS[metric(metric_name).format]}
+    return {"tickformat": TICK_FORMATS[as_metric(metric).format]}
 
 
-def change_axis_format(metric_name: str) -> dict:
+def change_axis_format(metric: str) -> dict:
     """Axis settings for a change in a metric: rates to a tenth of a point, others as Plotly picks."""
-    return {"tickformat": ".1%"} if metric(metric_name).format == "percent" else {}
+    return {"tickformat": ".1%"} if as_metric(metric).format == "percent" else {}
 
 
-def hover_format(metric_name: str) -> str:
+def hover_format(metric: str) -> str:
     """A Plotly hover number format for a metric."""
-    return HOVER_FORMATS[metric(metric_name).format]
+    return HOVER_FORMATS[as_metric(metric).format]
 
 
 def style(figure: go.Figure, title: str, height: int = 420) -> go.Figure:
@@ -99,12 +100,14 @@ def style(figure: go.Figure, title: str, height: int = 420) -> go.Figure:
 def _label_values(frame: pl.DataFrame, dimension: str) -> pl.DataFrame:
     """Add a display-label column for a dimension's codes."""
     labels = {v: label(dimension, v) for v in frame[dimension].unique().to_list()}
-    return frame.with_columns(pl.col(dimension).replace_strict(labels, default=None, return_dtype=pl.String).alias(f"{dimension}_label"))
+    return frame.with_columns(
+        pl.col(dimension).replace_strict(labels, default=None, return_dtype=pl.String).alias(f"{dimension}_label")
+    )
 
 
 def trend(
     frame: pl.DataFrame,
-    metric_name: str,
+    metric: str,
     by: str | None = None,
     title: str | None = None,
     events: pl.DataFrame | None = None,
@@ -116,32 +119,47 @@ def trend(
     ``frame`` is ``Cube.query`` output (``period``, optional ``by`` column, the metric).
     ``events`` has ``date`` and ``title`` columns.
     """
-    definition = metric(metric_name)
+    definition = as_metric(metric)
     figure = go.Figure()
     groups = [(None, frame)] if by is None else list(_label_values(frame, by).group_by(by, maintain_order=True))
     for index, (value, part) in enumerate(sorted(groups, key=lambda g: str(g[0]))):
         code = value[0] if isinstance(value, tuple) else value
-        name = definition.label if code is None else label(by, code)
+        name = label(by, code) if by is not None and code is not None else definition.label
         figure.add_trace(
             go.Scatter(
                 x=part["period"].to_list(),
-                y=part[metric_name].to_list(),
+                y=part[metric].to_list(),
                 mode="lines",
                 name=name,
                 line={"width": 2.5, "color": series_colour(by, code, index) if code else ACCENT},
                 customdata=[code] * len(part) if code else None,
-                hovertemplate=f"{name}<br>%{{x|%d %b %Y}}: %{{y{hover_format(metric_name)}}}<extra></extra>",
+                hovertemplate=f"{name}<br>%{{x|%d %b %Y}}: %{{y{hover_format(metric)}}}<extra></extra>",
             )
         )
     add_markers(figure, events, caveats)
-    figure.update_yaxes(**axis_format(metric_name), title=definition.label)
+    figure.update_yaxes(**axis_format(metric), title=definition.label)
     figure.update_xaxes(title=None)
     style(figure, title or f"{definition.label} over time")
-    return Chart(key, title or f"{definition.label} over time", figure, frame, "line", "period", by, [metric_name], metric_name, definition.definition)
+    return Chart(
+        key,
+        title or f"{definition.label} over time",
+        figure,
+        frame,
+        "line",
+        "period",
+        by,
+        [metric],
+        metric,
+        definition.definition,
+    )
 
 
 def add_markers(
-    figure: go.Figure, events: pl.DataFrame | None, caveats: list[Caveat] | None, row: int | None = None, col: int | None = None
+    figure: go.Figure,
+    events: pl.DataFrame | None,
+    caveats: list[Caveat] | None,
+    row: int | None = None,
+    col: int | None = None,
 ) -> None:
     """Dated events (dotted grey) and methodology caveats (dashed amber) as vertical markers with hover text.
 
@@ -157,41 +175,60 @@ def add_markers(
         figure.add_vline(x=day, line={"color": colour, "dash": dash, "width": 1.5}, row=row, col=col)
         figure.add_trace(
             go.Scatter(
-                x=[day], y=[0], mode="markers", marker={"symbol": "triangle-up", "size": 11, "color": colour},
-                name=text, showlegend=False, hovertemplate=f"{day:%d %b %Y}: {text}<extra></extra>",
+                x=[day],
+                y=[0],
+                mode="markers",
+                marker={"symbol": "triangle-up", "size": 11, "color": colour},
+                name=text,
+                showlegend=False,
+                hovertemplate=f"{day:%d %b %Y}: {text}<extra></extra>",
             ),
-            row=row, col=col,
+            row=row,
+            col=col,
         )
 
 
 def breakdown(
-    frame: pl.DataFrame, dimension: str, metric_name: str, title: str | None = None, top: int = 15, key: str = "breakdown"
+    frame: pl.DataFrame, dimension: str, metric: str, title: str | None = None, top: int = 15, key: str = "breakdown"
 ) -> Chart:
     """Horizontal bars of a metric by the values of one dimension, largest first."""
-    definition = metric(metric_name)
-    shown = _label_values(frame.drop_nulls(metric_name).sort(metric_name, descending=True).head(top), dimension)
-    colours = [series_colour(dimension, v, 0) if dimension == "harm_area" else ACCENT for v in shown[dimension].to_list()]
+    definition = as_metric(metric)
+    shown = _label_values(frame.drop_nulls(metric).sort(metric, descending=True).head(top), dimension)
+    colours = [
+        series_colour(dimension, v, 0) if dimension == "harm_area" else ACCENT for v in shown[dimension].to_list()
+    ]
     figure = go.Figure(
         go.Bar(
-            x=shown[metric_name].to_list(),
+            x=shown[metric].to_list(),
             y=shown[f"{dimension}_label"].to_list(),
             orientation="h",
             marker={"color": colours},
             customdata=shown[dimension].to_list(),
-            hovertemplate=f"%{{y}}: %{{x{hover_format(metric_name)}}}<extra></extra>",
+            hovertemplate=f"%{{y}}: %{{x{hover_format(metric)}}}<extra></extra>",
         )
     )
     figure.update_yaxes(autorange="reversed", title=None)
-    figure.update_xaxes(**axis_format(metric_name), title=definition.label)
+    figure.update_xaxes(**axis_format(metric), title=definition.label)
     name = title or f"{definition.label} by {DIMENSION_LABELS.get(dimension, dimension).lower()}"
     style(figure, name, height=max(320, 34 * len(shown) + 120))
-    return Chart(key, name, figure, shown.drop(f"{dimension}_label"), "bar", dimension, None, [metric_name], metric_name, definition.definition)
+    return Chart(
+        key,
+        name,
+        figure,
+        shown.drop(f"{dimension}_label"),
+        "bar",
+        dimension,
+        None,
+        [metric],
+        metric,
+        definition.definition,
+    )
 
 
-def choropleth(frame: pl.DataFrame, metric_name: str, title: str | None = None, key: str = "map") -> Chart:
+def choropleth(frame: pl.DataFrame, metric: str, title: str | None = None, key: str = "map") -> Chart:
     """A world map of a metric by country; ``frame`` is ``insights.regional.choropleth_frame``
     output (``country`` ISO2, ``iso3``, ``name``, ``value``, ``text``)."""
-    definition = metric(metric_name)
+    definition = as_metric(metric)
     scale = "Reds" if definition.higher_is_better is False else "Blues"
     figure = go.Figure(
         go.Choropleth(
@@ -201,23 +238,30 @@ def choropleth(frame: pl.DataFrame, metric_name: str, title: str | None = None, 
             customdata=frame["country"].to_list(),
             colorscale=scale,
             marker={"line": {"color": "white", "width": 0.5}},
-            colorbar={"title": {"text": definition.label}, "tickformat": axis_format(metric_name)["tickformat"]},
-            hovertemplate=f"%{{text}}: %{{z{hover_format(metric_name)}}}<extra></extra>",
+            colorbar={"title": {"text": definition.label}, "tickformat": axis_format(metric)["tickformat"]},
+            hovertemplate=f"%{{text}}: %{{z{hover_format(metric)}}}<extra></extra>",
         )
     )
     figure.update_geos(
-        showframe=False, showcoastlines=False, projection_type="natural earth", projection_rotation_lon=0,
-        lonaxis_range=[-180, 180], lataxis_range=[-58, 85], bgcolor="white", showcountries=True, countrycolor="#D9DEE3",
+        showframe=False,
+        showcoastlines=False,
+        projection_type="natural earth",
+        projection_rotation_lon=0,
+        lonaxis_range=[-180, 180],
+        lataxis_range=[-58, 85],
+        bgcolor="white",
+        showcountries=True,
+        countrycolor="#D9DEE3",
     )
     name = title or f"{definition.label} by country"
     style(figure, name, height=460)
     figure.update_layout(margin={"l": 0, "r": 0, "t": 50, "b": 0})
-    return Chart(key, name, figure, frame, "other", "country", None, ["value"], metric_name, definition.definition)
+    return Chart(key, name, figure, frame, "other", "country", None, ["value"], metric, definition.definition)
 
 
 def small_multiples(
     frame: pl.DataFrame,
-    metric_name: str,
+    metric: str,
     facet: str,
     title: str | None = None,
     key: str = "multiples",
@@ -232,25 +276,38 @@ def small_multiples(
     """
     from plotly.subplots import make_subplots
 
-    definition = metric(metric_name)
+    definition = as_metric(metric)
     values = sorted(frame[facet].drop_nulls().unique().to_list())
     columns = min(3, max(1, len(values)))
     rows = -(-len(values) // columns)
-    figure = make_subplots(rows=rows, cols=columns, subplot_titles=[label(facet, v) for v in values], shared_yaxes=True, vertical_spacing=0.12)
+    figure = make_subplots(
+        rows=rows,
+        cols=columns,
+        subplot_titles=[label(facet, v) for v in values],
+        shared_yaxes=True,
+        vertical_spacing=0.12,
+    )
     for index, value in enumerate(values):
         part = frame.filter(pl.col(facet) == value).sort("period")
         row, col = index // columns + 1, index % columns + 1
         figure.add_trace(
-            go.Scatter(x=part["period"].to_list(), y=part[metric_name].to_list(), mode="lines", line={"color": ACCENT, "width": 2},
-                       name=label(facet, value), showlegend=False,
-                       hovertemplate=f"{label(facet, value)}<br>%{{x|%d %b %Y}}: %{{y{hover_format(metric_name)}}}<extra></extra>"),
-            row=row, col=col,
+            go.Scatter(
+                x=part["period"].to_list(),
+                y=part[metric].to_list(),
+                mode="lines",
+                line={"color": ACCENT, "width": 2},
+                name=label(facet, value),
+                showlegend=False,
+                hovertemplate=f"{label(facet, value)}<br>%{{x|%d %b %Y}}: %{{y{hover_format(metric)}}}<extra></extra>",
+            ),
+            row=row,
+            col=col,
         )
         add_markers(figure, _panel_events(events, facet, value), caveats, row=row, col=col)
     name = title or f"{definition.label} by {DIMENSION_LABELS.get(facet, facet).lower()}"
     style(figure, name, height=260 * rows + 80)
-    figure.update_yaxes(**axis_format(metric_name))
-    return Chart(key, name, figure, frame, "other", "period", facet, [metric_name], metric_name, definition.definition)
+    figure.update_yaxes(**axis_format(metric))
+    return Chart(key, name, figure, frame, "other", "period", facet, [metric], metric, definition.definition)
 
 
 def _panel_events(events: pl.DataFrame | None, facet: str, value: str) -> pl.DataFrame | None:
@@ -261,7 +318,7 @@ def _panel_events(events: pl.DataFrame | None, facet: str, value: str) -> pl.Dat
 
 
 def expected_band(
-    trend: "Trend",
+    trend: Trend,
     title: str | None = None,
     events: pl.DataFrame | None = None,
     caveats: list[Caveat] | None = None,
@@ -270,22 +327,39 @@ def expected_band(
 ) -> Chart:
     """A slice's series with its expected band, anomalies (red: above, blue: below) and change
     points (diamonds), plus events and caveats as dated markers (``insights.trends.trend`` output)."""
-    definition = metric(trend.metric)
+    definition = as_metric(trend.metric)
     frame = trend.series
     fmt = hover_format(trend.metric)
     figure = go.Figure()
     banded = frame.drop_nulls("expected")
-    figure.add_trace(go.Scatter(x=banded["period"].to_list(), y=banded["upper"].to_list(), mode="lines", line={"width": 0}, hoverinfo="skip", showlegend=False))
     figure.add_trace(
         go.Scatter(
-            x=banded["period"].to_list(), y=banded["lower"].to_list(), mode="lines", line={"width": 0}, fill="tonexty",
-            fillcolor="rgba(97,110,124,0.18)", name=f"Expected ({trend.level:.0%} band)",
+            x=banded["period"].to_list(),
+            y=banded["upper"].to_list(),
+            mode="lines",
+            line={"width": 0},
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    figure.add_trace(
+        go.Scatter(
+            x=banded["period"].to_list(),
+            y=banded["lower"].to_list(),
+            mode="lines",
+            line={"width": 0},
+            fill="tonexty",
+            fillcolor="rgba(97,110,124,0.18)",
+            name=f"Expected ({trend.level:.0%} band)",
             hovertemplate=f"expected range %{{y{fmt}}}<extra></extra>",
         )
     )
     figure.add_trace(
         go.Scatter(
-            x=frame["period"].to_list(), y=frame[trend.metric].to_list(), mode="lines", name=definition.label,
+            x=frame["period"].to_list(),
+            y=frame[trend.metric].to_list(),
+            mode="lines",
+            name=definition.label,
             line={"width": 2.5, "color": colour},
             customdata=frame["expected"].to_list(),
             hovertemplate=f"%{{x|%d %b %Y}}: %{{y{fmt}}} (expected %{{customdata{fmt}}})<extra></extra>",
@@ -295,8 +369,15 @@ def expected_band(
     if len(anomalies):
         figure.add_trace(
             go.Scatter(
-                x=anomalies["period"].to_list(), y=anomalies[trend.metric].to_list(), mode="markers", name="Anomaly",
-                marker={"size": 11, "color": ["#C53030" if s > 0 else "#2B6CB0" for s in anomalies["score"].to_list()], "line": {"color": "white", "width": 1.5}},
+                x=anomalies["period"].to_list(),
+                y=anomalies[trend.metric].to_list(),
+                mode="markers",
+                name="Anomaly",
+                marker={
+                    "size": 11,
+                    "color": ["#C53030" if s > 0 else "#2B6CB0" for s in anomalies["score"].to_list()],
+                    "line": {"color": "white", "width": 1.5},
+                },
                 hovertemplate=f"Anomaly %{{x|%d %b %Y}}: %{{y{fmt}}}<extra></extra>",
             )
         )
@@ -304,7 +385,10 @@ def expected_band(
     if len(shifts):
         figure.add_trace(
             go.Scatter(
-                x=shifts["period"].to_list(), y=shifts[trend.metric].to_list(), mode="markers", name="Change point",
+                x=shifts["period"].to_list(),
+                y=shifts[trend.metric].to_list(),
+                mode="markers",
+                name="Change point",
                 marker={"symbol": "diamond", "size": 12, "color": "#D69E2E", "line": {"color": INK, "width": 1}},
                 hovertemplate="Change point: a new level from %{x|%d %b %Y}<extra></extra>",
             )
@@ -313,7 +397,15 @@ def expected_band(
     figure.update_yaxes(**axis_format(trend.metric), title=definition.label)
     name = title or f"{definition.label}: expected band, anomalies and change points"
     style(figure, name)
-    data = frame.select("period", trend.metric, "expected", "lower", "upper", "anomaly", is_change_point=pl.col("period").is_in(trend.change_points))
+    data = frame.select(
+        "period",
+        trend.metric,
+        "expected",
+        "lower",
+        "upper",
+        "anomaly",
+        is_change_point=pl.col("period").is_in(trend.change_points),
+    )
     return Chart(key, name, figure, data, "line", "period", None, [trend.metric], trend.metric, definition.definition)
 
 
@@ -326,15 +418,26 @@ def _segment_label(segment: str) -> str:
     return " · ".join(parts)
 
 
-def waterfall(contributors: pl.DataFrame, metric_name: str, before: float, after: float, title: str | None = None, key: str = "waterfall") -> Chart:
+def waterfall(
+    contributors: pl.DataFrame,
+    metric: str,
+    before: float,
+    after: float,
+    title: str | None = None,
+    key: str = "waterfall",
+) -> Chart:
     """From the baseline value to the current one through each segment's contribution.
 
     ``contributors`` holds one cuboid's rows of ``ChangeExplanation.contributors`` (they add up
     exactly to ``after - before``), largest contributions first.
     """
-    definition = metric(metric_name)
+    definition = as_metric(metric)
     rows = contributors.sort(pl.col("contribution").abs(), descending=True)
-    names = ["Before", *[("Others" if other else _segment_label(s)) for s, other in zip(rows["segment"], rows["other"])], "After"]
+    names = [
+        "Before",
+        *[("Others" if other else _segment_label(s)) for s, other in zip(rows["segment"], rows["other"], strict=True)],
+        "After",
+    ]
     figure = go.Figure(
         go.Waterfall(
             orientation="v",
@@ -346,7 +449,7 @@ def waterfall(contributors: pl.DataFrame, metric_name: str, before: float, after
             increasing={"marker": {"color": "#C05621" if definition.higher_is_better is False else "#2F855A"}},
             decreasing={"marker": {"color": "#2F855A" if definition.higher_is_better is False else "#C05621"}},
             totals={"marker": {"color": ACCENT}},
-            hovertemplate=f"%{{x}}: %{{y{hover_format(metric_name)}}}<extra></extra>",
+            hovertemplate=f"%{{x}}: %{{y{hover_format(metric)}}}<extra></extra>",
         )
     )
     levels = [before, *(before + rows["contribution"].cum_sum()).to_list(), after]
@@ -354,17 +457,21 @@ def waterfall(contributors: pl.DataFrame, metric_name: str, before: float, after
     if high - low < 0.25 * max(abs(low), abs(high)):
         # steps small against the level: zoom in on them (the axis says it does not start at zero)
         span = (high - low) or abs(high) * 0.01 or 1.0
-        figure.update_yaxes(range=[low - 0.6 * span, high + 0.6 * span], title=f"{definition.label} (axis not from zero)")
+        figure.update_yaxes(
+            range=[low - 0.6 * span, high + 0.6 * span], title=f"{definition.label} (axis not from zero)"
+        )
     else:
         figure.update_yaxes(title=definition.label, rangemode="normal")
-    figure.update_yaxes(**axis_format(metric_name))
+    figure.update_yaxes(**axis_format(metric))
     name = title or f"What changed {definition.label.lower()}"
     style(figure, name, height=460)
     data = pl.DataFrame({"step": names, "value": [before, *rows["contribution"].to_list(), after]})
-    return Chart(key, name, figure, data, "other", "step", None, ["value"], metric_name, definition.definition)
+    return Chart(key, name, figure, data, "other", "step", None, ["value"], metric, definition.definition)
 
 
-def explanatory_power(dimensions: pl.DataFrame, title: str = "Which dimensions explain the change", key: str = "explanatory_power") -> Chart:
+def explanatory_power(
+    dimensions: pl.DataFrame, title: str = "Which dimensions explain the change", key: str = "explanatory_power"
+) -> Chart:
     """Horizontal bars of each dimension's explanatory power (the share of the change its
     explaining values carry), in ranking order (``ChangeExplanation.dimensions``).
 
@@ -391,18 +498,29 @@ def explanatory_power(dimensions: pl.DataFrame, title: str = "Which dimensions e
             text=[f"{p:.0%}" for p in powers],
             textposition="outside",
             customdata=[v or "no value stands out" for v in shown["explaining_values"].to_list()],
-            hovertemplate=f"%{{y}}: %{{x{HOVER_FORMATS['percent']}}} of the change<br>explained by %{{customdata}}<extra></extra>",
+            hovertemplate=(
+                f"%{{y}}: %{{x{HOVER_FORMATS['percent']}}} of the change<br>explained by %{{customdata}}<extra></extra>"
+            ),
         )
     )
-    figure.add_vline(x=EXPLAINED_SHARE, line={"color": MUTED, "dash": "dash", "width": 1.5},
-                     annotation={"text": f"{EXPLAINED_SHARE:.0%}: most of the change", "font": {"size": 13, "color": MUTED}},
-                     annotation_position="top")
+    figure.add_vline(
+        x=EXPLAINED_SHARE,
+        line={"color": MUTED, "dash": "dash", "width": 1.5},
+        annotation={"text": f"{EXPLAINED_SHARE:.0%}: most of the change", "font": {"size": 13, "color": MUTED}},
+        annotation_position="top",
+    )
     figure.update_yaxes(autorange="reversed", title=None)
-    figure.update_xaxes(tickformat=TICK_FORMATS["percent"], title="Share of the change explained by its few values that moved most",
-                        range=_padded_range([*powers, 1.0], pad=0.1))
+    figure.update_xaxes(
+        tickformat=TICK_FORMATS["percent"],
+        title="Share of the change explained by its few values that moved most",
+        range=_padded_range([*powers, 1.0], pad=0.1),
+    )
     style(figure, title, height=max(320, 34 * len(shown) + 140))
-    notes = (f"Explanatory power: the share of the change carried by the few values of a dimension that moved most "
-             f"(each at least {ELEMENT_SHARE:.0%} of it); dimensions reaching {EXPLAINED_SHARE:.0%} (dashed line) rank first, by how surprising the shift is.")
+    notes = (
+        f"Explanatory power: the share of the change carried by the few values of a dimension that moved most "
+        f"(each at least {ELEMENT_SHARE:.0%} of it); dimensions reaching {EXPLAINED_SHARE:.0%} (dashed line) "
+        "rank first, by how surprising the shift is."
+    )
     return Chart(key, title, figure, shown, "other", "dimension", None, ["explanatory_power"], None, notes)
 
 
@@ -415,101 +533,148 @@ def _padded_range(values: list[float | None], pad: float = 0.16) -> list[float]:
 
 
 #: The two parts of a rate's change, as the mix-or-rate chart names and colours them.
-MIX_RATE_PARTS = {"rate_effect": ("Rates within values moved", SERIES_COLOURS[0]), "mix_effect": ("Volume moved between values", SERIES_COLOURS[1])}
+MIX_RATE_PARTS = {
+    "rate_effect": ("Rates within values moved", SERIES_COLOURS[0]),
+    "mix_effect": ("Volume moved between values", SERIES_COLOURS[1]),
+}
 
 
-def mix_or_rate(mix_rate: pl.DataFrame, metric_name: str, title: str | None = None, key: str = "mix_or_rate") -> Chart:
+def mix_or_rate(mix_rate: pl.DataFrame, metric: str, title: str | None = None, key: str = "mix_or_rate") -> Chart:
     """Grouped horizontal bars per dimension: the rate effect and the mix effect of a rate's change
     (``ChangeExplanation.mix_rate``; the two add up to the change), in the metric's format."""
-    definition = metric(metric_name)
+    definition = as_metric(metric)
     names = [DIMENSION_LABELS.get(d, d) for d in mix_rate["dimension"].to_list()]
     figure = go.Figure()
     for column, (name, colour) in MIX_RATE_PARTS.items():
         values = mix_rate[column].to_list()
         figure.add_trace(
             go.Bar(
-                x=values, y=names, orientation="h", name=name, marker={"color": colour},
-                text=[change_text(metric_name, v, None) for v in values], textposition="outside", cliponaxis=False,
+                x=values,
+                y=names,
+                orientation="h",
+                name=name,
+                marker={"color": colour},
+                text=[change_text(metric, v, None) for v in values],
+                textposition="outside",
+                cliponaxis=False,
                 hovertemplate=f"%{{y}} · {name.lower()}: %{{text}}<extra></extra>",
             )
         )
     figure.update_layout(barmode="group", bargap=0.25)
     figure.update_yaxes(autorange="reversed", title=None)
     figure.update_xaxes(
-        title=f"Change in {definition.label.lower()}", zeroline=True, zerolinecolor=MUTED,
-        range=_padded_range([v for column in MIX_RATE_PARTS for v in mix_rate[column].to_list()]), **change_axis_format(metric_name),
+        title=f"Change in {definition.label.lower()}",
+        zeroline=True,
+        zerolinecolor=MUTED,
+        range=_padded_range([v for column in MIX_RATE_PARTS for v in mix_rate[column].to_list()]),
+        **change_axis_format(metric),
     )
     name = title or f"{definition.label}: mix or rate?"
     style(figure, name, height=max(340, 58 * len(mix_rate) + 140))
-    notes = ("Per dimension, the change split into rates moving within its values (rate effect) and volume moving "
-             "between values with different rates (mix effect); the two add up to the change.")
-    return Chart(key, name, figure, mix_rate, "other", "dimension", None, ["rate_effect", "mix_effect"], metric_name, notes)
+    notes = (
+        "Per dimension, the change split into rates moving within its values (rate effect) and volume moving "
+        "between values with different rates (mix effect); the two add up to the change."
+    )
+    return Chart(key, name, figure, mix_rate, "other", "dimension", None, ["rate_effect", "mix_effect"], metric, notes)
 
 
-def movers(frame: pl.DataFrame, level: str, metric_name: str, title: str | None = None, key: str = "movers") -> Chart:
+def movers(frame: pl.DataFrame, level: str, metric: str, title: str | None = None, key: str = "movers") -> Chart:
     """Diverging bars of each geography's change (``insights.regional.movers``); faded when not significant."""
-    definition = metric(metric_name)
+    definition = as_metric(metric)
     shown = frame.drop_nulls("change").head(12)
     up_bad = definition.higher_is_better is False
     colours = [
         ("#C05621" if (change > 0) == up_bad else "#2F855A") if significant else "#CBD2D9"
-        for change, significant in zip(shown["change"].to_list(), shown["significant"].to_list())
+        for change, significant in zip(shown["change"].to_list(), shown["significant"].to_list(), strict=True)
     ]
-    text = [change_text(metric_name, v, None) for v in shown["change"].to_list()]
+    text = [change_text(metric, v, None) for v in shown["change"].to_list()]
     figure = go.Figure(
         go.Bar(
-            x=shown["change"].to_list(), y=shown["name"].to_list(), orientation="h", marker={"color": colours},
-            text=text, textposition="outside", customdata=shown[level].to_list(),
+            x=shown["change"].to_list(),
+            y=shown["name"].to_list(),
+            orientation="h",
+            marker={"color": colours},
+            text=text,
+            textposition="outside",
+            customdata=shown[level].to_list(),
             hovertemplate="%{y}: %{text}<extra></extra>",
         )
     )
     figure.update_traces(cliponaxis=False)
     figure.update_yaxes(autorange="reversed", title=None)
-    figure.update_xaxes(title=f"Change in {definition.label.lower()} (grey: within the usual variation)", zeroline=True, zerolinecolor=MUTED,
-                        range=_padded_range(shown["change"].to_list(), pad=0.2), **change_axis_format(metric_name))
+    figure.update_xaxes(
+        title=f"Change in {definition.label.lower()} (grey: within the usual variation)",
+        zeroline=True,
+        zerolinecolor=MUTED,
+        range=_padded_range(shown["change"].to_list(), pad=0.2),
+        **change_axis_format(metric),
+    )
     name = title or f"Biggest movers: {definition.label.lower()}"
     style(figure, name, height=max(320, 34 * len(shown) + 120))
-    return Chart(key, name, figure, shown.select(level, "name", "baseline_value", "value", "change", "significant"), "bar", "name", None, ["change"], metric_name, definition.definition)
+    return Chart(
+        key,
+        name,
+        figure,
+        shown.select(level, "name", "baseline_value", "value", "change", "significant"),
+        "bar",
+        "name",
+        None,
+        ["change"],
+        metric,
+        definition.definition,
+    )
 
 
-def time_to_action(frame: pl.DataFrame, metric_names: list[str], title: str = "Time to action by harm area", key: str = "time_to_action") -> Chart:
+def time_to_action(
+    frame: pl.DataFrame, metrics: list[str], title: str = "Time to action by harm area", key: str = "time_to_action"
+) -> Chart:
     """Grouped horizontal bars of the cumulative shares of actions taken within each time
     threshold (one category per speed metric, e.g. ``within_1h_rate``, shortest first), one
     series per harm area in its colour, each bar labelled with its share.
 
-    ``frame`` is ``Cube.query(metric_names, by=["harm_area"])`` output.
+    ``frame`` is ``Cube.query(metrics, by=["harm_area"])`` output.
     """
-    thresholds = [_threshold_words(m) for m in metric_names]
+    thresholds = [_threshold_words(m) for m in metrics]
     rows = sorted(frame.iter_rows(named=True), key=lambda r: label("harm_area", r["harm_area"]))
-    fmt = hover_format(metric_names[0])
+    fmt = hover_format(metrics[0])
     figure = go.Figure()
     for index, row in enumerate(rows):
         code, name = row["harm_area"], label("harm_area", row["harm_area"])
         figure.add_trace(
             go.Bar(
-                x=[row[m] for m in metric_names], y=thresholds, orientation="h", name=name,
-                marker={"color": series_colour("harm_area", code, index)}, customdata=[code] * len(metric_names),
-                texttemplate=f"%{{x:{TICK_FORMATS['percent']}}}", textposition="outside", cliponaxis=False,
+                x=[row[m] for m in metrics],
+                y=thresholds,
+                orientation="h",
+                name=name,
+                marker={"color": series_colour("harm_area", code, index)},
+                customdata=[code] * len(metrics),
+                texttemplate=f"%{{x:{TICK_FORMATS['percent']}}}",
+                textposition="outside",
+                cliponaxis=False,
                 hovertemplate=f"{name}<br>%{{y}}: %{{x{fmt}}}<extra></extra>",
             )
         )
-    figure.update_xaxes(**axis_format(metric_names[0]), title="Share of actions (posting time known)", range=[0, 1.1])
+    figure.update_xaxes(**axis_format(metrics[0]), title="Share of actions (posting time known)", range=[0, 1.1])
     figure.update_yaxes(autorange="reversed", title=None)
     height = max(340, 3 * 22 * len(rows) + 200)
     style(figure, title, height=height)
     # the legend below the axis title: 80 px under the plot area (the height less style's 60 + 50 px margins)
-    figure.update_layout(barmode="group", bargap=0.18, uniformtext={"minsize": 12, "mode": "show"},
-                         legend={"orientation": "h", "yanchor": "top", "y": -80 / (height - 110), "xanchor": "left", "x": 0})
-    notes = " ".join(f"{metric(m).label}: {metric(m).definition}" for m in metric_names)
-    return Chart(key, title, figure, frame, "other", None, "harm_area", list(metric_names), None, notes)
+    figure.update_layout(
+        barmode="group",
+        bargap=0.18,
+        uniformtext={"minsize": 12, "mode": "show"},
+        legend={"orientation": "h", "yanchor": "top", "y": -80 / (height - 110), "xanchor": "left", "x": 0},
+    )
+    notes = " ".join(f"{as_metric(m).label}: {as_metric(m).definition}" for m in metrics)
+    return Chart(key, title, figure, frame, "other", None, "harm_area", list(metrics), None, notes)
 
 
-def _threshold_words(metric_name: str) -> str:
+def _threshold_words(metric: str) -> str:
     """'within_7d_rate' → 'Within 7 days': the time threshold of a speed metric's numerator, from
     the registry (the measure's label when it is not counted against a threshold)."""
-    counted = measures()[metric(metric_name).numerator].from_events
+    counted = measures()[as_metric(metric).numerator].from_events
     if counted is None or counted.kind != "count_at_most" or counted.threshold is None:
-        return measures()[metric(metric_name).numerator].label
+        return measures()[as_metric(metric).numerator].label
     hours = counted.threshold
     amount, unit = (hours / 24, "day") if hours > 24 and hours % 24 == 0 else (hours, "hour")
     return f"Within {amount:g} {unit}{'' if amount == 1 else 's'}"

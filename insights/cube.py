@@ -9,22 +9,17 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 import polars as pl
 
 from insights.errors import DataError
-from insights.metrics import MEASURES, Metric, metric, metrics
+from insights.filters import Filters, normalise_filters
+from insights.metrics import MEASURES, Metric, as_metric, metrics
 from insights.model import DIMENSIONS
-
-Grain = Literal["day", "week", "month", "quarter", "year"]
-
-GRAIN_EVERY: dict[str, str] = {"day": "1d", "week": "1w", "month": "1mo", "quarter": "1q", "year": "1y"}
-GRAIN_ORDER: tuple[str, ...] = tuple(GRAIN_EVERY)
-
-Filters = Mapping[str, object]
+from insights.periods import GRAINS, Grain, as_date, as_grain, period_start
 
 #: Roll-ups are kept for queries needing at most this many dimensions…
 MAX_ROLLUP_DIMENSIONS = 3
@@ -83,13 +78,6 @@ def empty_rejections() -> pl.DataFrame:
     return pl.DataFrame(schema={"_source": pl.String, "_row": pl.Int64, "_column": pl.String, "_reason": pl.String})
 
 
-def period_start(date: pl.Expr, grain: str) -> pl.Expr:
-    """Truncate a date expression to the start of its day/week (Monday)/month/quarter/year."""
-    if grain not in GRAIN_EVERY:
-        raise ValueError(f"grain must be one of {', '.join(GRAIN_EVERY)}, not {grain!r}")
-    return date if grain == "day" else date.dt.truncate(GRAIN_EVERY[grain])
-
-
 def known_sum(column: str | pl.Expr, complete: bool = False) -> pl.Expr:
     """Sum of a measure over a group; null (not 0) when no row of the group knows it.
     ``complete``: the measure is known in every row, so a plain sum does."""
@@ -97,18 +85,6 @@ def known_sum(column: str | pl.Expr, complete: bool = False) -> pl.Expr:
     if complete:
         return column.sum()
     return pl.when(column.is_not_null().any()).then(column.sum()).otherwise(None)
-
-
-def as_date(value: object, name: str = "date") -> dt.date:
-    """A date from a date, a datetime or ISO text; the error names the argument."""
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise ValueError(f"{name} must be a date like 2024-01-31, not {value!r}") from None
 
 
 class Cube:
@@ -154,8 +130,11 @@ class Cube:
         weight = "actions" if "actions" in self.measures else self.measures[0]
         cells = self.rollup({dimension, *(filters or {})}, [weight]).lazy()
         lf = cells.filter(self._predicate(filters, None, None)) if filters else cells
-        ranked = lf.group_by(dimension).agg(pl.col(weight).sum()).drop_nulls(dimension).sort(
-            [weight, dimension], descending=[True, False]
+        ranked = (
+            lf.group_by(dimension)
+            .agg(pl.col(weight).sum())
+            .drop_nulls(dimension)
+            .sort([weight, dimension], descending=[True, False])
         )
         return ranked.collect()[dimension].cast(pl.String).to_list()
 
@@ -168,7 +147,11 @@ class Cube:
         measures must stay paired cell by cell); otherwise the full cube is read.
         """
         wanted = frozenset(dimensions) - {"date"}
-        if len(wanted) > MAX_ROLLUP_DIMENSIONS or not set(measures) <= self._complete or len(self.data) < MIN_ROLLUP_CELLS:
+        if (
+            len(wanted) > MAX_ROLLUP_DIMENSIONS
+            or not set(measures) <= self._complete
+            or len(self.data) < MIN_ROLLUP_CELLS
+        ):
             return self.data
         fitting = [r for dims, r in self._rollups.items() if wanted <= dims]
         if fitting:
@@ -185,7 +168,9 @@ class Cube:
         """Build the roll-ups pages usually need up front (default: every dimension alone and
         with the harm area), so the first filter change is as fast as the next."""
         if dimension_sets is None:
-            dimension_sets = [{d} for d in self.dimensions] + [{"harm_area", d} for d in self.dimensions if d != "harm_area"]
+            dimension_sets = [{d} for d in self.dimensions] + [
+                {"harm_area", d} for d in self.dimensions if d != "harm_area"
+            ]
         for dims in dimension_sets:
             self.rollup([d for d in dims if d in self.dimensions], self._complete)
 
@@ -213,15 +198,10 @@ class Cube:
 
     def _predicate(self, filters: Filters | None, start: object, end: object) -> pl.Expr:
         terms: list[pl.Expr] = []
-        for dimension, wanted in (filters or {}).items():
+        for dimension, values in normalise_filters(filters).items():
             if dimension not in self.data.columns:
                 raise DataError(f"cannot filter on {dimension!r}: this cube's dimensions are {list(self.dimensions)}")
-            if wanted is None:
-                continue
-            values = [wanted] if isinstance(wanted, str) or not isinstance(wanted, Iterable) else list(wanted)
-            if not values:
-                continue
-            column = pl.col(dimension).cast(pl.String) if dimension != "date" else pl.col("date")
+            column = pl.col(dimension).cast(pl.String)
             terms.append(column.is_in(values))
         if start is not None:
             terms.append(pl.col("date") >= as_date(start, "start"))
@@ -240,7 +220,7 @@ class Cube:
         unknown = [d for d in by if d not in self.dimensions]
         if unknown:
             raise DataError(f"cannot break down by {unknown}: this cube's dimensions are {list(self.dimensions)}")
-        if grain is not None and GRAIN_ORDER.index(grain) < GRAIN_ORDER.index(self.time_grain):
+        if grain is not None and GRAINS.index(as_grain(grain)) < GRAINS.index(self.time_grain):
             raise DataError(f"source {self.provenance.source!r} is published by {self.time_grain}, not by {grain}")
 
     def _sum_names(self, m: Metric) -> tuple[str, str | None]:
@@ -265,9 +245,11 @@ class Cube:
                 for name in m.measures:
                     exprs.setdefault(name, known_sum(name, name in self._complete).alias(name))
                 continue
-            both = pl.col(m.numerator).is_not_null() & pl.col(m.denominator).is_not_null()
-            exprs.setdefault(num_name, known_sum(pl.col(m.numerator).filter(both)).alias(num_name))
-            exprs.setdefault(den_name, known_sum(pl.col(m.denominator).filter(both)).alias(den_name))
+            assert m.denominator is not None  # a rate whose sums are paired (see _sum_names)
+            numerator, denominator = pl.col(m.numerator), pl.col(m.denominator)
+            both = numerator.is_not_null() & denominator.is_not_null()
+            exprs.setdefault(num_name, known_sum(numerator.filter(both)).alias(num_name))
+            exprs.setdefault(den_name, known_sum(denominator.filter(both)).alias(den_name))
         return list(exprs.values())
 
     def metric_exprs(self, wanted: Sequence[Metric]) -> list[pl.Expr]:
@@ -295,13 +277,13 @@ class Cube:
         ``grain`` is given), then the ``by`` columns, then one column per metric named after it.
         Rates are ``sum(numerator) / sum(denominator)`` over the combination.
         """
-        wanted = [metric(n) for n in ([metrics] if isinstance(metrics, str) else metrics)]
+        wanted = [as_metric(n) for n in ([metrics] if isinstance(metrics, str) else metrics)]
         grouped, keys = self._summed(wanted, by, filters, grain, start, end)
         return self._collect(grouped.select(*self._key_columns(keys), *self.metric_exprs(wanted)), keys)
 
     def sums(
         self,
-        of: str | Metric,
+        metric: str | Metric,
         by: Sequence[str] = (),
         filters: Filters | None = None,
         grain: Grain | None = None,
@@ -314,9 +296,9 @@ class Cube:
         ``denominator`` (null for a count metric) and the metric itself. The sums are paired
         exactly as ``query`` pairs them, so ``numerator / denominator × scale`` is the metric.
         Significance tests and decompositions need these, since rates are not additive but
-        their sums are. ``of`` is a registry name or a ``Metric`` (e.g. actions over uploads).
+        their sums are. ``metric`` is a registry name or a ``Metric`` (e.g. actions over uploads).
         """
-        wanted = of if isinstance(of, Metric) else metric(of)
+        wanted = as_metric(metric)
         grouped, keys = self._summed([wanted], by, filters, grain, start, end)
         num_name, den_name = self._sum_names(wanted)
         denominator = pl.col(den_name) if den_name else pl.lit(None, dtype=pl.Int64)
@@ -331,12 +313,18 @@ class Cube:
         )
 
     def _summed(
-        self, wanted: Sequence[Metric], by: Sequence[str], filters: Filters | None, grain: Grain | None, start: object, end: object
+        self,
+        wanted: Sequence[Metric],
+        by: Sequence[str],
+        filters: Filters | None,
+        grain: Grain | None,
+        start: object,
+        end: object,
     ) -> tuple[pl.LazyFrame, list[str]]:
         """The measure sums the metrics need per combination of period and ``by``, and the key names."""
         by = [by] if isinstance(by, str) else list(by)
         self._check(wanted, by, grain)
-        needed = {*by, *(d for d, v in (filters or {}).items() if v is not None)}
+        needed = {*by, *normalise_filters(filters)}
         lf = self.rollup(needed, [x for m in wanted for x in m.measures]).lazy()
         if filters or start is not None or end is not None:
             lf = lf.filter(self._predicate(filters, start, end))

@@ -10,11 +10,9 @@ from __future__ import annotations
 import atexit
 import io
 import threading
-from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Literal
 
-import polars as pl
 from pptx import Presentation
 from pptx.chart.data import CategoryChartData
 from pptx.dml.color import RGBColor
@@ -22,12 +20,11 @@ from pptx.enum.chart import XL_CHART_TYPE, XL_LEGEND_POSITION
 from pptx.util import Emu, Inches, Pt
 
 from insights.charts import ACCENT, Chart
+from insights.labels import label
+from insights.maps import topojson_url
 from insights.metrics import metric
-from insights.model import label
 
 ImageFormat = Literal["png", "svg"]
-#: Map shapes shipped with the project (maps must not depend on a CDN).
-TOPOJSON = Path(__file__).resolve().parents[1] / "static" / "topojson"
 #: Deck-quality image size (16:9) in CSS pixels; PNGs are rendered at ``scale`` times this.
 IMAGE_WIDTH, IMAGE_HEIGHT = 1600, 900
 
@@ -47,14 +44,16 @@ def _warm_kaleido() -> None:
             _server_started = True
 
 
-def image_bytes(chart: Chart, format: ImageFormat = "png", width: int = IMAGE_WIDTH, height: int = IMAGE_HEIGHT, scale: float = 1.0) -> bytes:
+def image_bytes(
+    chart: Chart, format: ImageFormat = "png", width: int = IMAGE_WIDTH, height: int = IMAGE_HEIGHT, scale: float = 1.0
+) -> bytes:
     """The chart rendered on the server as PNG or SVG at ``width`` × ``height`` (× ``scale`` for PNG)."""
     import kaleido
 
     _warm_kaleido()
     options = {"format": format, "width": width, "height": height, "scale": scale}
     with _server_lock:
-        return kaleido.calc_fig_sync(chart.figure, opts=options, topojson=TOPOJSON.as_uri() + "/")
+        return kaleido.calc_fig_sync(chart.figure, opts=options, topojson=topojson_url())
 
 
 def csv_bytes(chart: Chart) -> bytes:
@@ -114,6 +113,7 @@ def _notes(slide, *parts: str) -> None:
 
 def _native_chart(slide, chart: Chart) -> None:
     """Add a line or bar chart as an editable PowerPoint chart."""
+    assert chart.x is not None, "a native chart has an x column"
     data = CategoryChartData()
     frame = chart.data
     value = chart.y[0]
@@ -124,14 +124,17 @@ def _native_chart(slide, chart: Chart) -> None:
         groups = [(None, frame)] if chart.series is None else frame.group_by(chart.series, maintain_order=True)
         for key, part in sorted(groups, key=lambda g: str(g[0])):
             code = key[0] if isinstance(key, tuple) else key
-            by_period = dict(zip(part[chart.x].to_list(), part[value].to_list()))
-            data.add_series(label(chart.series, code) if code else shown.label, [by_period.get(p) for p in periods])
+            by_period = dict(zip(part[chart.x].to_list(), part[value].to_list(), strict=True))
+            name = label(chart.series, code) if chart.series is not None and code is not None else shown.label
+            data.add_series(name, [by_period.get(p) for p in periods])
         kind = XL_CHART_TYPE.LINE
     else:
         data.categories = [label(chart.x, v) for v in frame[chart.x].to_list()]
         data.add_series(shown.label, frame[value].to_list())
         kind = XL_CHART_TYPE.BAR_CLUSTERED
-    shape = slide.shapes.add_chart(kind, Inches(0.5), Inches(1.3), SLIDE_WIDTH - Inches(1.0), SLIDE_HEIGHT - Inches(1.8), data)
+    shape = slide.shapes.add_chart(
+        kind, Inches(0.5), Inches(1.3), SLIDE_WIDTH - Inches(1.0), SLIDE_HEIGHT - Inches(1.8), data
+    )
     plot = shape.chart
     plot.has_legend = chart.kind == "line" and chart.series is not None
     if plot.has_legend:
@@ -142,7 +145,7 @@ def _native_chart(slide, chart: Chart) -> None:
     plot.value_axis.tick_labels.number_format_is_linked = False
     plot.font.size = Pt(14)
     plot.has_title = False
-    for series, colour in zip(plot.series, _series_colours(chart)):
+    for series, colour in zip(plot.series, _series_colours(chart), strict=False):
         rgb = RGBColor.from_string(colour.lstrip("#").upper())
         if chart.kind == "line":
             series.format.line.color.rgb = rgb

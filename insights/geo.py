@@ -15,7 +15,7 @@ from pathlib import Path
 import country_converter as coco
 import polars as pl
 
-from insights.model import DEFINITIONS
+from insights.definitions import DEFINITIONS
 
 _NOT_FOUND = "\x00not found"
 
@@ -131,5 +131,5 @@ def geography(countries: Iterable[str], company: CompanyRegions | None = None) -
             "subregion": [subregion_of(c) for c in codes],
             "company_region": [company.of(c) for c in codes],
         },
-        schema={k: pl.String for k in ("country", "iso3", "country_name", "region", "subregion", "company_region")},
+        schema=dict.fromkeys(("country", "iso3", "country_name", "region", "subregion", "company_region"), pl.String),
     )

@@ -1,112 +1,36 @@
-"""KPI cards: a metric's value in the latest complete period, against the previous period and a year earlier."""
+"""KPI cards: a metric in the latest complete period, against the period before and a year earlier.
+
+Each card carries two ``Change`` results (tested against the slice's usual variation), so a
+card, the narrative and an export show the same numbers and the same verdict.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
-import polars as pl
-
-from insights.cube import GRAIN_EVERY, Cube, Filters
-from insights.metrics import metric
-
-
-@dataclass(frozen=True)
-class Period:
-    """An inclusive date range."""
-
-    start: dt.date
-    end: dt.date
-
-    def label(self) -> str:
-        """'2026-11-16 – 2026-11-22'."""
-        return f"{self.start:%Y-%m-%d} – {self.end:%Y-%m-%d}"
-
-
-def _shift(day: dt.date, grain: str, steps: int) -> dt.date:
-    return pl.select(pl.lit(day).dt.offset_by(f"{steps}{GRAIN_EVERY[grain][1:]}")).item()
-
-
-def latest_complete_period(as_of: dt.date, grain: str) -> Period:
-    """The last day/week/month/quarter/year that ends on or before ``as_of``."""
-    start = pl.select(pl.lit(as_of).dt.truncate(GRAIN_EVERY[grain])).item()
-    end = _shift(start, grain, 1) - dt.timedelta(days=1)
-    if end > as_of:
-        start = _shift(start, grain, -1)
-        end = _shift(start, grain, 1) - dt.timedelta(days=1)
-    return Period(start, end)
-
-
-def previous_period(period: Period, grain: str) -> Period:
-    """The period just before ``period``."""
-    start = _shift(period.start, grain, -1)
-    return Period(start, period.start - dt.timedelta(days=1))
-
-
-def year_earlier(period: Period) -> Period:
-    """The same dates one year earlier."""
-    shift = lambda d: pl.select(pl.lit(d).dt.offset_by("-1y")).item()  # noqa: E731
-    return Period(shift(period.start), shift(period.end))
-
-
-def _difference(now: float | None, before: float | None) -> float | None:
-    return None if now is None or before is None else now - before
-
-
-def _relative(change: float | None, before: float | None) -> float | None:
-    return None if change is None or not before else change / before
-
-
-def change_text(metric_name: str, change: float | None, pct_change: float | None) -> str | None:
-    """A change formatted as on a card: '+12.3%' for counts, '+1.2 pp' for rates."""
-    if change is None:
-        return None
-    definition = metric(metric_name)
-    if definition.format == "percent":
-        return _signed(change * 100, " pp")
-    return _signed(pct_change * 100, "%") if pct_change is not None else definition.format_value(change)
-
-
-def _signed(number: float, unit: str) -> str:
-    """A signed number to one decimal; a change that rounds to zero reads '+0.0', never '-0.0'."""
-    return f"{round(number, 1) + 0.0:+.1f}{unit}"
+from insights.change import Change
+from insights.cube import Cube
+from insights.filters import Filters
+from insights.periods import Grain, Period, grain_of, latest_complete_period, previous_period, year_earlier
+from insights.trends.deltas import compare, data_as_of, slice_noise
 
 
 @dataclass(frozen=True)
 class KpiCard:
-    """One metric for one slice: value now, before, a year ago, and the changes."""
+    """One metric for one slice (``key``: the value of the breakdown, None for the whole slice):
+    its change against the previous period and against a year earlier."""
 
     key: str | None
     metric: str
-    value: float | None
-    previous: float | None
-    year_ago: float | None
+    change: Change
+    year_ago: Change
 
     @property
-    def change(self) -> float | None:
-        """Absolute change against the previous period."""
-        return _difference(self.value, self.previous)
-
-    @property
-    def pct_change(self) -> float | None:
-        """Relative change against the previous period (None when the previous value is 0 or unknown)."""
-        return _relative(self.change, self.previous)
-
-    @property
-    def yoy_change(self) -> float | None:
-        """Absolute change against a year earlier."""
-        return _difference(self.value, self.year_ago)
-
-    @property
-    def yoy_pct_change(self) -> float | None:
-        """Relative change against a year earlier."""
-        return _relative(self.yoy_change, self.year_ago)
-
-    def delta_text(self, against: str = "previous") -> str | None:
-        """The change formatted for a card: '+12.3%' for counts, '+1.2 pp' for rates."""
-        change, pct = (self.change, self.pct_change) if against == "previous" else (self.yoy_change, self.yoy_pct_change)
-        return change_text(self.metric, change, pct)
+    def value(self) -> float | None:
+        """The metric in the current period."""
+        return self.change.value
 
 
 def kpi_cards(
@@ -114,35 +38,36 @@ def kpi_cards(
     metrics: Sequence[str],
     by: str | None = "harm_area",
     filters: Filters | None = None,
-    grain: str = "week",
+    grain: Grain = "week",
     as_of: dt.date | None = None,
 ) -> tuple[Period, list[KpiCard]]:
     """KPI cards for every value of ``by`` (or the whole slice when ``by`` is None) and metric.
 
     The current period is the latest complete ``grain`` ending on or before ``as_of`` (default:
-    the data's as-of date); it is compared with the period before and with a year earlier.
+    the data's as-of date); it is compared with the period before and with a year earlier, each
+    change tested against the slice's own noise at that grain (sub-slices share it).
     """
-    as_of = as_of or cube.provenance.as_of
-    if as_of is None:
-        raise ValueError("the cube has no data, so there is no period to report")
-    current = latest_complete_period(as_of, grain)
-    periods = {"value": current, "previous": previous_period(current, grain), "year_ago": year_earlier(current)}
+    current = latest_complete_period(data_as_of(cube, as_of), grain)
+    baselines = {"previous": previous_period(current, grain), "year_ago": year_earlier(current)}
     keys = [by] if by else []
-    frames = []
-    for name, period in periods.items():
-        frame = cube.query(list(metrics), by=keys, filters=filters, start=period.start, end=period.end)
-        frames.append(frame.unpivot(index=keys, variable_name="metric", value_name=name))
-    joined = frames[0]
-    for frame in frames[1:]:
-        joined = joined.join(frame, on=[*keys, "metric"], how="full", coalesce=True)
-    cards = [
-        KpiCard(
-            key=row[by] if by else None,
-            metric=row["metric"],
-            value=row["value"],
-            previous=row["previous"],
-            year_ago=row["year_ago"],
-        )
-        for row in joined.iter_rows(named=True)
-    ]
+    cards = []
+    for name in metrics:
+        noise = slice_noise(cube, name, grain_of(current), filters, end=current.end)
+        found: dict[str, dict[str | None, Change]] = {}
+        for against, baseline in baselines.items():
+            frame = compare(cube, name, current=current, baseline=baseline, by=keys, filters=filters, noise=noise)
+            found[against] = {
+                (row[by] if by else None): Change.from_row(
+                    row,
+                    name,
+                    current=current,
+                    baseline=baseline,
+                    filters={**(filters or {}), **({by: row[by]} if by else {})},
+                    noise=noise,
+                )
+                for row in frame.iter_rows(named=True)
+            }
+        for key, change in found["previous"].items():
+            year_ago = found["year_ago"].get(key) or Change(name, current, baselines["year_ago"], change.value, None)
+            cards.append(KpiCard(key, name, change, year_ago))
     return current, cards

@@ -7,15 +7,13 @@ filters and decompositions stay correct for rates.
 
 from __future__ import annotations
 
-import math
-import tomllib
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal
 
 import polars as pl
 
-from insights.model import DEFINITIONS
+from insights.definitions import read_toml
 
 Format = Literal["count", "percent", "decimal"]
 
@@ -84,28 +82,10 @@ class Metric:
             return None
         return numerator / denominator * self.scale
 
-    def format_value(self, value: float | None) -> str:
-        """Format a value the way the registry says this metric is shown."""
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            return "n/a"
-        if self.format == "percent":
-            return f"{value:.1%}"
-        if self.format == "count":
-            return _compact_count(value)
-        return f"{value:,.2f}"
-
-
-def _compact_count(value: float) -> str:
-    """1234 → '1,234'; 1_234_567 → '1.23M'."""
-    for limit, suffix in ((1e9, "B"), (1e6, "M")):
-        if abs(value) >= limit:
-            return f"{value / limit:.2f}{suffix}"
-    return f"{value:,.0f}"
-
 
 @cache
 def _registry() -> tuple[dict[str, Measure], dict[str, Metric]]:
-    spec = tomllib.loads((DEFINITIONS / "metrics.toml").read_text())
+    spec = read_toml("metrics.toml")
     measures = {
         name: Measure(name, entry["label"], EventCount(**entry["from_events"]) if "from_events" in entry else None)
         for name, entry in spec["measures"].items()
@@ -140,12 +120,34 @@ def metrics() -> dict[str, Metric]:
     return _registry()[1]
 
 
-def metric(name: str) -> Metric:
-    """Look up one metric; the error lists the known names."""
+def _lookup(name: str) -> Metric:
     try:
         return metrics()[name]
     except KeyError:
         raise KeyError(f"unknown metric {name!r}; known metrics: {', '.join(metrics())}") from None
+
+
+def metric(name: str) -> Metric:
+    """Look up one metric; the error lists the known names."""
+    return _lookup(name)
+
+
+def as_metric(metric: str | Metric) -> Metric:
+    """A registry metric by name, or an ad-hoc ``Metric`` as it is."""
+    return metric if isinstance(metric, Metric) else _lookup(metric)
+
+
+def per_exposure(metric: str | Metric, exposure: str) -> Metric:
+    """The registry's exposure-normalised version of a count (e.g. ``actions`` per ``uploads`` →
+    ``actions_per_10k_uploads``): the metric whose numerator is the count's and whose
+    denominator is the exposure measure. ``ValueError`` for a rate or where none is defined."""
+    count = as_metric(metric)
+    if count.is_ratio:
+        raise ValueError(f"{count.name!r} is already a rate; only counts are normalised by exposure")
+    for candidate in metrics().values():
+        if candidate.numerator == count.numerator and candidate.denominator == exposure:
+            return candidate
+    raise ValueError(f"metrics.toml defines no {count.name} per {exposure}; add one to normalise by it")
 
 
 MEASURES: tuple[str, ...] = tuple(measures())

@@ -6,12 +6,10 @@ and code lists are data, visible in the app and the docs, and editable without c
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
-DEFINITIONS = Path(__file__).parent / "definitions"
+from insights.definitions import read_toml
 
 #: Dimensions of a cube, in display order. A source provides what it has.
 DIMENSIONS: tuple[str, ...] = (
@@ -89,8 +87,8 @@ def _alias_key(text: str) -> str:
 @cache
 def codes() -> tuple[Code, ...]:
     """All codes of all coded dimensions, read from the definitions folder."""
-    taxonomy = tomllib.loads((DEFINITIONS / "taxonomy.toml").read_text())
-    others = tomllib.loads((DEFINITIONS / "codes.toml").read_text())
+    taxonomy = read_toml("taxonomy.toml")
+    others = read_toml("codes.toml")
     found: list[Code] = []
     for area, spec in taxonomy["harm_areas"].items():
         found.append(Code("harm_area", area, spec["label"], tuple(spec.get("aliases", ())), colour=spec["colour"]))
@@ -126,17 +124,6 @@ def normalise_code(dimension: str, value: str | None) -> str | None:
 def labels(dimension: str) -> dict[str, str]:
     """Code → display label for one coded dimension."""
     return {c.code: c.label for c in codes() if c.dimension == dimension}
-
-
-def label(dimension: str, code: str | None) -> str:
-    """Display label of a code (country names for ISO codes); unknown codes are shown as they are."""
-    if code is None:
-        return "(none)"
-    if dimension == "country":
-        from insights.geo import country_name
-
-        return country_name(code)
-    return labels(dimension).get(code, code)
 
 
 @cache

@@ -2,12 +2,13 @@
 the top drivers and the annotated events nearby.
 
 Every number in a sentence is one of the computed results held by the ``Narrative`` (its
-``delta`` and ``drivers``), formatted the way the metric registry formats that metric.
+``change`` and ``drivers``), formatted by ``insights.formatting``.
 
 Drivers are an input: pass those of a root-cause analysis (``drivers_from_explanation`` of an
 ``explain_change`` result, ``Driver`` objects, or ``(segment, contribution)`` pairs), or let
 ``narrate`` derive them with ``one_dimension_drivers`` — each dimension's values' contributions
-to the change, one dimension at a time.
+to the change, one dimension at a time, by the same formula as root cause
+(``insights.rootcause.decompose``), so a segment shows the same contribution on every page.
 """
 
 from __future__ import annotations
@@ -17,13 +18,16 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from insights.cube import Cube, Filters, known_sum
-from insights.kpis import Period
-from insights.metrics import Metric
-from insights.model import DIMENSION_LABELS, label
-from insights.trends.deltas import Delta, delta
+from insights.change import Change
+from insights.cube import Cube
+from insights.filters import Filters, fixed_dimensions, normalise_filters
+from insights.formatting import amount_text, signed_amount_text, value_text
+from insights.labels import dimension_label, label
+from insights.metrics import Metric, as_metric
+from insights.periods import Period
+from insights.rootcause.decompose import Decomposition, compare_leaves, segment_sums
+from insights.trends.deltas import measure_change
 from insights.trends.events import events_near
-from insights.trends.series import as_metric
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,7 @@ DriverLike = Driver | tuple[Mapping[str, str], float]
 class Narrative:
     """The sentences and the results every number in them comes from."""
 
-    delta: Delta
+    change: Change
     drivers: list[Driver]
     events: pl.DataFrame | None
     sentences: list[str] = field(default_factory=list)
@@ -58,7 +62,8 @@ class Narrative:
 
 def one_dimension_drivers(
     cube: Cube,
-    of: str | Metric,
+    metric: str | Metric,
+    *,
     current: Period,
     baseline: Period,
     filters: Filters | None = None,
@@ -69,59 +74,40 @@ def one_dimension_drivers(
 
     For each dimension (default: every dimension of the cube the filters do not fix to one value)
     each value's contribution is computed so that, along that dimension, they add up to the
-    change: for a count, the value's own change; for a rate ``R = N / D``, the change of its
-    excess over the baseline rate, ``(n₁ − R₀·d₁) / D₁ − (n₀ − R₀·d₀) / D₀``. Values are ranked by
-    how much more they contributed than their share of the slice (of the baseline count, or of
-    the current denominator) would give them if everything had changed alike — so a dimension
-    value that is most of the slice anyway does not crowd out the one that moved — and the
-    ``top`` values contributing in the direction of the change, over all dimensions, are
+    change: for a count, the value's own change; for a rate, the symmetric shift-share term of
+    ``insights.rootcause.decompose`` (the same number root cause shows for that segment). Values
+    are ranked by how much more they contributed than their share of the slice (of the baseline
+    count, or of the current denominator) would give them if everything had changed alike — so a
+    dimension value that is most of the slice anyway does not crowd out the one that moved — and
+    the ``top`` values contributing in the direction of the change, over all dimensions, are
     returned. Dimensions with a single value in the slice are skipped. A value can appear under
     two related dimensions (a country and its language): this is a one-dimensional view, not a
     root-cause localisation.
     """
-    wanted = as_metric(of)
-    fixed = {d for d, v in (filters or {}).items() if isinstance(v, str) or (isinstance(v, Sequence) and len(v) == 1)}
+    fixed = fixed_dimensions(filters)
     chosen = [d for d in (dimensions or cube.dimensions) if d not in fixed]
-    now, before = (
-        cube.sums(wanted, by=chosen, filters=filters, start=p.start, end=p.end).drop(wanted.name) for p in (current, baseline)
-    )
-    frames = [_contributions(wanted, now, before, d) for d in chosen]
-    found = pl.concat([f for f in frames if len(f) > 1]) if any(len(f) > 1 for f in frames) else None
-    if found is None:
+    comparison = compare_leaves(cube, metric, current=current, baseline=baseline, dims=chosen, filters=filters)
+    decomposition = Decomposition.of(comparison)
+    if not decomposition.defined or not comparison.dims:
         return []
-    direction = 1.0 if frames[0]["contribution"].sum() >= 0 else -1.0
+    segments = segment_sums(comparison, 1).filter(~pl.col("duplicate")).with_columns(decomposition.columns())
+    size = "den_after" if comparison.metric.is_ratio else "num_before"
+    totals = comparison.totals()
+    share = pl.col(size) / totals[size] if totals[size] else pl.lit(0.0)
+    change = decomposition.contribution(decomposition.whole)
+    direction = 1.0 if change >= 0 else -1.0
     best = (
-        found.filter(pl.col("contribution") * direction > 0)
+        segments.select(
+            dimension=pl.col("cuboid"),
+            value=pl.coalesce(*comparison.dims).fill_null("(none)"),
+            contribution=pl.col("contribution").cast(pl.Float64),
+            excess=pl.col("contribution") - change * share,
+        )
+        .filter(pl.col("contribution") * direction > 0)
         .sort(pl.col("excess") * direction, "dimension", "value", descending=[True, False, False])
         .head(top)
     )
     return [Driver({r["dimension"]: r["value"]}, r["contribution"]) for r in best.iter_rows(named=True)]
-
-
-def _contributions(wanted: Metric, current: pl.DataFrame, baseline: pl.DataFrame, dimension: str) -> pl.DataFrame:
-    """Each value of ``dimension``: its contribution to the change (``dimension``, ``value``,
-    ``contribution`` and ``excess``: the contribution beyond the value's share of the change),
-    from the slice's sums in both periods at a finer breakdown."""
-    now, before = (frame.group_by(dimension).agg(known_sum("numerator").alias("numerator"), known_sum("denominator").alias("denominator"))
-                   for frame in (current, baseline))
-    joined = now.join(before, on=dimension, how="full", coalesce=True, nulls_equal=True, suffix="_before").fill_null(0)
-    n1, n0 = pl.col("numerator"), pl.col("numerator_before")
-    if wanted.is_ratio:
-        d1, d0 = pl.col("denominator"), pl.col("denominator_before")
-        rate_before = n0.sum() / d0.sum()
-        contribution = ((n1 - rate_before * d1) / d1.sum() - (n0 - rate_before * d0) / d0.sum()) * wanted.scale
-        share = d1 / d1.sum()
-    else:
-        contribution = n1 - n0
-        share = n0 / n0.sum()
-    return joined.select(
-        dimension=pl.lit(dimension),
-        value=pl.col(dimension).cast(pl.String).fill_null("(none)"),
-        contribution=contribution.cast(pl.Float64),
-        share=share.cast(pl.Float64),
-    ).select(
-        "dimension", "value", "contribution", excess=pl.col("contribution") - pl.col("contribution").sum() * pl.col("share")
-    )
 
 
 def drivers_from_explanation(explanation, top: int = 3) -> list[Driver]:
@@ -146,10 +132,12 @@ def as_drivers(drivers: Sequence[DriverLike]) -> list[Driver]:
 
 def narrate(
     cube: Cube,
-    of: str | Metric,
+    metric: str | Metric,
+    *,
     current: Period,
     baseline: Period,
     filters: Filters | None = None,
+    change: Change | None = None,
     drivers: Sequence[DriverLike] | None = None,
     events: pl.DataFrame | None = None,
     within_days: int = 7,
@@ -158,36 +146,46 @@ def narrate(
 ) -> Narrative:
     """Sentences about a metric's change from ``baseline`` to ``current`` for one slice.
 
-    ``drivers`` default to ``one_dimension_drivers`` (pass ``insights.rootcause`` results when
-    available); they are told only for a significant change. ``events`` (see ``insights.trends.read_events``) adds the annotated events of the
-    slice within ``within_days`` of the current period.
+    ``change`` is the slice's change when the caller has measured it already
+    (``insights.trends.measure_change``); otherwise it is measured here. ``drivers`` default to
+    ``one_dimension_drivers`` (pass ``insights.rootcause`` results when available); they are told
+    only for a significant change. ``events`` (see ``insights.trends.read_events``) adds the
+    annotated events of the slice within ``within_days`` of the current period.
     """
-    wanted = as_metric(of)
-    change = delta(cube, wanted, current, baseline, filters, alpha=alpha)
-    found = as_drivers(drivers) if drivers is not None else one_dimension_drivers(cube, wanted, current, baseline, filters, top=top)
+    wanted = as_metric(metric)
+    if change is None:
+        change = measure_change(cube, wanted, current=current, baseline=baseline, filters=filters, alpha=alpha)
+    elif not change.describes(wanted.name, current=current, baseline=baseline, filters=filters):
+        raise ValueError(
+            f"the change given is of {change.metric} on {change.filters}, "
+            f"not of {wanted.name} on {normalise_filters(filters)}"
+        )
+    found = (
+        as_drivers(drivers)
+        if drivers is not None
+        else one_dimension_drivers(cube, wanted, current=current, baseline=baseline, filters=filters, top=top)
+    )
     nearby = events_near(events, [(current.start, current.end)], within_days, filters) if events is not None else None
     sentences = [_what_moved(wanted, change, filters), _significance(change)]
     if found and change.significant:
         sentences.append(_drivers_sentence(wanted, found))
     if nearby is not None:
         sentences.append(_events_sentence(nearby, within_days))
-    return Narrative(delta=change, drivers=found, events=nearby, sentences=sentences)
+    return Narrative(change=change, drivers=found, events=nearby, sentences=sentences)
 
 
 def describe_slice(filters: Filters | None) -> str:
     """' for Violent extremism in France, Belgium and Netherlands' (empty for everything)."""
-    parts, places = [], []
-    for dimension, wanted in (filters or {}).items():
-        if wanted is None:
-            continue
-        values = [wanted] if isinstance(wanted, str) else list(wanted)  # type: ignore[arg-type]
+    parts: list[str] = []
+    places: list[str] = []
+    for dimension, values in normalise_filters(filters).items():
         names = _and([label(dimension, v) for v in values])
         if dimension in ("country", "region"):
             places.append(names)
         elif dimension == "harm_area":
             parts.insert(0, names)
         else:
-            parts.append(f"{DIMENSION_LABELS.get(dimension, dimension).lower()} {names}")
+            parts.append(f"{dimension_label(dimension).lower()} {names}")
     text = f" for {', '.join(parts)}" if parts else ""
     return text + (f" in {' and '.join(places)}" if places else "")
 
@@ -196,29 +194,18 @@ def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
-def _amount(wanted: Metric, change: float) -> str:
-    """An unsigned change in the metric's unit: '90', '8.2 pp', '1.25'."""
-    if wanted.format == "percent":
-        return f"{abs(change) * 100:.1f} pp"
-    return wanted.format_value(abs(change))
-
-
-def _signed(wanted: Metric, change: float) -> str:
-    return ("+" if change >= 0 else "−") + _amount(wanted, change)
-
-
-def _what_moved(wanted: Metric, change: Delta, filters: Filters | None) -> str:
+def _what_moved(wanted: Metric, change: Change, filters: Filters | None) -> str:
     subject = f"{wanted.label}{describe_slice(filters)}"
-    before, now = wanted.format_value(change.baseline_value), wanted.format_value(change.value)
+    before, now = value_text(wanted, change.baseline_value), value_text(wanted, change.value)
     periods = f"from {before} in {change.baseline.label()} to {now} in {change.current.label()}"
     if change.change is None:
         return f"{subject}: {now} in {change.current.label()}, against {before} in {change.baseline.label()}."
     if change.change == 0:
         return f"{subject} was unchanged at {now} in {change.current.label()} against {change.baseline.label()}."
     verb = "rose" if change.change > 0 else "fell"
-    size = _amount(wanted, change.change)
+    size = amount_text(wanted, change.change)
     if wanted.format != "percent" and change.pct_change is not None:
-        size = f"{abs(change.pct_change):.1%} ({_signed(wanted, change.change)})"
+        size = f"{abs(change.pct_change):.1%} ({signed_amount_text(wanted, change.change)})"
     return f"{subject} {verb} by {size}, {periods}."
 
 
@@ -226,20 +213,22 @@ def _p_text(p: float) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
-def _significance(change: Delta) -> str:
+def _significance(change: Change) -> str:
     if change.p_value is None:
         return "There is too little data in one of the periods to test the change."
     if change.significant:
         return f"That is more than this slice's usual variation ({_p_text(change.p_value)})."
-    return f"That is within this slice's usual variation ({_p_text(change.p_value)}), so it is not reported as a change."
+    return (
+        f"That is within this slice's usual variation ({_p_text(change.p_value)}), so it is not reported as a change."
+    )
 
 
 def _segment_text(segment: Mapping[str, str]) -> str:
-    return " × ".join(f"{DIMENSION_LABELS.get(d, d).lower()} {label(d, v)}" for d, v in segment.items())
+    return " × ".join(f"{dimension_label(d).lower()} {label(d, v)}" for d, v in segment.items())
 
 
 def _drivers_sentence(wanted: Metric, drivers: list[Driver]) -> str:
-    items = [f"{_segment_text(d.segment)} ({_signed(wanted, d.contribution)})" for d in drivers]
+    items = [f"{_segment_text(d.segment)} ({signed_amount_text(wanted, d.contribution)})" for d in drivers]
     return f"The largest contributions came from {_and(items)}."
 
 

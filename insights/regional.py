@@ -14,47 +14,29 @@ from typing import Literal
 
 import polars as pl
 
-from insights.cube import Cube, Filters, known_sum
+from insights.cube import Cube, known_sum
 from insights.errors import DataError
+from insights.filters import Filters
+from insights.formatting import value_text
 from insights.geo import CompanyRegions, company_regions, geography
-from insights.kpis import Period
-from insights.metrics import Metric
-from insights.trends.deltas import compare_sums, covered_days, grain_of, slice_noise
-from insights.trends.series import as_metric
-from insights.trends.significance import Noise
+from insights.metrics import Metric, as_metric, per_exposure
+from insights.periods import Period, grain_of
+from insights.significance import Noise
+from insights.trends.deltas import compare_sums, covered_days, slice_noise
 
 Level = Literal["country", "subregion", "region", "company_region"]
 Exposure = Literal["uploads", "views"]
 CompanyMapping = str | Path | Mapping[str, str] | CompanyRegions | None
 
-#: Exposure-normalised counts are shown per this many units of exposure.
-PER_EXPOSURE = 10_000
 
-
-def per_exposure(of: str | Metric, exposure: Exposure) -> Metric:
-    """A count metric normalised by an exposure measure: e.g. actions per 10k uploads or views."""
-    wanted = as_metric(of)
-    if wanted.is_ratio:
-        raise ValueError(f"{wanted.name!r} is already a rate; only counts are normalised by exposure")
-    return Metric(
-        name=f"{wanted.name}_per_10k_{exposure}",
-        label=f"{wanted.label} per 10k {exposure}",
-        numerator=wanted.numerator,
-        denominator=exposure,
-        format="decimal",
-        higher_is_better=wanted.higher_is_better,
-        definition=f"{wanted.label} per 10,000 {exposure}: sum of {wanted.numerator} / sum of {exposure} × 10,000.",
-        scale=PER_EXPOSURE,
-    )
-
-
-def _resolve(of: str | Metric, per: Exposure | None) -> Metric:
-    return per_exposure(of, per) if per else as_metric(of)
+def _resolve(metric: str | Metric, per: Exposure | None) -> Metric:
+    """The metric, or its exposure-normalised version from the registry (``per_exposure``)."""
+    return per_exposure(metric, per) if per else as_metric(metric)
 
 
 def by_geography(
     cube: Cube,
-    of: str | Metric,
+    metric: str | Metric,
     level: Level = "country",
     filters: Filters | None = None,
     start: object = None,
@@ -66,10 +48,11 @@ def by_geography(
 
     ``level`` is ``country`` (ISO2), ``region`` or ``subregion`` (UN M49) or ``company_region``
     (``company``: the default mapping, a TOML file, a ``{country: region}`` dict or a
-    ``CompanyRegions``). ``per`` normalises a count by an exposure measure (uploads, views).
-    Countries no company region covers are summed under a null key.
+    ``CompanyRegions``). ``per`` normalises a count by an exposure measure (uploads, views)
+    through the registry's per-exposure metric. Countries no company region covers are summed
+    under a null key.
     """
-    wanted = _resolve(of, per)
+    wanted = _resolve(metric, per)
     if level in cube.dimensions:
         return cube.sums(wanted, by=[level], filters=filters, start=start, end=end)
     if level not in ("subregion", "company_region"):
@@ -83,9 +66,9 @@ def by_geography(
         .group_by(level)
         .agg(known_sum("numerator").alias("numerator"), known_sum("denominator").alias("denominator"))
     )
-    return summed.with_columns(
-        wanted.from_sums(pl.col("numerator"), pl.col("denominator")).alias(wanted.name)
-    ).sort(level, nulls_last=True)
+    return summed.with_columns(wanted.from_sums(pl.col("numerator"), pl.col("denominator")).alias(wanted.name)).sort(
+        level, nulls_last=True
+    )
 
 
 def _names(frame: pl.DataFrame, level: Level, company: CompanyMapping) -> pl.Expr:
@@ -103,7 +86,7 @@ def _names(frame: pl.DataFrame, level: Level, company: CompanyMapping) -> pl.Exp
 
 def ranking(
     cube: Cube,
-    of: str | Metric,
+    metric: str | Metric,
     level: Level = "country",
     filters: Filters | None = None,
     start: object = None,
@@ -117,7 +100,7 @@ def ranking(
     Columns: ``rank``, the ``level`` key, ``name``, ``value``, ``numerator``, ``denominator``,
     ``share`` (of the slice's numerator) and ``text`` (the value formatted for display).
     """
-    wanted = _resolve(of, per)
+    wanted = _resolve(metric, per)
     frame = by_geography(cube, wanted, level, filters, start, end, per=None, company=company)
     ranked = frame.select(
         rank=pl.col(wanted.name).rank("min", descending=True).cast(pl.Int64),
@@ -127,14 +110,17 @@ def ranking(
         numerator="numerator",
         denominator="denominator",
         share=pl.col("numerator") / pl.col("numerator").sum(),
-        text=pl.col(wanted.name).map_elements(wanted.format_value, return_dtype=pl.String, skip_nulls=False),
+        text=pl.col(wanted.name).map_elements(
+            lambda v: value_text(wanted, v), return_dtype=pl.String, skip_nulls=False
+        ),
     ).sort("rank", level, nulls_last=True)
     return ranked.head(top) if top else ranked
 
 
 def movers(
     cube: Cube,
-    of: str | Metric,
+    metric: str | Metric,
+    *,
     current: Period,
     baseline: Period,
     level: Level = "country",
@@ -151,10 +137,10 @@ def movers(
     ``baseline_value``, ``change``, ``pct_change``, ``p_value``, ``significant`` and the sums).
     Sorted by the size of the absolute change (a rate's change is in proportion points);
     ``significant`` says whether it is more than the slice's noise (see
-    ``insights.trends.significance``; ``noise`` defaults to the slice's own at the grain of
+    ``insights.significance``; ``noise`` defaults to the slice's own at the grain of
     ``current``).
     """
-    wanted = _resolve(of, per)
+    wanted = _resolve(metric, per)
     if noise is None:
         noise = slice_noise(cube, wanted, grain_of(current), filters, end=current.end)
     now, before = (
@@ -162,7 +148,7 @@ def movers(
         for p in (current, baseline)
     )
     days = (covered_days(cube, current), covered_days(cube, baseline))
-    moved = compare_sums(now, before, [level], wanted, days, noise, alpha)
+    moved = compare_sums(wanted, current=now, baseline=before, keys=[level], days=days, noise=noise, alpha=alpha)
     ordered = moved.select(level, _names(moved, level, company).alias("name"), *moved.columns[1:]).sort(
         pl.col("change").abs(), level, descending=[True, False], nulls_last=True
     )
@@ -171,7 +157,7 @@ def movers(
 
 def choropleth_frame(
     cube: Cube,
-    of: str | Metric,
+    metric: str | Metric,
     filters: Filters | None = None,
     start: object = None,
     end: object = None,
@@ -180,7 +166,7 @@ def choropleth_frame(
     """One row per mappable country: ``country`` (ISO2), ``iso3``, ``name``, ``region``,
     ``value`` and ``text`` (formatted), ready for a choropleth. Pseudo-countries (EU, unknown)
     and countries without a value are left out."""
-    wanted = _resolve(of, per)
+    wanted = _resolve(metric, per)
     frame = by_geography(cube, wanted, "country", filters, start, end)
     places = geography(frame["country"].to_list()).select("country", "iso3", name="country_name", region="region")
     return (
@@ -192,8 +178,7 @@ def choropleth_frame(
             "name",
             "region",
             value=pl.col(wanted.name).cast(pl.Float64),
-            text=pl.col(wanted.name).map_elements(wanted.format_value, return_dtype=pl.String),
+            text=pl.col(wanted.name).map_elements(lambda v: value_text(wanted, v), return_dtype=pl.String),
         )
         .sort("country")
     )
-

@@ -44,26 +44,14 @@ from itertools import combinations
 
 import polars as pl
 
-from insights.cube import Cube, Filters, as_date
-from insights.kpis import Period
-from insights.metrics import Metric, metric
+from insights.cube import Cube
+from insights.filters import Filters
+from insights.metrics import Metric, as_metric
+from insights.periods import Period, PeriodLike, as_period
 
 #: The sums a segment carries: numerator and denominator in the baseline and current period.
 NUMERATORS = ("num_before", "num_after")
 DENOMINATORS = ("den_before", "den_after")
-
-PeriodLike = Period | tuple[object, object]
-
-
-def as_period(value: PeriodLike) -> Period:
-    """A ``Period`` from a ``Period`` or a ``(start, end)`` pair of dates or ISO texts."""
-    if isinstance(value, Period):
-        return value
-    start, end = value
-    period = Period(as_date(start, "start"), as_date(end, "end"))
-    if period.end < period.start:
-        raise ValueError(f"a period must not end before it starts: {period.label()}")
-    return period
 
 
 @dataclass(frozen=True)
@@ -93,14 +81,15 @@ class Comparison:
 
 def compare_leaves(
     cube: Cube,
-    of: str | Metric,
-    baseline: PeriodLike,
+    metric: str | Metric,
+    *,
     current: PeriodLike,
+    baseline: PeriodLike,
     dims: Sequence[str] | None = None,
     filters: Filters | None = None,
 ) -> Comparison:
-    """The sums behind ``of`` by every leaf of ``dims`` (default: every cube dimension) in two periods."""
-    wanted = of if isinstance(of, Metric) else metric(of)
+    """The sums behind ``metric`` by every leaf of ``dims`` (default: every cube dimension) in two periods."""
+    wanted = as_metric(metric)
     baseline, current = as_period(baseline), as_period(current)
     dims = list(cube.dimensions if dims is None else dims)
     sides = []
@@ -136,12 +125,19 @@ def segment_sums(comparison: Comparison, depth: int) -> pl.DataFrame:
                 comparison.leaves.lazy()
                 .group_by(combo)
                 .agg(sums)
-                .with_columns(cuboid=pl.lit(" × ".join(combo)), depth=pl.lit(size, dtype=pl.Int32), duplicate=pl.any_horizontal(only_child))
+                .with_columns(
+                    cuboid=pl.lit(" × ".join(combo)),
+                    depth=pl.lit(size, dtype=pl.Int32),
+                    duplicate=pl.any_horizontal(only_child),
+                )
                 .filter(~pl.col("duplicate").all())
             )
-    schema = {"cuboid": pl.String, "depth": pl.Int32, **{d: pl.String for d in comparison.dims}}
-    empty = pl.DataFrame(schema={**schema, **{c: pl.Float64 for c in comparison.sum_columns}, "duplicate": pl.Boolean})
-    return pl.concat([empty, *pl.collect_all(frames)], how="diagonal_relaxed").select(*schema, *comparison.sum_columns, "duplicate")
+    schema = {"cuboid": pl.String, "depth": pl.Int32, **dict.fromkeys(comparison.dims, pl.String)}
+    sum_types = dict.fromkeys(comparison.sum_columns, pl.Float64)
+    empty = pl.DataFrame(schema={**schema, **sum_types, "duplicate": pl.Boolean})
+    return pl.concat([empty, *pl.collect_all(frames)], how="diagonal_relaxed").select(
+        *schema, *comparison.sum_columns, "duplicate"
+    )
 
 
 def _share(part: pl.Expr, whole: float) -> pl.Expr:
@@ -202,7 +198,8 @@ class Decomposition:
     def columns(self) -> list[pl.Expr]:
         """Per-segment figures from the sum columns (see the module docstring for the math).
 
-        ``before``, ``after``: the metric in each period; ``contribution`` to the whole's change; ``share`` of the parent's
+        ``before``, ``after``: the metric in each period; ``contribution`` to the whole's change;
+        ``share`` of the parent's
         contribution; ``surprise``. Ratios add ``weight_before``, ``weight_after`` (shares of
         the whole's denominator), ``rate_effect`` and ``mix_effect``, which add up to the
         contribution (a numerator without a denominator in a period counts as rate effect).
@@ -220,7 +217,13 @@ class Decomposition:
                 _surprise("num", self.parent["num_before"], self.parent["num_after"]).alias("surprise"),
             ]
         rate = {s: pl.col(f"num_{s}") / pl.col(f"den_{s}") for s in ("before", "after")}
-        r0 = pl.when(pl.col("den_before") > 0).then(rate["before"]).when(pl.col("den_after") > 0).then(rate["after"]).otherwise(0.0)
+        r0 = (
+            pl.when(pl.col("den_before") > 0)
+            .then(rate["before"])
+            .when(pl.col("den_after") > 0)
+            .then(rate["after"])
+            .otherwise(0.0)
+        )
         r1 = pl.when(pl.col("den_after") > 0).then(rate["after"]).otherwise(r0)
         w0 = pl.col("den_before") / self.whole["den_before"]
         w1 = pl.col("den_after") / self.whole["den_after"]

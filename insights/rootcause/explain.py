@@ -16,13 +16,16 @@ from typing import Literal
 import numpy as np
 import polars as pl
 
-from insights.cube import Cube, Filters
+from insights.change import Change
+from insights.cube import Cube
+from insights.filters import Filters
 from insights.metrics import Metric
-from insights.rootcause.decompose import Comparison, Decomposition, PeriodLike, compare_leaves, segment_sums
+from insights.periods import PeriodLike, grain_of
+from insights.rootcause.decompose import Comparison, Decomposition, compare_leaves, segment_sums
 from insights.rootcause.localize import localize
 from insights.rootcause.ranking import rank_dimensions
-from insights.trends.deltas import Delta, covered_days, delta, grain_of, slice_noise
-from insights.trends.significance import Noise
+from insights.significance import Noise
+from insights.trends.deltas import covered_days, measure_change, slice_noise
 
 #: Segments listed per breakdown (cuboid) in ``contributors``; the rest are summed in one row.
 MAX_SEGMENTS = 25
@@ -36,7 +39,7 @@ ALPHA = 0.05
 class ChangeExplanation:
     """The answer of ``explain_change``.
 
-    * ``headline``: the change as a ``Delta`` of ``insights.trends.deltas`` (``baseline_value``,
+    * ``headline``: the change as a ``Change`` (``insights.change``: ``baseline_value``,
       ``value``, ``change``, ``pct_change``, ``p_value``, ``significant``): the same test as
       the trends page, with the slice's own period-to-period dispersion, so a few events in a
       low-volume harm area are not reported as a change.
@@ -58,7 +61,7 @@ class ChangeExplanation:
     * ``dims``: the dimensions the change was broken down by.
     """
 
-    headline: Delta
+    headline: Change
     noise: Noise
     dimensions: pl.DataFrame
     contributors: pl.DataFrame
@@ -67,7 +70,11 @@ class ChangeExplanation:
     dims: tuple[str, ...]
 
     def top_segments(
-        self, n: int = 5, depth: int | None = None, cuboid: str | None = None, by: Literal["surprise", "share"] = "surprise"
+        self,
+        n: int = 5,
+        depth: int | None = None,
+        cuboid: str | None = None,
+        by: Literal["surprise", "share"] = "surprise",
     ) -> list[dict[str, str]]:
         """The first ``n`` listed segments as ``{dimension: value}``, most surprising (or largest
         share of the change) first, optionally of one ``depth`` or ``cuboid`` (``"country"``)."""
@@ -83,11 +90,12 @@ class ChangeExplanation:
 def explain_change(
     cube: Cube,
     metric: str | Metric,
-    baseline: PeriodLike,
+    *,
     current: PeriodLike,
+    baseline: PeriodLike,
     dims: Sequence[str] | None = None,
     filters: Filters | None = None,
-    *,
+    change: Change | None = None,
     depth: int = 3,
     max_segments: int = MAX_SEGMENTS,
     localize_dimensions: int = LOCALIZE_DIMENSIONS,
@@ -101,14 +109,15 @@ def explain_change(
     cube that has more than one value in the slice). ``depth`` caps how many dimensions a
     segment fixes; ``max_segments`` how many segments of each breakdown are listed;
     ``localize_dimensions`` how many top-ranked dimensions ``localize`` searches; ``alpha`` is
-    the headline test's level. See ``ChangeExplanation`` for what comes back and
-    ``insights.rootcause.decompose`` for the math.
+    the headline test's level. ``change`` is the slice's change when the caller has measured it
+    already (``insights.trends.measure_change``); it is used as the headline, not measured again.
+    See ``ChangeExplanation`` for what comes back and ``insights.rootcause.decompose`` for the math.
     """
-    comparison = compare_leaves(cube, metric, baseline, current, dims, filters)
+    comparison = compare_leaves(cube, metric, current=current, baseline=baseline, dims=dims, filters=filters)
     decomposition = Decomposition.of(comparison)
     wanted, current_period = comparison.metric, comparison.current
-    noise = slice_noise(cube, wanted, grain_of(current_period), filters, end=current_period.end)
-    headline = delta(cube, wanted, current_period, comparison.baseline, filters, noise, alpha)
+    headline = _headline(cube, comparison, filters, change, alpha)
+    noise = headline.noise or slice_noise(cube, wanted, grain_of(current_period), filters, end=current_period.end)
     exposure = (covered_days(cube, current_period), covered_days(cube, comparison.baseline))
     if not decomposition.defined:  # a rate with no denominator in a period: nothing to decompose
         comparison = replace(comparison, dims=())
@@ -119,6 +128,21 @@ def explain_change(
     top = dimensions["dimension"].head(localize_dimensions).to_list()
     localized = _localized(comparison, top, exposure[0] / exposure[1] if exposure[1] else 1.0)
     return ChangeExplanation(headline, noise, dimensions, contributors, mix_rate, localized, comparison.dims)
+
+
+def _headline(
+    cube: Cube, comparison: Comparison, filters: Filters | None, change: Change | None, alpha: float
+) -> Change:
+    """The given change when it is this comparison's, else the change measured on the cube."""
+    current, baseline = comparison.current, comparison.baseline
+    if change is None:
+        return measure_change(cube, comparison.metric, current=current, baseline=baseline, filters=filters, alpha=alpha)
+    if not change.describes(comparison.metric.name, current=current, baseline=baseline, filters=filters):
+        raise ValueError(
+            f"the change given is of {change.metric} from {change.baseline.label()} to {change.current.label()} "
+            f"on {change.filters}, not of {comparison.metric.name} on this slice and these periods"
+        )
+    return change
 
 
 def segment_p_values(noise: Noise, comparison: Comparison, sums: pl.DataFrame, days: tuple[int, int]) -> np.ndarray:
@@ -159,7 +183,10 @@ def _contributors(
     ranked = segments.with_columns(rank=magnitude.rank("ordinal", descending=True).over("cuboid"))
     listed = ranked.filter(pl.col("rank") <= max_segments).with_columns(
         segment=pl.concat_str(
-            [pl.lit(None, pl.String), *(pl.when(pl.col(d).is_not_null()).then(pl.lit(f"{d}=") + pl.col(d)) for d in dims)],
+            [
+                pl.lit(None, pl.String),
+                *(pl.when(pl.col(d).is_not_null()).then(pl.lit(f"{d}=") + pl.col(d)) for d in dims),
+            ],
             separator=" & ",
             ignore_nulls=True,
         ),
@@ -175,7 +202,9 @@ def _contributors(
     table = pl.concat([listed, rest], how="diagonal_relaxed")
     figures = [e.meta.output_name() for e in decomposition.columns()]
     return (
-        table.with_columns(p_value=pl.Series(segment_p_values(noise, comparison, table, days), dtype=pl.Float64).fill_nan(None))
+        table.with_columns(
+            p_value=pl.Series(segment_p_values(noise, comparison, table, days), dtype=pl.Float64).fill_nan(None)
+        )
         .sort("other", "surprise", "depth", "segment", descending=[False, True, False, False])
         .select("segment", "cuboid", "depth", *dims, *figures, "p_value", "other")
     )
@@ -200,7 +229,9 @@ def _localized(comparison: Comparison, dims: list[str], length_ratio: float) -> 
         return []
     leaves = comparison.leaves.group_by(dims).agg(pl.col(comparison.sum_columns).sum())
     if comparison.metric.is_ratio:
-        frame = leaves.select(*dims, real_a="num_after", real_b="den_after", predict_a="num_before", predict_b="den_before")
+        frame = leaves.select(
+            *dims, real_a="num_after", real_b="den_after", predict_a="num_before", predict_b="den_before"
+        )
     else:
         frame = leaves.select(*dims, real="num_after", predict=pl.col("num_before") * length_ratio)
     return localize(frame, dims)

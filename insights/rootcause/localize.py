@@ -138,9 +138,7 @@ def _additive_form(
 
 def _encode(df: pl.DataFrame, dims: list[str]) -> np.ndarray:
     """Integer code (0..cardinality-1) of every leaf's value, one column per dimension."""
-    codes = df.select(
-        (pl.col(d).cast(pl.String).fill_null("").rank("dense").cast(pl.Int64) - 1).alias(d) for d in dims
-    )
+    codes = df.select((pl.col(d).cast(pl.String).fill_null("").rank("dense").cast(pl.Int64) - 1).alias(d) for d in dims)
     return codes.to_numpy().reshape(df.height, len(dims))
 
 
@@ -163,7 +161,7 @@ def _noise_variance(actual: np.ndarray, expected: np.ndarray, counts: bool) -> n
     d2 = deviation[side] ** 2
     design = np.stack([sampling[side], level[side] ** 2], axis=1)
     offset = sampling[side] if counts else np.zeros(d2.size)
-    models = ([[]] if counts else []) + [[0], [1], [0, 1]]
+    models: list[list[int]] = [*([[]] if counts else []), [0], [1], [0, 1]]
     theta = max((_fit_variance(d2, design, offset, weight, cols) for cols in models), key=lambda t: t[1])[0]
     alpha = theta[0] + (1.0 if counts else 0.0)
     return alpha * sampling + theta[1] * level**2
@@ -225,7 +223,7 @@ class _Lattice:
         self.links = [
             (cols, child, cub.group[self.cuboids[child].first])
             for cols, cub in self.cuboids.items()
-            for child in (tuple(sorted(cols + (extra,))) for extra in range(d) if extra not in cols)
+            for child in (tuple(sorted((*cols, extra))) for extra in range(d) if extra not in cols)
         ]
 
 
@@ -254,7 +252,11 @@ def _greedy(
         for sign in (1.0, -1.0):
             for cols, index, dev in _admissible(lattice, sums, sign, z_min, purity_min, z_extend):
                 rank = (dev, -len(cols))
-                if best is None or dev > best[0][0] * (1 + 1e-9) or (dev >= best[0][0] * (1 - 1e-9) and rank[1] > best[0][1]):
+                if (
+                    best is None
+                    or dev > best[0][0] * (1 + 1e-9)
+                    or (dev >= best[0][0] * (1 - 1e-9) and rank[1] > best[0][1])
+                ):
                     best = (rank, cols, index)
         if best is None:
             break
@@ -312,4 +314,4 @@ def _admissible(lattice: _Lattice, sums: dict, sign: float, z_min: float, purity
 def _drop_implied(causes: list[dict[str, str]]) -> list[dict[str, str]]:
     """Remove combinations that refine (are implied by) another returned combination."""
     items = [set(c.items()) for c in causes]
-    return [c for c, s in zip(causes, items) if not any(o < s for o in items)]
+    return [c for c, s in zip(causes, items, strict=True) if not any(o < s for o in items)]

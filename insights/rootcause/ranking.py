@@ -31,7 +31,10 @@ def rank_dimensions(segments: pl.DataFrame, dims: Sequence[str]) -> pl.DataFrame
     them).
     """
     elements = segments.filter(pl.col("depth") == 1).select(
-        dimension="cuboid", value=pl.coalesce(*dims, pl.lit(None, pl.String)), share=pl.col("share").fill_null(0.0), surprise="surprise"
+        dimension="cuboid",
+        value=pl.coalesce(*dims, pl.lit(None, pl.String)),
+        share=pl.col("share").fill_null(0.0),
+        surprise="surprise",
     )
     explaining = (
         elements.filter(pl.col("share") >= ELEMENT_SHARE)
@@ -45,7 +48,10 @@ def rank_dimensions(segments: pl.DataFrame, dims: Sequence[str]) -> pl.DataFrame
         overall.join(explaining, on="dimension", how="left")
         .with_columns(pl.col("explanatory_power", "surprise").fill_null(0.0), pl.col("elements").fill_null([]))
         .sort(
-            pl.col("explanatory_power") >= EXPLAINED_SHARE, "surprise", "total_surprise", "dimension",
+            pl.col("explanatory_power") >= EXPLAINED_SHARE,
+            "surprise",
+            "total_surprise",
+            "dimension",
             descending=[True, True, True, False],
         )
         .select("dimension", "explanatory_power", "surprise", "elements", "values", "total_surprise")

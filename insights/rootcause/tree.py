@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from insights.cube import Cube, Filters
+from insights.cube import Cube
+from insights.filters import Filters, normalise_filters
 from insights.metrics import Metric
-from insights.rootcause.decompose import Decomposition, PeriodLike, compare_leaves, segment_sums
+from insights.periods import PeriodLike
+from insights.rootcause.decompose import Decomposition, compare_leaves, segment_sums
 from insights.rootcause.ranking import rank_dimensions
 
 
@@ -46,8 +48,9 @@ class TreeNode:
 def decomposition_tree(
     cube: Cube,
     metric: str | Metric,
-    baseline: PeriodLike,
+    *,
     current: PeriodLike,
+    baseline: PeriodLike,
     node: Mapping[str, str] | None = None,
     filters: Filters | None = None,
     dims: Sequence[str] | None = None,
@@ -61,9 +64,10 @@ def decomposition_tree(
     children; call again with a child's ``segment`` to go one level deeper.
     """
     node = dict(node or {})
-    whole = compare_leaves(cube, metric, baseline, current, [], filters)
+    whole = compare_leaves(cube, metric, current=current, baseline=baseline, dims=[], filters=filters)
     candidates = [d for d in (cube.dimensions if dims is None else dims) if d not in node]
-    part = compare_leaves(cube, metric, baseline, current, candidates, {**(filters or {}), **node})
+    inside = {**normalise_filters(filters), **normalise_filters(node)}
+    part = compare_leaves(cube, metric, current=current, baseline=baseline, dims=candidates, filters=inside)
     decomposition = Decomposition.of(part, whole)
     own = pl.DataFrame([decomposition.parent]).with_columns(decomposition.columns()).row(0, named=True)
     if not decomposition.defined or not part.dims:
@@ -72,7 +76,10 @@ def decomposition_tree(
     values = segment_sums(part, 1).with_columns(decomposition.columns())
     ranking = rank_dimensions(values, part.dims)
     if split is not None and split not in part.dims:
-        raise ValueError(f"cannot split {node or 'the slice'} by {split!r}; dimensions with more than one value there: {list(part.dims)}")
+        raise ValueError(
+            f"cannot split {node or 'the slice'} by {split!r}; "
+            f"dimensions with more than one value there: {list(part.dims)}"
+        )
     chosen = split or ranking["dimension"][0]
     children = (
         values.filter(pl.col("cuboid") == chosen)

@@ -19,7 +19,7 @@ The expected value of a period is what the slice's recent past predicts for it:
 * the weekday (or length) factor is put back. Incomplete periods get no expectation.
 
 The band is the central ``level`` interval of the count distribution around that expectation
-(``insights.trends.significance.Noise.interval``), with the dispersion φ measured robustly (MAD)
+(``insights.significance.Noise.interval``), with the dispersion φ measured robustly (MAD)
 on the series' own standardised residuals — so it includes the uncertainty of the baseline and
 only what the series has not seen before falls outside. A period outside its band is an anomaly.
 This runs twice: the periods flagged the first time are pulled back to the edge of their band
@@ -42,11 +42,13 @@ from functools import partial
 import numpy as np
 import polars as pl
 
-from insights.cube import Cube, Filters, Grain, period_start
-from insights.metrics import Metric
+from insights.cube import Cube
+from insights.filters import Filters, normalise_filters
+from insights.metrics import Metric, as_metric
+from insights.periods import Grain, period_start
 from insights.trends.changepoints import change_points
-from insights.trends.series import as_metric, trend_series
-from insights.trends.significance import Kind, Noise, noise_kind, robust_dispersion, unit_variance
+from insights.trends.series import trend_series
+from insights.significance import Kind, Noise, noise_kind, robust_dispersion, unit_variance
 
 #: Periods of recent past the expected value is fitted on, per grain.
 WINDOWS: dict[str, int] = {"day": 28, "week": 8, "month": 6, "quarter": 4, "year": 3}
@@ -98,7 +100,7 @@ class Trend:
 
 def trend(
     cube: Cube,
-    of: str | Metric,
+    metric: str | Metric,
     grain: Grain = "week",
     filters: Filters | None = None,
     start: object = None,
@@ -107,11 +109,11 @@ def trend(
 ) -> Trend:
     """The trend of a metric for one slice: series, expected band, anomalies, change points.
 
-    ``of`` is a registry metric name (or a ``Metric``); ``filters``, ``start`` and ``end`` are as
+    ``metric`` is a registry metric name (or a ``Metric``); ``filters``, ``start`` and ``end`` are as
     for ``Cube.query``. ``level`` is the band's coverage: with the default 0.99 a period of pure
     noise falls outside about once in a hundred.
     """
-    wanted = as_metric(of)
+    wanted = as_metric(metric)
     kind = noise_kind(wanted)
     series = trend_series(cube, wanted, grain, filters, start, end)
     complete = series["complete"].to_numpy()
@@ -135,7 +137,7 @@ def trend(
     return Trend(
         metric=wanted.name,
         grain=grain,
-        filters=dict(filters or {}),
+        filters=normalise_filters(filters),
         series=series.with_columns(
             expected=pl.Series(band.expected).fill_nan(None),
             lower=pl.Series(band.lower).fill_nan(None),
@@ -272,10 +274,11 @@ def _reference(kind: Kind, series: pl.DataFrame) -> float:
     known = series.filter(pl.col("complete"))
     if not len(known):
         return 1.0
+    numerator, denominator = float(known["numerator"].sum()), float(known["denominator"].fill_null(0).sum())
     if kind == "count":
-        reference = known["numerator"].sum() / known["days"].sum()
+        reference = numerator / float(known["days"].sum())
     elif kind == "rate":
-        reference = known["numerator"].sum() / max(known["denominator"].sum(), 1)
+        reference = numerator / max(denominator, 1.0)
     else:
-        reference = known["denominator"].mean()
+        reference = denominator / len(known)
     return float(reference) if reference else 1.0

@@ -13,9 +13,10 @@ from typing import IO
 
 import polars as pl
 
-from insights.cube import Filters
+from insights.filters import Filters, normalise_filters
 from insights.geo import region_of
 from insights.model import policy_harm_areas
+from insights.periods import as_date
 
 EVENT_SCHEMA = {"date": pl.Date, "title": pl.String, "kind": pl.String, "harm_area": pl.String, "region": pl.String}
 
@@ -29,39 +30,38 @@ def read_events(source: str | Path | IO[bytes]) -> pl.DataFrame:
     return frame.select(list(EVENT_SCHEMA)).sort("date")
 
 
-def _wanted(filters: Filters, dimension: str) -> list[str]:
-    value = filters.get(dimension)
-    if value is None:
-        return []
-    return [value] if isinstance(value, str) else list(value)  # type: ignore[arg-type]
-
-
 def slice_scope(filters: Filters | None) -> tuple[set[str], set[str]]:
     """The harm areas and regions a slice is limited to (empty: not limited).
 
     Harm areas come from the ``harm_area`` filter or the harm areas of the filtered policies;
     regions from the ``region`` filter or the regions of the filtered countries.
     """
-    filters = filters or {}
-    harm_areas = set(_wanted(filters, "harm_area"))
+    normal = normalise_filters(filters)
+    harm_areas = set(normal.get("harm_area", []))
     if not harm_areas:
         parents = policy_harm_areas()
-        harm_areas = {parents[p] for p in _wanted(filters, "policy") if p in parents}
-    regions = set(_wanted(filters, "region"))
+        harm_areas = {parents[p] for p in normal.get("policy", []) if p in parents}
+    regions = set(normal.get("region", []))
     if not regions:
-        regions = {r for c in _wanted(filters, "country") if (r := region_of(c))}
+        regions = {r for c in normal.get("country", []) if (r := region_of(c))}
     return harm_areas, regions
 
 
-def events_in_scope(events: pl.DataFrame, filters: Filters | None) -> pl.DataFrame:
+def events_in_scope(
+    events: pl.DataFrame, filters: Filters | None, start: object = None, end: object = None
+) -> pl.DataFrame:
     """The events that concern a slice: those for all harm areas and regions, and those of the
-    slice's own harm areas and regions."""
+    slice's own harm areas and regions; between ``start`` and ``end`` (inclusive) when given."""
     harm_areas, regions = slice_scope(filters)
     keep = pl.lit(True)
     if harm_areas:
         keep = keep & (pl.col("harm_area").is_null() | pl.col("harm_area").is_in(sorted(harm_areas)))
     if regions:
         keep = keep & (pl.col("region").is_null() | pl.col("region").is_in(sorted(regions)))
+    if start is not None:
+        keep = keep & (pl.col("date") >= as_date(start, "start"))
+    if end is not None:
+        keep = keep & (pl.col("date") <= as_date(end, "end"))
     return events.filter(keep)
 
 
@@ -78,9 +78,7 @@ def match_events(
     ``days_apart`` (0: inside the period; negative: that many days before its start; positive:
     after its end), closest event first within each moment. Moments without an event are left out.
     """
-    nearby = events_in_scope(events, filters).select(
-        event_date="date", title="title", event_kind="kind"
-    )
+    nearby = events_in_scope(events, filters).select(event_date="date", title="title", event_kind="kind")
     apart = (
         pl.when(pl.col("event_date") < pl.col("start"))
         .then((pl.col("event_date") - pl.col("start")).dt.total_days())

@@ -8,18 +8,10 @@ import datetime as dt
 
 import polars as pl
 
-from insights.cube import GRAIN_EVERY, Cube, Filters, Grain, as_date, period_start
-from insights.metrics import Metric, metric
-
-
-def as_metric(wanted: str | Metric) -> Metric:
-    """A registry metric by name, or an ad-hoc ``Metric`` as it is."""
-    return wanted if isinstance(wanted, Metric) else metric(wanted)
-
-
-def period_end(period: pl.Expr, grain: str) -> pl.Expr:
-    """The last day of the period that starts at ``period``."""
-    return period.dt.offset_by(GRAIN_EVERY[grain]) - pl.duration(days=1)
+from insights.cube import Cube
+from insights.filters import Filters
+from insights.metrics import Metric, as_metric
+from insights.periods import Grain, as_date, period_end, period_start
 
 
 def coverage(cube: Cube, start: object = None, end: object = None) -> tuple[dt.date, dt.date] | None:
@@ -38,7 +30,7 @@ def coverage(cube: Cube, start: object = None, end: object = None) -> tuple[dt.d
 
 def trend_series(
     cube: Cube,
-    of: str | Metric,
+    metric: str | Metric,
     grain: Grain = "week",
     filters: Filters | None = None,
     start: object = None,
@@ -52,11 +44,18 @@ def trend_series(
     named after it. A period in which the data has cells but none in the slice counts 0
     (events that did not happen); periods in which the source has no data at all are absent.
     """
-    wanted = as_metric(of)
+    wanted = as_metric(metric)
     span = coverage(cube, start, end)
     sums = cube.sums(wanted, filters=filters, grain=grain, start=start, end=end)
-    schema = {"period": pl.Date, "period_end": pl.Date, "days": pl.Int64, "complete": pl.Boolean,
-              "numerator": sums.schema["numerator"], "denominator": sums.schema["denominator"], wanted.name: pl.Float64}
+    schema: dict[str, pl.DataType | type[pl.DataType]] = {
+        "period": pl.Date,
+        "period_end": pl.Date,
+        "days": pl.Int64,
+        "complete": pl.Boolean,
+        "numerator": sums.schema["numerator"],
+        "denominator": sums.schema["denominator"],
+        wanted.name: pl.Float64,
+    }
     if span is None:
         return pl.DataFrame(schema=schema)
     first, last = span
@@ -88,7 +87,7 @@ def trend_series(
     )
 
 
-def rolling(series: pl.DataFrame, of: str | Metric, periods: int) -> pl.DataFrame:
+def rolling(series: pl.DataFrame, metric: str | Metric, periods: int) -> pl.DataFrame:
     """Add ``rolling``: the metric over the last ``periods`` periods (this one included).
 
     A count is averaged per period; a rate is the ratio of the window's sums (never a mean of
@@ -96,7 +95,7 @@ def rolling(series: pl.DataFrame, of: str | Metric, periods: int) -> pl.DataFram
     """
     if periods < 1:
         raise ValueError("a rolling window needs at least one period")
-    wanted = as_metric(of)
+    wanted = as_metric(metric)
     numerator = pl.col("numerator").rolling_sum(periods)
     value = (
         wanted.from_sums(numerator, pl.col("denominator").rolling_sum(periods))

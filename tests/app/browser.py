@@ -1,0 +1,140 @@
+"""Helpers to drive the real app: `streamlit run` on a free port, headless Debian Chromium."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium_path() -> str | None:
+    """The Debian chromium binary, if installed."""
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def served_app(source: Path | str, timeout: float = 60) -> Iterator[str]:
+    """Serve app.py with `streamlit run` on 127.0.0.1; yields its base URL."""
+    port = free_port()
+    env = dict(os.environ, HARM_INSIGHTS_SOURCE=str(source), HARM_INSIGHTS_BASE_URL=f"http://127.0.0.1:{port}")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(ROOT / "app.py"),
+            "--server.headless",
+            "true",
+            "--server.address",
+            "127.0.0.1",
+            "--server.port",
+            str(port),
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.time() + timeout
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.time() > deadline or process.poll() is not None:
+                    raise RuntimeError(f"streamlit did not start: {process.stdout.read().decode()[-3000:]}") from None
+                time.sleep(0.3)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[object]:
+    """A headless Chromium driven by Playwright (never downloads a browser)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def wait_for_app(page, timeout: float = 60_000) -> None:
+    """Wait until Streamlit has finished running the page's script (no running indicator, no
+    element left over from the previous run)."""
+    page.wait_for_selector('[data-testid="stMain"]', timeout=timeout)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=stStatusWidget]') && !document.querySelector('[data-stale=true]')",
+        timeout=timeout,
+    )
+
+
+def navigate(page, title: str, path: str, timeout: float = 60_000) -> None:
+    """Open another page through the sidebar navigation (the same session, as a user would) and
+    wait for its script to finish. ``path``: the page's URL path ("" for the default page)."""
+    page.locator("[data-testid=stSidebarNav]").get_by_text(title, exact=True).click()
+    page.wait_for_function(
+        "(p) => p ? location.pathname.endsWith('/' + p) : location.pathname === '/'", arg=path, timeout=timeout
+    )
+    wait_for_app(page, timeout)
+
+
+def add_to_review_deck(page) -> None:
+    """Click "Add to review deck" and wait for the rerun that lists the view."""
+    page.get_by_role("button", name="Add to review deck").click()
+    page.get_by_role("button", name="Update in review deck").wait_for(timeout=30_000)
+    wait_for_app(page)
+
+
+def warm_up(browser, url: str) -> None:
+    """Open the app's root once after the server starts.
+
+    Streamlit runs the first script run of a process in its legacy ``pages/``-directory mode
+    (``st.navigation`` switches that off for good); a deep link as the very first request
+    would show a "page not found" notice before app.py takes over.
+    """
+    page = browser.new_page()
+    page.goto(url)
+    wait_for_app(page)
+    first_chart_visible(page)
+    page.close()
+
+
+def first_chart_visible(page, timeout: float = 60_000) -> None:
+    """Wait for the first Plotly chart (or KPI metric) to be drawn."""
+    page.wait_for_selector('.js-plotly-plot .main-svg, [data-testid="stMetricValue"]', timeout=timeout)

@@ -1,0 +1,233 @@
+"""Chart functions of insights.charts: what each figure draws, checked on its traces and shapes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from insights import charts
+from insights.cube import Caveat
+
+REGIONS = ["Africa", "Americas", "Europe", "Asia"]
+MONDAYS = [dt.date(2025, 9, 1) + dt.timedelta(weeks=w) for w in range(8)]
+GLOBAL_DAY, EUROPE_DAY, CAVEAT_DAY = dt.date(2025, 9, 15), dt.date(2025, 10, 6), dt.date(2025, 10, 13)
+
+
+@pytest.fixture(scope="module")
+def multiples() -> charts.Chart:
+    """Weekly actions in four regions, a global event, a European one and a dated caveat."""
+    frame = pl.DataFrame(
+        {
+            "period": MONDAYS * len(REGIONS),
+            "region": [r for r in REGIONS for _ in MONDAYS],
+            "actions": list(range(len(MONDAYS) * len(REGIONS))),
+        },
+        schema_overrides={"actions": pl.Int64},
+    )
+    events = pl.DataFrame(
+        {
+            "date": [GLOBAL_DAY, EUROPE_DAY],
+            "title": ["Staffing change", "Attack in Western Europe"],
+            "kind": ["operations", "world_event"],
+            "harm_area": [None, "violent_extremism"],
+            "region": [None, "Europe"],
+        },
+        schema_overrides={"harm_area": pl.String, "region": pl.String},
+    )
+    caveats = [Caveat("Detection model recalibrated", date=CAVEAT_DAY), Caveat("No date, so not on a time axis")]
+    return charts.small_multiples(frame, "actions", "region", events=events, caveats=caveats)
+
+
+def panel_axes(chart: charts.Chart) -> dict[str, str]:
+    """Each panel's name → its x axis ('x', 'x2', …), read from the panel's line."""
+    return {t.name: t.xaxis for t in chart.figure.data if t.mode == "lines"}
+
+
+def lines_at(chart: charts.Chart, day: dt.date) -> dict[str, dict]:
+    """The vertical markers drawn at ``day``: x axis → the line's style."""
+    return {
+        s.xref: s.line.to_plotly_json() for s in chart.figure.layout.shapes if s.type == "line" and s.x0 == day == s.x1
+    }
+
+
+def hover_markers(chart: charts.Chart, text: str) -> list[str]:
+    """The x axes of the hover markers named ``text``."""
+    return sorted(t.xaxis for t in chart.figure.data if t.mode == "markers" and t.name == text)
+
+
+def test_small_multiples_draw_a_global_event_in_every_panel(multiples):
+    axes = panel_axes(multiples)
+    assert sorted(axes) == sorted(REGIONS)
+    drawn = lines_at(multiples, GLOBAL_DAY)
+    assert sorted(drawn) == sorted(axes.values())
+    assert all(line == {"color": "#7B8794", "dash": "dot", "width": 1.5} for line in drawn.values())
+    assert hover_markers(multiples, "Staffing change") == sorted(axes.values())
+    marker = next(t for t in multiples.figure.data if t.name == "Staffing change")
+    assert marker.hovertemplate == "15 Sep 2025: Staffing change<extra></extra>" and marker.showlegend is False
+
+
+def test_small_multiples_draw_a_regional_event_only_in_its_regions_panel(multiples):
+    europe = panel_axes(multiples)["Europe"]
+    assert list(lines_at(multiples, EUROPE_DAY)) == [europe]
+    assert hover_markers(multiples, "Attack in Western Europe") == [europe]
+
+
+def test_small_multiples_draw_dated_caveats_in_every_panel(multiples):
+    axes = panel_axes(multiples)
+    drawn = lines_at(multiples, CAVEAT_DAY)
+    assert sorted(drawn) == sorted(axes.values())
+    assert all(line == {"color": "#B7791F", "dash": "dash", "width": 1.5} for line in drawn.values())
+    assert hover_markers(multiples, "Detection model recalibrated") == sorted(axes.values())
+    assert not hover_markers(multiples, "No date, so not on a time axis")
+    # four panels × (global event + caveat) + the European event
+    assert len(multiples.figure.layout.shapes) == 4 * 2 + 1
+
+
+def test_small_multiples_by_another_facet_draw_regional_events_everywhere():
+    frame = pl.DataFrame(
+        {"period": MONDAYS * 2, "content_type": ["video"] * 8 + ["live"] * 8, "actions": list(range(16))}
+    )
+    events = pl.DataFrame({"date": [EUROPE_DAY], "title": ["Attack in Western Europe"], "region": ["Europe"]})
+    chart = charts.small_multiples(frame, "actions", "content_type", events=events)
+    assert sorted(lines_at(chart, EUROPE_DAY)) == ["x", "x2"]
+
+
+def test_trend_markers_stay_on_the_single_axes():
+    frame = pl.DataFrame({"period": MONDAYS, "actions": list(range(8))})
+    events = pl.DataFrame({"date": [GLOBAL_DAY], "title": ["Staffing change"]})
+    chart = charts.trend(frame, "actions", events=events, caveats=[Caveat("Recalibrated", date=CAVEAT_DAY)])
+    assert [(s.xref, s.x0) for s in chart.figure.layout.shapes] == [("x", GLOBAL_DAY), ("x", CAVEAT_DAY)]
+    assert [(t.name, t.x[0]) for t in chart.figure.data if t.mode == "markers"] == [
+        ("Staffing change", GLOBAL_DAY),
+        ("Recalibrated", CAVEAT_DAY),
+    ]
+
+
+BASELINE, CURRENT = ("2026-01-05", "2026-03-01"), ("2026-03-02", "2026-04-26")
+HATEFUL = {"harm_area": ["hateful_behavior"]}
+
+
+@pytest.fixture(scope="module")
+def explanation(sample_cube):
+    """Why hateful behaviour's proactive rate rose after the classifier launch (a rate: it has a mix/rate split)."""
+    from insights.rootcause import explain_change
+
+    return explain_change(sample_cube, "proactive_rate", current=CURRENT, baseline=BASELINE, filters=HATEFUL)
+
+
+def test_explanatory_power_bars_carry_each_dimensions_share_of_the_change_in_words(explanation):
+    from insights.model import DIMENSION_LABELS
+
+    chart = charts.explanatory_power(explanation.dimensions)
+    (bars,) = chart.figure.data
+    ranked = explanation.dimensions
+    assert list(bars.y) == [DIMENSION_LABELS[d] for d in ranked["dimension"]]
+    assert list(bars.x) == ranked["explanatory_power"].to_list()
+    assert list(bars.text) == [f"{p:.0%}" for p in ranked["explanatory_power"]]
+    assert chart.figure.layout.xaxis.tickformat == ".0%"
+    assert bars.customdata[0] == "User report", "the detection source that moved, in words"
+    assert chart.kind == "other" and chart.metric is None, "not a registry metric: exported as an image"
+
+
+def test_mix_or_rate_bars_carry_the_rate_and_mix_effects(explanation):
+    from insights.model import DIMENSION_LABELS
+
+    chart = charts.mix_or_rate(explanation.mix_rate, "proactive_rate")
+    rate, mix = chart.figure.data
+    assert (rate.name, mix.name) == ("Rates within values moved", "Volume moved between values")
+    split = explanation.mix_rate
+    assert list(rate.y) == list(mix.y) == [DIMENSION_LABELS[d] for d in split["dimension"]]
+    assert list(rate.x) == split["rate_effect"].to_list() and list(mix.x) == split["mix_effect"].to_list()
+    for r, m in zip(rate.x, mix.x, strict=True):
+        assert r + m == pytest.approx(explanation.headline.change)
+    detection = split["dimension"].to_list().index("detection_source")
+    assert mix.text[detection] == f"{split['mix_effect'][detection] * 100:+.1f} pp"
+    assert chart.figure.layout.xaxis.tickformat == ".1%"
+
+
+def test_root_cause_charts_export_as_csv_and_deck_images(explanation):
+    import io
+
+    from pptx import Presentation
+    from pptx.enum.shapes import MSO_SHAPE_TYPE
+
+    from insights import export
+
+    power = charts.explanatory_power(explanation.dimensions)
+    split = charts.mix_or_rate(explanation.mix_rate, "proactive_rate")
+    assert pl.read_csv(io.BytesIO(export.csv_bytes(power)))["explaining_values"][0] == "User report"
+    assert pl.read_csv(io.BytesIO(export.csv_bytes(split)))["mix_effect"].to_list() == pytest.approx(
+        explanation.mix_rate["mix_effect"].to_list()
+    )
+    deck = export.Deck("Root cause", "", [export.Section("Root cause", [power, split])])
+    slides = list(Presentation(io.BytesIO(export.build_deck(deck))).slides)[1:]
+    assert [any(s.shape_type == MSO_SHAPE_TYPE.PICTURE for s in slide.shapes) for slide in slides] == [True, True]
+    assert "Explanatory power:" in slides[0].notes_slide.notes_text_frame.text
+    notes = slides[1].notes_slide.notes_text_frame.text
+    assert "(mix effect)" in notes and "Proactive rate: " in notes, "what the split means, and the metric's definition"
+
+
+SPEED = ["within_1h_rate", "within_24h_rate", "within_7d_rate"]
+CORE = ["violent_extremism", "hateful_behavior", "self_harm", "human_exploitation"]
+
+
+def test_time_to_action_plots_each_harm_areas_shares_in_its_colour(sample_cube):
+    from insights.labels import label
+    from insights.model import harm_area_colours
+
+    frame = sample_cube.query(
+        SPEED, by=["harm_area"], filters={"harm_area": CORE}, start="2026-01-01", end="2026-03-31"
+    )
+    chart = charts.time_to_action(frame, SPEED)
+    traces = {t.name: t for t in chart.figure.data}
+    assert sorted(traces) == sorted(label("harm_area", h) for h in CORE)
+    for row in frame.iter_rows(named=True):
+        trace = traces[label("harm_area", row["harm_area"])]
+        assert list(trace.y) == ["Within 1 hour", "Within 24 hours", "Within 7 days"]
+        assert list(trace.x) == [row[m] for m in SPEED]
+        assert trace.marker.color == harm_area_colours()[row["harm_area"]]
+        assert set(trace.customdata) == {row["harm_area"]}
+    assert chart.figure.layout.xaxis.tickformat == ".0%"
+    assert chart.kind == "other" and chart.series == "harm_area" and chart.y == SPEED
+    assert all(0 < v <= 1 for t in chart.figure.data for v in t.x) and all(
+        list(t.x) == sorted(t.x) for t in chart.figure.data
+    ), "cumulative shares"
+
+
+def test_movers_leave_room_for_the_labels_of_the_longest_bars():
+    frame = pl.DataFrame(
+        {
+            "country": ["ID", "TR"],
+            "name": ["Indonesia", "Türkiye"],
+            "baseline_value": [10.0, 40.0],
+            "value": [43.0, 11.0],
+            "change": [33.0, -29.0],
+            "significant": [False, True],
+        }
+    )
+    figure = charts.movers(frame, "country", "actions").figure
+    low, high = figure.layout.xaxis.range
+    assert low < -29 * 1.1 and high > 33 * 1.1
+    assert figure.data[0].cliponaxis is False
+
+
+def test_a_change_that_rounds_to_zero_has_no_minus_sign():
+    from insights.formatting import change_text
+
+    assert change_text("proactive_rate", -0.00001, None) == "+0.0 pp"
+    assert change_text("actions", -1.0, -0.0001) == "+0.0%"
+    assert change_text("actions", -30.0, -0.123) == "-12.3%"
+
+
+def test_waterfall_zooms_in_when_the_steps_are_small_against_the_level():
+    contributors = pl.DataFrame(
+        {"segment": ["country=ID", "country=TR"], "other": [False, False], "contribution": [33.0, -37.0]}
+    )
+    figure = charts.waterfall(contributors, "actions", 3450.0, 3446.0).figure
+    low, high = figure.layout.yaxis.range
+    assert 3413 - 37 < low < 3413 and 3450 < high < 3450 + 37  # largest step first: levels run 3450 → 3413 → 3446
+    assert "not from zero" in figure.layout.yaxis.title.text
+    big = charts.waterfall(contributors.with_columns(pl.col("contribution") * 100), "actions", 3450.0, 3050.0).figure
+    assert big.layout.yaxis.range is None

@@ -1,0 +1,138 @@
+"""Exports are opened and checked: PNG size, SVG text, CSV content, a PPTX read back."""
+
+import io
+
+import polars as pl
+import pytest
+from PIL import Image
+from pptx import Presentation
+from pptx.enum.chart import XL_CHART_TYPE
+from pptx.enum.shapes import MSO_SHAPE_TYPE
+
+from insights import charts, export
+from tests.conftest import ROOT
+
+CORE = ["violent_extremism", "hateful_behavior", "self_harm", "human_exploitation"]
+
+
+@pytest.fixture(scope="module")
+def trend(sample_cube):
+    frame = sample_cube.query("actions", by=["harm_area"], grain="month", filters={"harm_area": CORE})
+    events = pl.read_csv(ROOT / "sample_data" / "events.csv", try_parse_dates=True)
+    return charts.trend(frame, "actions", by="harm_area", events=events)
+
+
+@pytest.fixture(scope="module")
+def bars(sample_cube):
+    return charts.breakdown(sample_cube.query("overturn_rate", by=["country"]), "country", "overturn_rate")
+
+
+def test_png_is_rendered_on_the_server_at_deck_size(trend):
+    image = Image.open(io.BytesIO(export.image_bytes(trend, "png", scale=2)))
+    assert image.size == (export.IMAGE_WIDTH * 2, export.IMAGE_HEIGHT * 2)
+
+
+def test_svg_carries_the_labels_in_words(trend):
+    svg = export.image_bytes(trend, "svg").decode()
+    assert svg.startswith("<svg") and "Mental health / self-harm" in svg and "harm_area" not in svg
+
+
+def test_csv_is_the_data_behind_the_chart(trend, sample_cube):
+    frame = pl.read_csv(io.BytesIO(export.csv_bytes(trend)), try_parse_dates=True)
+    assert frame["actions"].sum() == sample_cube.query("actions", filters={"harm_area": CORE})["actions"].item()
+
+
+def test_trend_uses_each_harm_areas_own_colour(trend):
+    from insights.model import harm_area_colours
+
+    colours = {t.name: t.line.color for t in trend.figure.data if t.showlegend is not False}
+    assert colours["Violent extremism"] == harm_area_colours()["violent_extremism"]
+
+
+def test_deck_reads_back_with_native_charts_images_and_notes(trend, bars):
+    picture_chart = charts.Chart("image", "Shown as an image", trend.figure, trend.data, "other")
+    section = export.Section(
+        title="Overview",
+        charts=[trend, bars, picture_chart],
+        kpis=[export.Kpi("Actions · Violent extremism", "628", "-4.8%")],
+        link="http://localhost:8501/?harm_area=self_harm",
+        narrative="Self-harm actions rose 35%.",
+    )
+    deck = export.Deck("Weekly review", "Harm areas: 4 · data as of 2026-11-22", [section])
+    presentation = Presentation(io.BytesIO(export.build_deck(deck)))
+    assert round(presentation.slide_width / presentation.slide_height, 2) == round(16 / 9, 2)
+    slides = list(presentation.slides)
+    assert len(slides) == 2 + 3  # one section: no header slide
+    chart_types = [shape.chart.chart_type for s in slides for shape in s.shapes if shape.has_chart]
+    assert chart_types == [XL_CHART_TYPE.LINE, XL_CHART_TYPE.BAR_CLUSTERED]
+    line = next(shape.chart for shape in slides[2].shapes if shape.has_chart)
+    assert [s.name for s in line.plots[0].series] == [
+        "Hateful behavior",
+        "Human exploitation",
+        "Mental health / self-harm",
+        "Violent extremism",
+    ]
+    assert any(shape.shape_type == MSO_SHAPE_TYPE.PICTURE for shape in slides[4].shapes)
+    notes = slides[2].notes_slide.notes_text_frame.text
+    assert (
+        "Self-harm actions rose 35%." in notes
+        and "Actions: Pieces of content" in notes
+        and "http://localhost:8501/?harm_area=self_harm" in notes
+    )
+    assert "628" in " ".join(shape.text_frame.text for shape in slides[1].shapes if shape.has_text_frame)
+
+
+def slide_text(slide) -> str:
+    return " ".join(shape.text_frame.text for shape in slide.shapes if shape.has_text_frame)
+
+
+def test_review_deck_has_a_header_slide_per_view_and_each_views_own_notes(trend, bars):
+    overview = export.Section(
+        "Overview",
+        [bars],
+        [export.Kpi("Actions", "1,204")],
+        "http://h/overview?grain=week",
+        "Actions fell 3%.",
+        "Violent extremism",
+    )
+    trends = export.Section("Trends", [trend, bars], [], "http://h/trends?grain=month", "", "Self-harm · by month")
+    deck = export.Deck("Harm Insights · Review", "2 views", [overview, trends])
+    slides = list(Presentation(io.BytesIO(export.build_deck(deck))).slides)
+    # title; Overview header, KPIs, 1 chart; Trends header, 2 charts
+    assert len(slides) == 1 + (1 + 1 + 1) + (1 + 2)
+    assert [slide_text(slides[i]).split(" ")[0] for i in (1, 4)] == ["Overview", "Trends"]
+    assert "Self-harm · by month" in slide_text(slides[4])
+    assert "1,204" in slide_text(slides[2])
+    assert "http://h/overview?grain=week" in slides[3].notes_slide.notes_text_frame.text
+    assert "Actions fell 3%." not in slides[5].notes_slide.notes_text_frame.text
+    assert "http://h/trends?grain=month" in slides[6].notes_slide.notes_text_frame.text
+    title_notes = slides[0].notes_slide.notes_text_frame.text
+    assert "http://h/overview?grain=week" in title_notes and "http://h/trends?grain=month" in title_notes
+    kinds = [shape.chart.chart_type for s in slides for shape in s.shapes if shape.has_chart]
+    assert kinds == [XL_CHART_TYPE.BAR_CLUSTERED, XL_CHART_TYPE.LINE, XL_CHART_TYPE.BAR_CLUSTERED]
+
+
+def test_sparkline_svg_draws_every_known_point_in_the_harm_area_colour():
+    svg = charts.sparkline_svg([1.0, None, 3.0, 2.0], colour="#B2182B")
+    assert svg.startswith("<svg") and 'stroke="#B2182B"' in svg
+    assert svg.count("L") == 2 and svg.count("M") == 1  # three known points, the unknown one skipped
+    assert charts.sparkline_svg([None, 5.0]) == ""
+
+
+def test_diverging_bars_keep_their_negative_side_in_the_deck():
+    movers = pl.DataFrame(
+        {
+            "country": ["ID", "TR"],
+            "name": ["Indonesia", "Türkiye"],
+            "baseline_value": [10.0, 40.0],
+            "value": [43.0, 11.0],
+            "change": [33.0, -29.0],
+            "significant": [False, True],
+        }
+    )
+    chart = charts.movers(movers, "country", "actions")
+    deck = export.Deck("Movers", "", [export.Section("Overview", [chart])])
+    slide = list(Presentation(io.BytesIO(export.build_deck(deck))).slides)[1]
+    plot = next(shape.chart for shape in slide.shapes if shape.has_chart)
+    assert list(plot.plots[0].series[0].values) == [33.0, -29.0]
+    assert plot.value_axis.minimum_scale is None
