@@ -5,8 +5,9 @@ Run with ``make run`` (prepares the sample data, then ``streamlit run app.py``).
 Page files are named ``*_page.py`` and their URL paths set here: Streamlit also registers every
 ``pages/*.py`` under its file name (the pre-``st.navigation`` convention), and a URL path equal
 to a file name would let a rerun run that file without this entry point. Every page
-starts with ``pages.common.current()``, which draws the shared sidebar filters (state kept in
-the URL) and ends with ``pages.common.finish()``, which offers the deck export.
+starts with ``pages.common.start_page()``, which loads the data and reads the shared view (kept
+in the URL), and ends with ``Page.finish()``, which writes the URL, draws the sidebar filters
+and offers the deck export.
 """
 
 import streamlit as st
@@ -15,13 +16,20 @@ st.set_page_config(page_title="Harm Insights", page_icon="🛡️", layout="wide
 
 PAGES = {
     "Leadership": [
-        st.Page("pages/overview_page.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True),
+        st.Page(
+            "pages/overview_page.py", title="Overview", icon=":material/dashboard:", url_path="overview", default=True
+        ),
         st.Page("pages/regional_page.py", title="Regional", icon=":material/public:", url_path="regional"),
     ],
     "Explore": [
         st.Page("pages/trends_page.py", title="Trends", icon=":material/show_chart:", url_path="trends"),
         st.Page("pages/root_cause_page.py", title="Root cause", icon=":material/troubleshoot:", url_path="root_cause"),
-        st.Page("pages/deep_dive_page.py", title="Harm area deep dive", icon=":material/search_insights:", url_path="deep_dive"),
+        st.Page(
+            "pages/deep_dive_page.py",
+            title="Harm area deep dive",
+            icon=":material/search_insights:",
+            url_path="deep_dive",
+        ),
     ],
     "Data": [st.Page("pages/data_page.py", title="Data", icon=":material/database:", url_path="data")],
 }
