@@ -1,27 +1,30 @@
 # Harm Insights — two commands:
 #   make run    set up, prepare the sample data, serve the app on http://localhost:8501
 #   make test   set up with test extras (and Debian's chromium where apt is available), run every test
+# and, for development: make lint (ruff + mypy), make bench (benchmark tables).
 
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8501
-SAMPLE := sample_data/generated/events
 
-.PHONY: run test sample bench clean chromium
+.PHONY: run test lint sample bench clean chromium
 
-$(VENV)/.runtime: requirements.txt
+# The pinned requirements, then this project itself (editable, so `insights` and the
+# `harm-insights` command come from this checkout).
+$(VENV)/.runtime: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.test: requirements-test.txt requirements.txt $(VENV)/.runtime
+$(VENV)/.test: requirements-test.txt $(VENV)/.runtime
 	$(PY) -m pip install --quiet -r requirements-test.txt
 	touch $@
 
 sample: $(VENV)/.runtime
-	$(PY) sample_data/generate.py --if-missing
+	$(PY) -m sample_data.generate --if-missing
 
 run: sample
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.address localhost \
@@ -39,10 +42,13 @@ chromium:
 test: $(VENV)/.test chromium sample
 	$(PY) -m pytest
 
-bench: $(VENV)/.test
-	$(PY) bench/cube.py
-	$(PY) bench/tcpd.py
-	$(PY) bench/rca.py
+lint: $(VENV)/.test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+bench: $(VENV)/.test sample
+	$(VENV)/bin/harm-insights bench
 
 clean:
 	rm -rf $(VENV) sample_data/generated bench/out test-artifacts

@@ -1,6 +1,6 @@
 """Benchmark the app in a real headless Chromium against `streamlit run` (sample data, 1M events).
 
-    python bench/browser.py [--repeats 7]
+    python -m bench.browser [--repeats 7]
 
 Prints one table: time to the first chart after opening each page in a new tab (with the
 app's static files already in the browser cache, and with an empty cache), filter change → updated
@@ -19,12 +19,25 @@ import sys
 import time
 from pathlib import Path
 
+from tests.app.browser import (
+    add_to_review_deck,
+    chromium,
+    first_chart_visible,
+    navigate,
+    served_app,
+    wait_for_app,
+    warm_up,
+)
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
-from tests.browser import add_to_review_deck, chromium, first_chart_visible, navigate, served_app, wait_for_app, warm_up  # noqa: E402
-
-PAGES = {"Overview": "", "Regional": "regional", "Trends": "trends", "Root cause": "root_cause", "Harm area deep dive": "deep_dive"}
+PAGES = {
+    "Overview": "",
+    "Regional": "regional",
+    "Trends": "trends",
+    "Root cause": "root_cause",
+    "Harm area deep dive": "deep_dive",
+}
 
 
 def chart_title_contains(page, text: str, timeout: float = 30_000) -> None:
@@ -100,7 +113,12 @@ def browser_deck_seconds(browser, url: str, at_least: int = 8) -> tuple[float, i
     page.goto(f"{url}/regional")
     wait_for_app(page)
     charts = 0
-    for title, path in (("Regional", "regional"), ("Overview", ""), ("Trends", "trends"), ("Harm area deep dive", "deep_dive")):
+    for title, path in (
+        ("Regional", "regional"),
+        ("Overview", ""),
+        ("Trends", "trends"),
+        ("Harm area deep dive", "deep_dive"),
+    ):
         navigate(page, title, path)
         first_chart_visible(page)
         add_to_review_deck(page)
@@ -118,7 +136,6 @@ def browser_deck_seconds(browser, url: str, at_least: int = 8) -> tuple[float, i
 
 def in_process_deck_seconds(source: Path) -> float:
     """Build a deck of 8 charts (4 native line/bar, 4 images incl. a map) in-process."""
-    import polars as pl
 
     import insights
     from insights import charts, export
@@ -128,7 +145,9 @@ def in_process_deck_seconds(source: Path) -> float:
     trend = charts.trend(cube.query("actions", by=["harm_area"], grain="week"), "actions", by="harm_area", key="t")
     bars = charts.breakdown(cube.query("actions", by=["country"]), "country", "actions", key="b")
     world = charts.choropleth(choropleth_frame(cube, "actions"), "actions", key="m")
-    multiples = charts.small_multiples(cube.query("actions", by=["region"], grain="month"), "actions", "region", key="s")
+    multiples = charts.small_multiples(
+        cube.query("actions", by=["region"], grain="month"), "actions", "region", key="s"
+    )
     section = export.Section("Bench", [trend, bars, world, multiples] * 2, [export.Kpi("Actions", "1")])
     deck = export.Deck("Bench", "8 charts", [section])
     export.image_bytes(bars, "png")  # the app keeps kaleido warm; so does this
@@ -148,8 +167,20 @@ def main(argv: list[str] | None = None) -> int:
         for cached, how in ((True, "cached"), (False, "empty cache")):
             for title, seconds in first_chart_times(browser, url, max(1, args.repeats // 2), cached).items():
                 rows.append((f"first chart visible ({how}): {title}", seconds, 2.5))
-        rows.append(("filter change → updated chart (median)", statistics.median(alternating_times(browser, url, args.repeats, GRAIN_CHANGES)), 0.35))
-        rows.append(("page switch → first chart (median)", statistics.median(alternating_times(browser, url, args.repeats, PAGE_SWITCHES)), 1.0))
+        rows.append(
+            (
+                "filter change → updated chart (median)",
+                statistics.median(alternating_times(browser, url, args.repeats, GRAIN_CHANGES)),
+                0.35,
+            )
+        )
+        rows.append(
+            (
+                "page switch → first chart (median)",
+                statistics.median(alternating_times(browser, url, args.repeats, PAGE_SWITCHES)),
+                1.0,
+            )
+        )
         seconds, charts = browser_deck_seconds(browser, url)
         rows.append((f"review deck export in the browser ({charts} charts)", seconds, 5.0))
     rows.append(("deck export in-process (8 charts, 4 as images)", in_process_deck_seconds(args.source), 5.0))

@@ -1,7 +1,7 @@
 """Benchmark: events → cube, and typical page queries, against pandas and DuckDB on the same files.
 
-    python bench/cube.py                 # 1M and 10M events (generated into bench/out/ if missing)
-    python bench/cube.py --sizes 1000000
+    python -m bench.cube                 # 1M and 10M events (generated into bench/out/ if missing)
+    python -m bench.cube --sizes 1000000
 
 For each size it prints one table: the time and peak memory to turn the event files into a
 cube (each engine in a fresh process, so peak memory is that work's own), then the median
@@ -34,14 +34,17 @@ def events_dir(size: int) -> Path:
     """Generated events of this size (made on first use)."""
     folder = OUT / f"events-{size}"
     if not (folder / "events").exists():
-        subprocess.run([sys.executable, str(ROOT / "sample_data" / "generate.py"), "--events", str(size), "--out", str(folder)], check=True)
+        subprocess.run(
+            [sys.executable, str(ROOT / "sample_data" / "generate.py"), "--events", str(size), "--out", str(folder)],
+            check=True,
+        )
     return folder / "events"
 
 
 # ---- events → cube, one engine per process ---------------------------------------------------
 
+
 def build_ours(path: str) -> int:
-    sys.path.insert(0, str(ROOT))
     import insights
 
     return len(insights.load_source(path).data)
@@ -55,21 +58,33 @@ def build_pandas(path: str) -> int:
     hours = (events["actioned_at"] - events["created_at"]).dt.total_seconds() // 1 / 3600
     events = events.assign(
         zero=events["views_before_action"].eq(0),
-        w1=hours.le(1), w24=hours.le(24), w168=hours.le(168), timed=hours.notna(),
+        w1=hours.le(1),
+        w24=hours.le(24),
+        w168=hours.le(168),
+        timed=hours.notna(),
         viewed=events["views_before_action"].notna(),
     )
     cube = events.groupby(["date", *DIMS], observed=True).agg(
-        actions=("event_id", "size"), proactive_actions=("proactive", "sum"), automated_actions=("automated", "sum"),
-        view_counted_actions=("viewed", "sum"), zero_view_actions=("zero", "sum"), views_before_action=("views_before_action", "sum"),
-        timed_actions=("timed", "sum"), within_1h_actions=("w1", "sum"), within_24h_actions=("w24", "sum"),
-        within_7d_actions=("w168", "sum"), appeals=("appealed", "sum"), overturns=("overturned", "sum"),
+        actions=("event_id", "size"),
+        proactive_actions=("proactive", "sum"),
+        automated_actions=("automated", "sum"),
+        view_counted_actions=("viewed", "sum"),
+        zero_view_actions=("zero", "sum"),
+        views_before_action=("views_before_action", "sum"),
+        timed_actions=("timed", "sum"),
+        within_1h_actions=("w1", "sum"),
+        within_24h_actions=("w24", "sum"),
+        within_7d_actions=("w168", "sum"),
+        appeals=("appealed", "sum"),
+        overturns=("overturned", "sum"),
     )
     return len(cube)
 
 
 DUCKDB_CUBE = f"""
-SELECT CAST(actioned_at AS DATE) AS date, {', '.join(DIMS)},
-  count(*) AS actions, sum(CAST(proactive AS INT)) AS proactive_actions, sum(CAST(automated AS INT)) AS automated_actions,
+SELECT CAST(actioned_at AS DATE) AS date, {", ".join(DIMS)},
+  count(*) AS actions, sum(CAST(proactive AS INT)) AS proactive_actions,
+  sum(CAST(automated AS INT)) AS automated_actions,
   count(views_before_action) AS view_counted_actions, sum(CAST(views_before_action = 0 AS INT)) AS zero_view_actions,
   sum(views_before_action) AS views_before_action, count(created_at) AS timed_actions,
   sum(CAST(date_diff('second', created_at, actioned_at) <= 3600 AS INT)) AS within_1h_actions,
@@ -95,42 +110,63 @@ def timed_build(engine: str, path: str) -> tuple[float, float, int]:
     """Run one builder in a fresh process (imports done before the clock starts): (seconds, peak GB, cube rows)."""
     warm = {"ours (Polars)": "insights", "pandas": "pandas", "DuckDB": "duckdb"}[engine]
     code = (
-        f"import json, resource, sys, time; sys.path[:0] = [{str(ROOT / 'bench')!r}, {str(ROOT)!r}]; import cube as b; import {warm}\n"
+        f"import json, resource, time; import bench.cube as b; import {warm}\n"
         f"t = time.perf_counter(); n = b.BUILDERS[{engine!r}]({path!r}); s = time.perf_counter() - t\n"
         "print(json.dumps([s, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, n]))"
     )
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True).stdout
     return tuple(json.loads(out.strip().splitlines()[-1]))  # type: ignore[return-value]
 
 
 # ---- typical page queries -------------------------------------------------------------------
 
+
 def queries(as_of: dt.date) -> dict[str, dict]:
     """Four queries the pages run, with their parameters."""
     week_start = as_of - dt.timedelta(days=as_of.weekday())
-    last_week = (week_start - dt.timedelta(days=7), week_start - dt.timedelta(days=1)) if as_of.weekday() != 6 else (week_start, as_of)
+    last_week = (
+        (week_start - dt.timedelta(days=7), week_start - dt.timedelta(days=1))
+        if as_of.weekday() != 6
+        else (week_start, as_of)
+    )
     return {
-        "overview KPIs (4 harm areas, last week)": dict(
-            metrics=["actions", "proactive_rate", "within_24h_rate", "appeal_rate", "overturn_rate"], by=["harm_area"],
-            filters={"harm_area": CORE}, start=last_week[0], end=last_week[1]),
-        "weekly trend by harm area": dict(metrics=["actions", "proactive_rate"], by=["harm_area"], filters={"harm_area": CORE}, grain="week"),
-        "country breakdown, 1 harm area, 90 days": dict(
-            metrics=["actions", "overturn_rate"], by=["country"], filters={"harm_area": ["hateful_behavior"]},
-            start=as_of - dt.timedelta(days=89), end=as_of),
-        "monthly by region": dict(metrics=["actions", "zero_view_rate"], by=["region"], grain="month"),
+        "overview KPIs (4 harm areas, last week)": {
+            "metrics": ["actions", "proactive_rate", "within_24h_rate", "appeal_rate", "overturn_rate"],
+            "by": ["harm_area"],
+            "filters": {"harm_area": CORE},
+            "start": last_week[0],
+            "end": last_week[1],
+        },
+        "weekly trend by harm area": {
+            "metrics": ["actions", "proactive_rate"],
+            "by": ["harm_area"],
+            "filters": {"harm_area": CORE},
+            "grain": "week",
+        },
+        "country breakdown, 1 harm area, 90 days": {
+            "metrics": ["actions", "overturn_rate"],
+            "by": ["country"],
+            "filters": {"harm_area": ["hateful_behavior"]},
+            "start": as_of - dt.timedelta(days=89),
+            "end": as_of,
+        },
+        "monthly by region": {"metrics": ["actions", "zero_view_rate"], "by": ["region"], "grain": "month"},
     }
 
 
 def duckdb_sql(q: dict, table: str) -> tuple[str, list]:
     """The same query in SQL (rates as ratios of sums)."""
     expr = {
-        "actions": "sum(actions)", "proactive_rate": "sum(proactive_actions) / sum(actions)",
-        "within_24h_rate": "sum(within_24h_actions) / sum(timed_actions)", "appeal_rate": "sum(appeals) / sum(actions)",
-        "overturn_rate": "sum(overturns) / nullif(sum(appeals), 0)", "zero_view_rate": "sum(zero_view_actions) / sum(view_counted_actions)",
+        "actions": "sum(actions)",
+        "proactive_rate": "sum(proactive_actions) / sum(actions)",
+        "within_24h_rate": "sum(within_24h_actions) / sum(timed_actions)",
+        "appeal_rate": "sum(appeals) / sum(actions)",
+        "overturn_rate": "sum(overturns) / nullif(sum(appeals), 0)",
+        "zero_view_rate": "sum(zero_view_actions) / sum(view_counted_actions)",
     }
     keys = list(q["by"])
     if q.get("grain"):
-        keys = [f"date_trunc('{q['grain']}', date)"] + keys
+        keys = [f"date_trunc('{q['grain']}', date)", *keys]
     where, params = ["1=1"], []
     for dim, values in q.get("filters", {}).items():
         where.append(f"{dim} IN ({', '.join('?' for _ in values)})")
@@ -153,17 +189,17 @@ def median_ms(run, repeats: int = 7) -> float:
 
 
 def query_latencies(path: Path) -> dict[str, dict[str, float]]:
-    sys.path.insert(0, str(ROOT))
     import duckdb
-    import pandas as pd
 
     import insights
 
     cube = insights.load_source(path)
     qs = queries(cube.provenance.as_of)
     con = duckdb.connect()
-    region = {c: r for c, r in cube.data.select("country", "region").unique().cast(str).iter_rows()}
-    con.execute(f"CREATE VIEW events AS SELECT *, CAST(actioned_at AS DATE) AS date FROM read_parquet('{path}/*.parquet')")
+    region = dict(cube.data.select("country", "region").unique().cast(str).iter_rows())
+    con.execute(
+        f"CREATE VIEW events AS SELECT *, CAST(actioned_at AS DATE) AS date FROM read_parquet('{path}/*.parquet')"
+    )
     con.execute("CREATE TABLE cube AS " + DUCKDB_CUBE.format(path=path))
     con.execute("CREATE TABLE regions (country VARCHAR, region VARCHAR)")
     con.executemany("INSERT INTO regions VALUES (?, ?)", list(region.items()))
@@ -174,7 +210,16 @@ def query_latencies(path: Path) -> dict[str, dict[str, float]]:
         sql_cube, params = duckdb_sql(q, "cube_r")
         result[name] = {
             "ours, cold": cold_ms(cube, q),
-            "ours": median_ms(lambda: cube.query(q["metrics"], by=q["by"], filters=q.get("filters"), grain=q.get("grain"), start=q.get("start"), end=q.get("end"))),
+            "ours": median_ms(
+                lambda: cube.query(
+                    q["metrics"],
+                    by=q["by"],
+                    filters=q.get("filters"),
+                    grain=q.get("grain"),
+                    start=q.get("start"),
+                    end=q.get("end"),
+                )
+            ),
             "pandas": median_ms(lambda: pandas_query(pandas_cube, q)),
             "DuckDB on its cube": median_ms(lambda: con.execute(sql_cube, params).fetchall()),
             "DuckDB on events": median_ms(lambda: con.execute(duckdb_on_events(q, path), params).fetchall(), repeats=3),
@@ -188,7 +233,9 @@ def cold_ms(cube, q: dict) -> float:
 
     fresh = Cube(cube.data, cube.provenance, cube.time_grain)
     t = time.perf_counter()
-    fresh.query(q["metrics"], by=q["by"], filters=q.get("filters"), grain=q.get("grain"), start=q.get("start"), end=q.get("end"))
+    fresh.query(
+        q["metrics"], by=q["by"], filters=q.get("filters"), grain=q.get("grain"), start=q.get("start"), end=q.get("end")
+    )
     return (time.perf_counter() - t) * 1000
 
 
@@ -200,9 +247,12 @@ def duckdb_on_events(q: dict, path: Path) -> str:
 
 
 RATIOS = {
-    "actions": ("actions", None), "proactive_rate": ("proactive_actions", "actions"),
-    "within_24h_rate": ("within_24h_actions", "timed_actions"), "appeal_rate": ("appeals", "actions"),
-    "overturn_rate": ("overturns", "appeals"), "zero_view_rate": ("zero_view_actions", "view_counted_actions"),
+    "actions": ("actions", None),
+    "proactive_rate": ("proactive_actions", "actions"),
+    "within_24h_rate": ("within_24h_actions", "timed_actions"),
+    "appeal_rate": ("appeals", "actions"),
+    "overturn_rate": ("overturns", "appeals"),
+    "zero_view_rate": ("zero_view_actions", "view_counted_actions"),
 }
 
 
@@ -222,7 +272,9 @@ def pandas_query(frame, q: dict):
         keys = ["period", *keys]
     needed = sorted({c for m in q["metrics"] for c in RATIOS[m] if c})
     sums = view.groupby(keys, observed=True)[needed].sum()
-    return pd.DataFrame({m: sums[n] / sums[d] if d else sums[n] for m, (n, d) in ((m, RATIOS[m]) for m in q["metrics"])})
+    return pd.DataFrame(
+        {m: sums[n] / sums[d] if d else sums[n] for m, (n, d) in ((m, RATIOS[m]) for m in q["metrics"])}
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,7 +1,7 @@
 """Benchmark: the public transparency reports in ../shared/real_data loaded into cubes.
 
-    python bench/public_data.py
-    python bench/public_data.py --data /path/to/real_data
+    python -m bench.public_data
+    python -m bench.public_data --data /path/to/real_data
 
 Each load runs in a fresh Python process, so its time includes reading and mapping the files
 (not importing the library) and its peak memory is that load's own. Prints one row per

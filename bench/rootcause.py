@@ -1,7 +1,7 @@
 """Benchmark: ``explain_change`` and decomposition-tree steps on a cube of 10M events.
 
-    python bench/rootcause.py                       # 10M events (generated into bench/out/ if missing)
-    python bench/rootcause.py --events 1000000
+    python -m bench.rootcause                       # 10M events (generated into bench/out/ if missing)
+    python -m bench.rootcause --events 1000000
 
 Prints one table: for each scenario (a metric, a slice and two 8-week or 3-week periods,
 broken down by 6 dimensions at depth 1–3) the leaves (combinations of the 6 dimensions with
@@ -15,27 +15,44 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.cube import events_dir  # noqa: E402
-
-import insights  # noqa: E402
-from insights.rootcause import decomposition_tree, explain_change  # noqa: E402
-from insights.rootcause.decompose import compare_leaves, segment_sums  # noqa: E402
+import insights
+from bench.cube import events_dir
+from insights.rootcause import decomposition_tree, explain_change
+from insights.rootcause.decompose import compare_leaves, segment_sums
 
 DIMS = ["policy", "country", "language", "content_type", "detection_source", "action"]
 SCENARIOS = [
     ("actions, whole cube, 8 weeks", "actions", None, ("2025-08-11", "2025-10-05"), ("2025-10-06", "2025-11-30")),
-    ("actions, violent extremism, 8 weeks", "actions", {"harm_area": "violent_extremism"}, ("2025-08-11", "2025-10-05"), ("2025-10-06", "2025-11-30")),
-    ("proactive rate, whole cube, 8 weeks", "proactive_rate", None, ("2026-01-05", "2026-03-01"), ("2026-03-02", "2026-04-26")),
-    ("proactive rate, hateful behavior, 8 weeks", "proactive_rate", {"harm_area": "hateful_behavior"}, ("2026-01-05", "2026-03-01"), ("2026-03-02", "2026-04-26")),
-    ("overturn rate, harassment, 3 weeks", "overturn_rate", {"harm_area": "bullying_harassment"}, ("2026-07-13", "2026-08-02"), ("2026-08-03", "2026-08-23")),
+    (
+        "actions, violent extremism, 8 weeks",
+        "actions",
+        {"harm_area": "violent_extremism"},
+        ("2025-08-11", "2025-10-05"),
+        ("2025-10-06", "2025-11-30"),
+    ),
+    (
+        "proactive rate, whole cube, 8 weeks",
+        "proactive_rate",
+        None,
+        ("2026-01-05", "2026-03-01"),
+        ("2026-03-02", "2026-04-26"),
+    ),
+    (
+        "proactive rate, hateful behavior, 8 weeks",
+        "proactive_rate",
+        {"harm_area": "hateful_behavior"},
+        ("2026-01-05", "2026-03-01"),
+        ("2026-03-02", "2026-04-26"),
+    ),
+    (
+        "overturn rate, harassment, 3 weeks",
+        "overturn_rate",
+        {"harm_area": "bullying_harassment"},
+        ("2026-07-13", "2026-08-02"),
+        ("2026-08-03", "2026-08-23"),
+    ),
 ]
 
 
@@ -61,21 +78,34 @@ def main() -> None:
     cube = insights.load_source(events_dir(args.events))
     print(f"{args.events:,} events → {len(cube.data):,} cube cells in {time.perf_counter() - start:.1f} s\n")
 
-    print(f"{'explain_change over ' + str(len(DIMS)) + ' dimensions, depth 1–3':<46} {'leaves':>8} {'segments':>9} {'cold s':>7} {'warm s':>7}")
+    print(
+        f"{'explain_change over ' + str(len(DIMS)) + ' dimensions, depth 1–3':<46} "
+        f"{'leaves':>8} {'segments':>9} {'cold s':>7} {'warm s':>7}"
+    )
     for label, metric, filters, baseline, current in SCENARIOS:
-        cold, warm, explanation = timed(lambda: explain_change(cube, metric, baseline, current, dims=DIMS, filters=filters))
-        comparison = compare_leaves(cube, metric, baseline, current, DIMS, filters)
+        cold, warm, _ = timed(
+            lambda: explain_change(cube, metric, current=current, baseline=baseline, dims=DIMS, filters=filters)
+        )
+        comparison = compare_leaves(cube, metric, current=current, baseline=baseline, dims=DIMS, filters=filters)
         segments = segment_sums(comparison, 3).height
         print(f"{label:<46} {comparison.leaves.height:>8,} {segments:>9,} {cold:>7.2f} {warm:>7.2f}")
 
     print(f"\n{'decomposition-tree step':<46} {'children':>8} {'':>9} {'cold s':>7} {'warm s':>7}")
     label, metric, filters, baseline, current = SCENARIOS[1]
-    cold, warm, root = timed(lambda: decomposition_tree(cube, metric, baseline, current, filters=filters, dims=DIMS))
+    cold, warm, root = timed(
+        lambda: decomposition_tree(cube, metric, current=current, baseline=baseline, filters=filters, dims=DIMS)
+    )
     print(f"{'root, split by ' + root.split_dimension:<46} {len(root.children):>8} {'':>9} {cold:>7.2f} {warm:>7.2f}")
     child = root.children[0].segment
-    cold, warm, node = timed(lambda: decomposition_tree(cube, metric, baseline, current, node=child, filters=filters, dims=DIMS))
+    cold, warm, node = timed(
+        lambda: decomposition_tree(
+            cube, metric, current=current, baseline=baseline, node=child, filters=filters, dims=DIMS
+        )
+    )
     name = " & ".join(f"{k}={v}" for k, v in child.items())
-    print(f"{name + ', split by ' + node.split_dimension:<46} {len(node.children):>8} {'':>9} {cold:>7.2f} {warm:>7.2f}")
+    print(
+        f"{name + ', split by ' + node.split_dimension:<46} {len(node.children):>8} {'':>9} {cold:>7.2f} {warm:>7.2f}"
+    )
 
 
 if __name__ == "__main__":

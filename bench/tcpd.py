@@ -1,6 +1,6 @@
 """Run insights.trends.change_points on the TCPD benchmark with its default settings.
 
-Usage: python bench/tcpd.py [--data /path/to/shared/benchmarks/tcpd]
+Usage: python -m bench.tcpd [--data /path/to/shared/benchmarks/tcpd]
 
 Prints one row per univariate series of the paper's aggregate that is present
 locally (25 of 32), then the mean F1 and mean cover next to the published
@@ -15,11 +15,10 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bench.tcpd_scoring import covering, f_measure, paper_series
+from insights.trends import change_points
 
-from bench.tcpd_scoring import covering, f_measure, paper_series  # noqa: E402
-from insights.trends import change_points  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 DEFAULT_DATA = ROOT.parent / "shared/benchmarks/tcpd"
 

@@ -10,6 +10,6 @@ A library first (usable from a notebook; no Streamlit here), with the app as a t
 from insights.cube import Caveat, Cube, Provenance
 from insights.errors import DataError
 from insights.metrics import metric, metrics
-from insights.sources import load_source
+from insights.sources.registry import load_source
 
 __all__ = ["Caveat", "Cube", "DataError", "Provenance", "load_source", "metric", "metrics"]

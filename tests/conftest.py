@@ -7,17 +7,14 @@ On a laptop, tests that need a service skip with the reason. With
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
+import insights
+from sample_data import generate
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "sample_data"))
-
-import generate  # noqa: E402
-
-import insights  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 PG_URL = os.environ.get("HARM_INSIGHTS_PG_URL", "postgresql+psycopg://harm:harm@127.0.0.1:5432/harm_insights")

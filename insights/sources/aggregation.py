@@ -17,9 +17,9 @@ DERIVED_EVENT_COLUMNS = ("time_to_action_hours",)
 def countable_measures(columns: list[str]) -> dict[str, EventCount]:
     """The measures that can be counted from events with these columns (others stay absent)."""
     return {
-        name: m.from_events
+        name: count
         for name, m in measures().items()
-        if m.countable_from_events and (m.from_events.column is None or m.from_events.column in columns)
+        if (count := m.from_events) is not None and (count.column is None or count.column in columns)
     }
 
 

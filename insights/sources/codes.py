@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from insights import geo
 from insights.cube import Caveat
+from insights.geo import region_of, to_iso2
 from insights.model import CODED_DIMENSIONS, DIMENSION_LABELS, normalise_code, policy_harm_areas, proactive_sources
+
 
 def slug(value: str) -> str:
     """'Spam Bots!' → 'spam_bots'."""
@@ -47,7 +48,7 @@ def code_maps(values: dict[str, list[str]]) -> CodeMaps:
     bad_countries: list[str] = []
     for dim, raw_values in values.items():
         if dim == "country":
-            iso = geo.to_iso2(raw_values)
+            iso = to_iso2(raw_values)
             bad_countries = sorted(v for v, code in iso.items() if code is None)
             maps[dim] = {v: code for v, code in iso.items() if code is not None}
         elif dim in CODED_DIMENSIONS:
@@ -108,8 +109,10 @@ def apply_maps(frame: pl.LazyFrame, maps: CodeMaps, columns: list[str]) -> pl.La
         parent = pl.col("policy").replace_strict(policy_harm_areas(), default=None, return_dtype=pl.Categorical)
         frame = frame.with_columns(harm_area=pl.coalesce("harm_area", parent) if "harm_area" in columns else parent)
     if "country" in columns:
-        regions = {c: geo.region_of(c) for c in maps.maps.get("country", {}).values() if c}
-        frame = frame.with_columns(region=pl.col("country").replace_strict(regions, default=None, return_dtype=pl.Categorical))
+        regions = {c: region_of(c) for c in maps.maps.get("country", {}).values() if c}
+        frame = frame.with_columns(
+            region=pl.col("country").replace_strict(regions, default=None, return_dtype=pl.Categorical)
+        )
     return frame
 
 

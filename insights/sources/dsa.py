@@ -60,7 +60,37 @@ REQUIRED = (
 )
 LIST_FIELDS = ("decision_visibility", "category_specification", "content_type", "territorial_scope")
 
-EU27 = frozenset("AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split())
+EU27 = frozenset(
+    [
+        "AT",
+        "BE",
+        "BG",
+        "CY",
+        "CZ",
+        "DE",
+        "DK",
+        "EE",
+        "ES",
+        "FI",
+        "FR",
+        "GR",
+        "HR",
+        "HU",
+        "IE",
+        "IT",
+        "LT",
+        "LU",
+        "LV",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SE",
+        "SI",
+        "SK",
+    ]
+)
 EEA_ONLY = frozenset({"IS", "LI", "NO"})
 
 DUMP_DATE = re.compile(r"sor-[\w.-]*?(\d{4}-\d{2}-\d{2})")
@@ -290,7 +320,11 @@ def load(src: Any) -> Cube:
     Parts are read, checked and aggregated one at a time, so memory is bounded by the largest
     part (plus the uuids seen, to reject repeated statements across parts).
     """
-    raws, rejected, stats, versions, rows_read = [], [], [], {}, 0
+    raws: list[pl.DataFrame] = []
+    rejected: list[pl.DataFrame] = []
+    stats: list[pl.DataFrame] = []
+    versions: dict[str, int] = {}
+    rows_read = 0
     seen = pl.DataFrame(schema={"event_id": pl.String, "_first": pl.String})
     for name, data in statement_files(src):
         frame, ragged = read_statements(name, data)

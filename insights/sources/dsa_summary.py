@@ -75,7 +75,7 @@ def is_summary(src: Any) -> bool:
         source = summary_path(src)
         if not str(getattr(source, "name", source)).lower().endswith(".parquet"):
             return False
-        return COLUMNS <= set(pl.read_parquet_schema(source))
+        return set(pl.read_parquet_schema(source)) >= COLUMNS
     except (DataError, OSError, pl.exceptions.PolarsError, TypeError):
         return False
 

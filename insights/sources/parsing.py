@@ -96,13 +96,17 @@ def parse_columns(frame: pl.LazyFrame, kinds: dict[str, str], source: str) -> tu
         staged = staged.with_columns(__failed=pl.any_horizontal(*failures.values()))
     converted = staged.collect()
     if not failures or not converted["__failed"].any():
-        return converted.drop([f"__raw_{c}" for c in failures] + (["__failed"] if failures else [])), as_rejections(converted.head(0), "")
+        return converted.drop([f"__raw_{c}" for c in failures] + (["__failed"] if failures else [])), as_rejections(
+            converted.head(0), ""
+        )
     rejected = []
     originals = [pl.col(f"__raw_{c}").alias(c) if c in failures else pl.col(c) for c in schema.names()]
     for column, failed in failures.items():
         bad = converted.filter(failed)
         if not bad.is_empty():
-            reason = pl.format(f"{column} is {{}}: expected {EXPECTED[present[column]]}", pl.col(column).cast(pl.String))
+            reason = pl.format(
+                f"{column} is {{}}: expected {EXPECTED[present[column]]}", pl.col(column).cast(pl.String)
+            )
             rejected.append(as_rejections(bad.select(originals), reason, column, source=source))
     good = converted.filter(~pl.col("__failed")).drop([f"__raw_{c}" for c in failures] + ["__failed"])
     return good, pl.concat(rejected, how="diagonal_relaxed")

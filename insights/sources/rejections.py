@@ -13,7 +13,8 @@ def as_rejections(
     """Turn offending input rows into rejection records.
 
     ``rows`` must carry ``_row`` and either ``_source`` or the ``source`` argument; ``reason``
-    and ``column`` are texts or expressions giving a text per row. The row's own values are kept (as text) after the standard columns.
+    and ``column`` are texts or expressions giving a text per row. The row's own values are kept
+    (as text) after the standard columns.
     """
     if rows.is_empty():
         return empty_rejections()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import tomllib
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
@@ -17,9 +16,11 @@ from typing import Any
 import polars as pl
 
 from insights.cube import Caveat, Cube, known_sum
+from insights.definitions import DEFINITIONS, read_toml
 from insights.errors import DataError
 from insights.metrics import MEASURES
-from insights.model import DEFINITIONS, DIMENSIONS
+from insights.model import DIMENSIONS
+from insights.periods import Grain
 from insights.sources import codes
 from insights.sources.rejections import combine
 from insights.sources.tables import is_uploaded_file
@@ -119,7 +120,7 @@ def newest_release(rows: pl.DataFrame) -> pl.DataFrame:
 
 @cache
 def _known_caveats() -> dict[str, list[dict[str, Any]]]:
-    return tomllib.loads((DEFINITIONS / "public_caveats.toml").read_text())
+    return read_toml("public_caveats.toml")
 
 
 def known_caveats(kind: str) -> list[Caveat]:
@@ -153,7 +154,7 @@ def finish_report(
     caveats: Iterable[Caveat],
     rejected: Iterable[pl.DataFrame] = (),
     rows_rejected: int = 0,
-    time_grain: str = "quarter",
+    time_grain: Grain = "quarter",
 ) -> Cube:
     """Turn a report's cells (raw dimension values, measure columns) into a Cube.
 

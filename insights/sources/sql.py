@@ -18,21 +18,23 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
+from insights.cube import Cube
 from insights.errors import DataError
 from insights.metrics import MEASURES, EventCount
 from insights.sources.aggregation import countable_measures
+from insights.sources.tabular import CATEGORICAL, finish_raw_cube
 
 REJECTED_SAMPLE = 1000
 
 
-class day_of(FunctionElement):
+class DayOf(FunctionElement):
     """The calendar date of a timestamp, in each dialect's own words."""
 
     type = sa.Date()
     inherit_cache = True
 
 
-class hours_between(FunctionElement):
+class HoursBetween(FunctionElement):
     """Hours from the second timestamp to the first, counted in whole seconds (as the Polars
     path does), in each dialect's own words."""
 
@@ -42,11 +44,11 @@ class hours_between(FunctionElement):
 
 #: SQL text per dialect (None: the default for any other dialect).
 DIALECT_SQL = {
-    day_of: {
+    DayOf: {
         None: "CAST({0} AS DATE)",
         "sqlite": "date({0})",
     },
-    hours_between: {
+    HoursBetween: {
         None: "(DATEDIFF(second, {1}, {0}) / 3600.0)",
         "sqlite": "((CAST(strftime('%s', {0}) AS INTEGER) - CAST(strftime('%s', {1}) AS INTEGER)) / 3600.0)",
         "postgresql": "(FLOOR(EXTRACT(EPOCH FROM ({0} - {1}))) / 3600.0)",
@@ -73,6 +75,7 @@ def sql_measure(count: EventCount, columns: Mapping[str, ColumnElement]) -> Colu
     """One measure as a SQL aggregate."""
     if count.kind == "count":
         return sa.func.count()
+    assert count.column is not None, f"a {count.kind} measure names its column"
     column = columns[count.column]
     one_if = lambda cond: sa.func.sum(sa.case((cond, 1), else_=0))  # noqa: E731
     if count.kind == "count_true":
@@ -96,29 +99,50 @@ def _relation(engine: sa.Engine, table: str | None, query: str | None, schema: s
             return sa.Table(table, sa.MetaData(), autoload_with=engine, schema=schema)
         except sa.exc.NoSuchTableError:
             tables = sa.inspect(engine).get_table_names(schema=schema)
-            raise DataError(f"table {table!r} not found in {engine.url.render_as_string(hide_password=True)}; tables: {tables}") from None
+            raise DataError(
+                f"table {table!r} not found in {engine.url.render_as_string(hide_password=True)}; tables: {tables}"
+            ) from None
+    assert query is not None
     textual = sa.text(query).columns()
-    probe = sa.select(sa.literal_column("*")).select_from(textual.subquery("probe")).limit(0)
+    probe: sa.Select[Any] = sa.select(sa.literal_column("*")).select_from(textual.subquery("probe")).limit(0)
     with engine.connect() as conn:
         names = list(conn.execute(probe).keys())
     return sa.text(query).columns(*[sa.column(n) for n in names]).subquery("source")
 
 
-def _canonical_columns(relation: sa.FromClause, columns: Mapping[str, str] | None, name: str) -> dict[str, ColumnElement]:
+def _canonical_columns(
+    relation: sa.FromClause, columns: Mapping[str, str] | None, name: str
+) -> dict[str, ColumnElement]:
     mapping = dict(columns or {})
     missing = [c for c in mapping if c not in relation.c]
     if missing:
-        raise DataError(f"{name}: the column mapping names {missing}, which are not columns; columns are {list(relation.c.keys())}")
+        raise DataError(
+            f"{name}: the column mapping names {missing}, which are not columns; columns are {list(relation.c.keys())}"
+        )
     return {mapping.get(c.key, c.key.lower()): c for c in relation.c}
 
 
 def _row_checks(cols: Mapping[str, ColumnElement]) -> list[tuple[str, str, ColumnElement]]:
     """(column, reason, condition that makes a row unusable) for the checks that run in the database."""
-    checks = [("actioned_at", "actioned_at is empty", cols["actioned_at"].is_(None))]
+    checks: list[tuple[str, str, ColumnElement]] = [
+        ("actioned_at", "actioned_at is empty", cols["actioned_at"].is_(None))
+    ]
     if "views_before_action" in cols:
-        checks.append(("views_before_action", "views_before_action is negative: expected a number ≥ 0", cols["views_before_action"] < 0))
+        checks.append(
+            (
+                "views_before_action",
+                "views_before_action is negative: expected a number ≥ 0",
+                cols["views_before_action"] < 0,
+            )
+        )
     if "created_at" in cols:
-        checks.append(("created_at", "created_at is after actioned_at: content cannot be actioned before it exists", cols["created_at"] > cols["actioned_at"]))
+        checks.append(
+            (
+                "created_at",
+                "created_at is after actioned_at: content cannot be actioned before it exists",
+                cols["created_at"] > cols["actioned_at"],
+            )
+        )
     return checks
 
 
@@ -149,10 +173,8 @@ def load_sql(
     query: str | None = None,
     columns: Mapping[str, str] | None = None,
     schema: str | None = None,
-) -> "Cube":  # noqa: F821
+) -> Cube:
     """Aggregate an events table (or query) inside the database and load the resulting cube."""
-    from insights.sources.tabular import CATEGORICAL, finish_raw_cube
-
     engine = url if isinstance(url, sa.Engine) else sa.create_engine(url)
     name = f"{engine.url.render_as_string(hide_password=True)} {table or 'query'}"
     relation = _relation(engine, table, query, schema)
@@ -165,18 +187,22 @@ def load_sql(
     dims = [d for d in CATEGORICAL if d in cols]
     derived = dict(cols)
     if "created_at" in cols:
-        derived["time_to_action_hours"] = hours_between(cols["actioned_at"], cols["created_at"])
+        derived["time_to_action_hours"] = HoursBetween(cols["actioned_at"], cols["created_at"])
     counted = countable_measures(list(derived))
     checks = _row_checks(cols)
-    date = day_of(cols["actioned_at"]).label("date")
+    date = DayOf(cols["actioned_at"]).label("date")
     statement = (
-        sa.select(date, *[cols[d].label(d) for d in dims], *[sql_measure(c, derived).label(m) for m, c in counted.items()])
+        sa.select(
+            date, *[cols[d].label(d) for d in dims], *[sql_measure(c, derived).label(m) for m, c in counted.items()]
+        )
         .where(sa.not_(sa.or_(*[cond for _, _, cond in checks])))
         .group_by(date, *[cols[d] for d in dims])
     )
     with engine.connect() as conn:
         result = conn.execute(statement)
-        raw = pl.DataFrame([tuple(r) for r in result], schema=list(result.keys()), orient="row", infer_schema_length=None)
+        raw = pl.DataFrame(
+            [tuple(r) for r in result], schema=list(result.keys()), orient="row", infer_schema_length=None
+        )
         rejected, n_rejected = _rejected_rows(conn, relation, checks, name)
         rows_read = conn.execute(sa.select(sa.func.count()).select_from(relation)).scalar_one()
     if raw.is_empty():
@@ -186,7 +212,16 @@ def load_sql(
         *[pl.col(m).cast(pl.Int64) for m in MEASURES if m in raw.columns],
         *[pl.col(d).cast(pl.String) for d in dims],
     )
-    return finish_raw_cube(raw, "events", name, rows_read, [rejected] if n_rejected else [], [], rejected_rows=n_rejected, proactive_known="proactive" in cols)
+    return finish_raw_cube(
+        raw,
+        "events",
+        name,
+        rows_read,
+        [rejected] if n_rejected else [],
+        [],
+        rejected_rows=n_rejected,
+        proactive_known="proactive" in cols,
+    )
 
 
 class SqlImporter:
@@ -207,6 +242,6 @@ class SqlImporter:
             return False
         return True
 
-    def load(self, src: Any, **options: Any) -> "Cube":  # noqa: F821
+    def load(self, src: Any, **options: Any) -> Cube:
         """Load with ``table=`` or ``query=``, optional ``columns=`` and ``schema=``."""
         return load_sql(src, **options)

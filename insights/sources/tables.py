@@ -11,13 +11,13 @@ import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import polars as pl
 
 from insights.cube import empty_rejections
-from insights.sources.rejections import as_rejections
 from insights.errors import DataError
+from insights.sources.rejections import as_rejections
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -54,7 +54,9 @@ def files_in(path: Path) -> list[Path]:
         raise DataError(f"{path}: no such file or folder")
     if not path.is_dir():
         return [path]
-    found = sorted(p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(CSV_SUFFIXES + PARQUET_SUFFIXES))
+    found = sorted(
+        p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(CSV_SUFFIXES + PARQUET_SUFFIXES)
+    )
     if not found:
         raise DataError(f"{path}: the folder holds no .csv or .parquet files")
     return found
@@ -125,7 +127,10 @@ def read_csv_bytes(name: str, data: bytes, encoding: str = "utf-8") -> RawTable:
     rejected = empty_rejections()
     if ragged:
         reasons = pl.DataFrame(
-            {"_row": [r for r, _ in ragged], "_reason": [f"line has {c} fields, the header has {n_fields}" for _, c in ragged]},
+            {
+                "_row": [r for r, _ in ragged],
+                "_reason": [f"line has {c} fields, the header has {n_fields}" for _, c in ragged],
+            },
             schema={"_row": pl.UInt32, "_reason": pl.String},
         )
         rejected = as_rejections(frame.join(reasons, on="_row"), pl.col("_reason"), source=name)

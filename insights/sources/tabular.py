@@ -7,8 +7,10 @@ pre-aggregated → type the columns (``parsing``) → value checks (pandera) →
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import pandera.polars as pa
@@ -18,6 +20,7 @@ from insights.cube import Caveat, Cube, Provenance, empty_rejections, known_sum
 from insights.errors import DataError
 from insights.metrics import MEASURES
 from insights.model import DIMENSIONS, EVENT_COLUMNS
+from insights.periods import Grain
 from insights.sources import codes
 from insights.sources.aggregation import aggregate_events
 from insights.sources.parsing import parse_columns
@@ -25,7 +28,7 @@ from insights.sources.rejections import as_rejections, combine
 from insights.sources.tables import RawTable, is_table_path, is_uploaded_file, read_tables
 
 CATEGORICAL = [d for d in DIMENSIONS if d not in ("date", "region")]
-AGGREGATE_COLUMNS = {"date": "date", **{d: "string" for d in CATEGORICAL}, **{m: "number" for m in MEASURES}}
+AGGREGATE_COLUMNS = {"date": "date", **dict.fromkeys(CATEGORICAL, "string"), **dict.fromkeys(MEASURES, "number")}
 
 
 def detect_kind(columns: list[str], name: str) -> str:
@@ -56,7 +59,9 @@ def rename_columns(table: RawTable, columns: Mapping[str, str] | None) -> pl.Laz
     missing = [c for c in mapping if c not in names]
     if missing:
         shown = [c for c in names if not c.startswith("_")]
-        raise DataError(f"{table.name}: the column mapping names {missing}, which the file does not have; its columns are {shown}")
+        raise DataError(
+            f"{table.name}: the column mapping names {missing}, which the file does not have; its columns are {shown}"
+        )
     return frame.rename(renames)
 
 
@@ -66,7 +71,9 @@ def _value_schema(kind: str, columns: list[str]) -> pa.DataFrameSchema:
     if kind == "events":
         checks["actioned_at"] = pa.Column(nullable=False, required=True)
         if "views_before_action" in columns:
-            checks["views_before_action"] = pa.Column(checks=pa.Check.ge(0, error="expected a number ≥ 0"), nullable=True)
+            checks["views_before_action"] = pa.Column(
+                checks=pa.Check.ge(0, error="expected a number ≥ 0"), nullable=True
+            )
     else:
         checks["date"] = pa.Column(nullable=False)
         for measure in MEASURES:
@@ -82,11 +89,17 @@ def value_failures(frame: pl.DataFrame, kind: str, source: str) -> pl.DataFrame:
         schema.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as errors:
         cases = errors.failure_cases.filter(pl.col("index").is_not_null())
-        reason = pl.when(pl.col("check") == "not_nullable").then(pl.format("{} is empty", pl.col("column"))).otherwise(
-            pl.format("{} is {}: {}", pl.col("column"), pl.col("failure_case"), pl.col("check"))
+        reason = (
+            pl.when(pl.col("check") == "not_nullable")
+            .then(pl.format("{} is empty", pl.col("column")))
+            .otherwise(pl.format("{} is {}: {}", pl.col("column"), pl.col("failure_case"), pl.col("check")))
         )
         rows = frame.with_row_index("__index").join(
-            cases.select(pl.col("index").cast(pl.UInt32).alias("__index"), reason.alias("__reason"), pl.col("column").alias("__column")),
+            cases.select(
+                pl.col("index").cast(pl.UInt32).alias("__index"),
+                reason.alias("__reason"),
+                pl.col("column").alias("__column"),
+            ),
             on="__index",
         )
         return as_rejections(rows, pl.col("__reason"), pl.col("__column"), source=source)
@@ -117,7 +130,11 @@ def duplicate_event_ids(ids: list[tuple[str, pl.DataFrame]]) -> pl.DataFrame:
         return pl.DataFrame()
     tagged = pl.concat([f.with_columns(_source=pl.lit(name)) for name, f in ids], how="vertical_relaxed")
     first = pl.format("{} row {}", "_source", "_row").first().over("event_id")
-    return tagged.with_columns(__first=first).filter(~pl.col("event_id").is_first_distinct()).select("_source", "_row", "__first")
+    return (
+        tagged.with_columns(__first=first)
+        .filter(~pl.col("event_id").is_first_distinct())
+        .select("_source", "_row", "__first")
+    )
 
 
 def _ids_increasing(ids: list[pl.Series]) -> bool:
@@ -173,8 +190,10 @@ def _place(typed: TypedFile, maps: codes.CodeMaps) -> None:
     frame = typed.frame
     if maps.bad_countries and "country" in frame.columns:
         not_country = pl.col("country").cast(pl.String).is_in(maps.bad_countries)
-        reason = pl.format("country {} is not a country: expected an ISO 3166-1 alpha-2 code such as US", pl.col("country"))
-        typed.rejected.append(as_rejections(frame.filter(not_country), reason, "country", source=typed.name))
+        not_a_country = pl.format(
+            "country {} is not a country: expected an ISO 3166-1 alpha-2 code such as US", pl.col("country")
+        )
+        typed.rejected.append(as_rejections(frame.filter(not_country), not_a_country, "country", source=typed.name))
         frame = frame.filter(~not_country)
     unplaced = codes.harm_area_missing(frame.columns, maps)
     if ("harm_area" not in frame.columns or frame["harm_area"].null_count()) and frame.select(unplaced.any()).item():
@@ -215,7 +234,9 @@ def _aggregate_file(
     return FileCube(table, kind, typed, raw, maps), ids
 
 
-def load_table(src: Any, columns: Mapping[str, str] | None = None, encoding: str = "utf-8", source_name: str | None = None) -> Cube:
+def load_table(
+    src: Any, columns: Mapping[str, str] | None = None, encoding: str = "utf-8", source_name: str | None = None
+) -> Cube:
     """Load event-level or pre-aggregated canonical tables (CSV/Parquet/folder/upload) into a Cube.
 
     Files are typed, checked and aggregated one at a time, so memory stays bounded by the
@@ -241,12 +262,17 @@ def load_table(src: Any, columns: Mapping[str, str] | None = None, encoding: str
     files = [r.typed for r in results]
     dims = [d for d in CATEGORICAL if d in files[0].frame.columns]
     if "harm_area" not in dims and "policy" not in dims:
-        raise DataError(f"{name}: has neither a 'harm_area' nor a 'policy' column; every action must belong to a harm area")
+        raise DataError(
+            f"{name}: has neither a 'harm_area' nor a 'policy' column; every action must belong to a harm area"
+        )
     maps = codes.merge_maps([r.maps for r in results])
     rejected = combine(*[r for f in files for r in f.rejected])
     raws = [r.raw for r in results if len(r.raw)]
     if not raws:
-        raise DataError(f"{name}: every row was rejected; first reasons: {rejected['_reason'].unique(maintain_order=True).head(5).to_list()}")
+        raise DataError(
+            f"{name}: every row was rejected; "
+            f"first reasons: {rejected['_reason'].unique(maintain_order=True).head(5).to_list()}"
+        )
     raw = pl.concat(raws, how="diagonal_relaxed") if len(raws) > 1 else raws[0]
     proactive_known = ("proactive" if kind == "events" else "proactive_actions") in files[0].frame.columns
     notes = [Caveat(n, kind="validation") for t in tables for n in t.notes]
@@ -266,8 +292,14 @@ def load_table(src: Any, columns: Mapping[str, str] | None = None, encoding: str
 
 def _dates_overlap(raws: list[pl.DataFrame]) -> bool:
     """True when two raw cubes share a date (so they may share cells that must be merged)."""
-    spans = sorted((r["date"].min(), r["date"].max()) for r in raws)
-    return any(later[0] <= earlier[1] for earlier, later in zip(spans, spans[1:]))
+    spans = sorted((_date(r["date"].min()), _date(r["date"].max())) for r in raws)
+    return any(later[0] <= earlier[1] for earlier, later in pairwise(spans))
+
+
+def _date(value: object) -> dt.date:
+    """A date a Polars aggregate returned (its static type is any scalar)."""
+    assert isinstance(value, dt.date), value
+    return value
 
 
 def _rejected_rows(rejected: pl.DataFrame) -> int:
@@ -296,7 +328,9 @@ def finish_raw_cube(
     """
     dims = [d for d in CATEGORICAL if d in raw.columns]
     if "harm_area" not in dims and "policy" not in dims:
-        raise DataError(f"{name}: has neither a 'harm_area' nor a 'policy' column; every action must belong to a harm area")
+        raise DataError(
+            f"{name}: has neither a 'harm_area' nor a 'policy' column; every action must belong to a harm area"
+        )
     placed = maps is not None
     maps = maps or codes.maps_for(raw, dims)
     unplaced = codes.harm_area_missing(raw.columns, maps)
@@ -309,25 +343,34 @@ def finish_raw_cube(
         rejected.append(
             as_rejections(
                 bad_cells.with_columns(_source=pl.lit(name), _row=pl.lit(None, dtype=pl.Int64)),
-                pl.format("{} actions that cannot be placed: country {} / harm area {} / policy {}", *[
-                    pl.col(c).cast(pl.String) if c in raw.columns else pl.lit("-") for c in ("actions", "country", "harm_area", "policy")
-                ]),
+                pl.format(
+                    "{} actions that cannot be placed: country {} / harm area {} / policy {}",
+                    *[
+                        pl.col(c).cast(pl.String) if c in raw.columns else pl.lit("-")
+                        for c in ("actions", "country", "harm_area", "policy")
+                    ],
+                ),
             )
         )
         raw = raw.filter(~unplaced)
     if not proactive_known and "detection_source" in dims and "actions" in raw.columns:
-        raw = raw.with_columns(proactive_actions=pl.when(codes.proactive_from_source(maps)).then(pl.col("actions")).otherwise(0))
+        raw = raw.with_columns(
+            proactive_actions=pl.when(codes.proactive_from_source(maps)).then(pl.col("actions")).otherwise(0)
+        )
     caveats = caveats + codes.unknown_code_caveats(maps, _raw_counts(raw, maps))
     cube = codes.apply_maps(raw.lazy(), maps, raw.columns)
     cube_dims = [d for d in DIMENSIONS if d in cube.collect_schema().names() and d != "date"]
     measure_cols = [m for m in MEASURES if m in raw.columns]
-    whole = [m for m in measure_cols if raw.schema[m].is_float() and raw.select((pl.col(m) == pl.col(m).round()).all()).item()]
+    whole = [
+        m
+        for m in measure_cols
+        if raw.schema[m].is_float() and raw.select((pl.col(m) == pl.col(m).round()).all()).item()
+    ]
     cube = cube.with_columns(pl.col(whole).cast(pl.Int64))
     if regroup or not maps.is_identity() or kind == "aggregate":
         cube = cube.group_by("date", *cube_dims).agg(known_sum(m).alias(m) for m in measure_cols)
     data = cube.with_columns(pl.col(d).cast(pl.Categorical) for d in cube_dims).collect()
     return finish(data, name, kind, rows_read, combine(*rejected), caveats, rejected_rows)
-
 
 
 def _raw_counts(raw_cube: pl.DataFrame, maps: codes.CodeMaps) -> dict[tuple[str, str], int]:
@@ -336,7 +379,11 @@ def _raw_counts(raw_cube: pl.DataFrame, maps: codes.CodeMaps) -> dict[tuple[str,
     if "actions" not in raw_cube.columns:
         return counts
     for dim, raws in maps.unknown.items():
-        per = raw_cube.filter(pl.col(dim).cast(pl.String).is_in(raws)).group_by(pl.col(dim).cast(pl.String)).agg(pl.col("actions").sum())
+        per = (
+            raw_cube.filter(pl.col(dim).cast(pl.String).is_in(raws))
+            .group_by(pl.col(dim).cast(pl.String))
+            .agg(pl.col("actions").sum())
+        )
         counts.update({(dim, r): int(n or 0) for r, n in per.iter_rows()})
     return counts
 
@@ -349,7 +396,7 @@ def finish(
     rejected: pl.DataFrame,
     caveats: list[Caveat],
     rows_rejected: int,
-    time_grain: str = "day",
+    time_grain: Grain = "day",
 ) -> Cube:
     """Wrap a finished cube frame with its provenance."""
     provenance = Provenance(
@@ -357,7 +404,7 @@ def finish(
         kind=kind,
         rows_read=rows_read,
         rows_rejected=rows_rejected,
-        as_of=data["date"].max() if len(data) else None,
+        as_of=_date(data["date"].max()) if len(data) else None,
         rejected=rejected,
         caveats=caveats,
     )

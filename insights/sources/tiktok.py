@@ -328,7 +328,7 @@ def _rest_of_world(cells: pl.DataFrame, totals: pl.DataFrame) -> tuple[pl.DataFr
     )
     rest = rest.with_columns(actions=residual * pl.col("_room") / residual.sum().over("date"))
     rates = {}
-    for rate, (numerator, _) in RATES.items():
+    for rate in RATES:
         target = pl.col(rate) * (pl.col(f"_base_{rate}").fill_null(0) + pl.col("actions")) - pl.col(
             f"_markets_{rate}"
         ).fill_null(0)
