@@ -2,8 +2,10 @@
 
 - :mod:`~insights.digest.subscriptions`: the TOML file ⇄ frozen dataclasses; ``add_follow`` /
   ``remove_follow`` for the app's Follow button.
+- :mod:`~insights.digest.cadence`: ``due``, ``due_on``, ``next_run``, ``period_for`` (croniter).
 """
 
+from insights.digest.cadence import DueDigest, due, due_on, next_run, period_for
 from insights.digest.subscriptions import (
     Channels,
     Follow,
@@ -19,13 +21,18 @@ from insights.digest.subscriptions import (
 
 __all__ = [
     "Channels",
+    "DueDigest",
     "Follow",
     "Subscription",
     "Subscriptions",
     "Watch",
     "add_follow",
+    "due",
+    "due_on",
     "follow_of",
     "load_subscriptions",
+    "next_run",
     "parse_subscriptions",
+    "period_for",
     "remove_follow",
 ]
