@@ -3,9 +3,13 @@
 - :mod:`~insights.digest.subscriptions`: the TOML file ⇄ frozen dataclasses; ``add_follow`` /
   ``remove_follow`` for the app's Follow button.
 - :mod:`~insights.digest.cadence`: ``due``, ``due_on``, ``next_run``, ``period_for`` (croniter).
+- :mod:`~insights.digest.message`: ``Digest`` and ``Section`` (plain text, PNG charts), the JSON
+  webhook schema; :mod:`~insights.digest.email_message` and :mod:`~insights.digest.slack_blocks`
+  render it for email and Slack.
 """
 
 from insights.digest.cadence import DueDigest, due, due_on, next_run, period_for
+from insights.digest.message import Digest, Section, webhook_payload
 from insights.digest.subscriptions import (
     Channels,
     Follow,
@@ -21,8 +25,10 @@ from insights.digest.subscriptions import (
 
 __all__ = [
     "Channels",
+    "Digest",
     "DueDigest",
     "Follow",
+    "Section",
     "Subscription",
     "Subscriptions",
     "Watch",
@@ -35,4 +41,5 @@ __all__ = [
     "parse_subscriptions",
     "period_for",
     "remove_follow",
+    "webhook_payload",
 ]
