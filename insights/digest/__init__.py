@@ -6,9 +6,23 @@
 - :mod:`~insights.digest.message`: ``Digest`` and ``Section`` (plain text, PNG charts), the JSON
   webhook schema; :mod:`~insights.digest.email_message` and :mod:`~insights.digest.slack_blocks`
   render it for email and Slack.
+- :mod:`~insights.digest.delivery`: channels (SMTP, Slack incoming webhook, signed JSON webhook),
+  retries, ``deliver``; :mod:`~insights.digest.delivery_log`: the SQLite log that keeps a digest
+  from being sent twice for a period.
 """
 
 from insights.digest.cadence import DueDigest, due, due_on, next_run, period_for
+from insights.digest.delivery import (
+    DeliveryFailed,
+    DeliveryResult,
+    DeliverySettings,
+    RetryPolicy,
+    SmtpSettings,
+    channels_for,
+    deliver,
+    verify_signature,
+)
+from insights.digest.delivery_log import DeliveryLog
 from insights.digest.message import Digest, Section, webhook_payload
 from insights.digest.subscriptions import (
     Channels,
@@ -25,14 +39,22 @@ from insights.digest.subscriptions import (
 
 __all__ = [
     "Channels",
+    "DeliveryFailed",
+    "DeliveryLog",
+    "DeliveryResult",
+    "DeliverySettings",
     "Digest",
     "DueDigest",
     "Follow",
+    "RetryPolicy",
     "Section",
+    "SmtpSettings",
     "Subscription",
     "Subscriptions",
     "Watch",
     "add_follow",
+    "channels_for",
+    "deliver",
     "due",
     "due_on",
     "follow_of",
@@ -41,5 +63,6 @@ __all__ = [
     "parse_subscriptions",
     "period_for",
     "remove_follow",
+    "verify_signature",
     "webhook_payload",
 ]
