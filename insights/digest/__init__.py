@@ -1,5 +1,11 @@
 """Follow a harm area: subscriptions, digests as values, delivery and scheduling.
 
+The flow, one direction::
+
+    subscriptions.toml ──► due(subscriptions, now) ──► render(subscription, period) ──► deliver(...)
+    (who follows what,      (cadence ticks and the      (the content builder:          (email / Slack / webhook,
+     when, where to)         days each digest covers)    returns a Digest value)        retried, logged once per period)
+
 - :mod:`~insights.digest.subscriptions`: the TOML file ⇄ frozen dataclasses; ``add_follow`` /
   ``remove_follow`` for the app's Follow button.
 - :mod:`~insights.digest.cadence`: ``due``, ``due_on``, ``next_run``, ``period_for`` (croniter).
@@ -9,6 +15,9 @@
 - :mod:`~insights.digest.delivery`: channels (SMTP, Slack incoming webhook, signed JSON webhook),
   retries, ``deliver``; :mod:`~insights.digest.delivery_log`: the SQLite log that keeps a digest
   from being sent twice for a period.
+- :mod:`~insights.digest.dispatch`: ``send_due`` (render through a pluggable ``Render`` and
+  deliver); :mod:`~insights.digest.schedule`: the long-lived ``Scheduler``;
+  :mod:`~insights.digest.cli`: the ``digest`` and ``schedule`` commands.
 """
 
 from insights.digest.cadence import DueDigest, due, due_on, next_run, period_for
@@ -23,6 +32,7 @@ from insights.digest.delivery import (
     verify_signature,
 )
 from insights.digest.delivery_log import DeliveryLog
+from insights.digest.dispatch import DigestOutcome, Render, send_due
 from insights.digest.message import Digest, Section, webhook_payload
 from insights.digest.subscriptions import (
     Channels,
@@ -44,8 +54,10 @@ __all__ = [
     "DeliveryResult",
     "DeliverySettings",
     "Digest",
+    "DigestOutcome",
     "DueDigest",
     "Follow",
+    "Render",
     "RetryPolicy",
     "Section",
     "SmtpSettings",
@@ -63,6 +75,7 @@ __all__ = [
     "parse_subscriptions",
     "period_for",
     "remove_follow",
+    "send_due",
     "verify_signature",
     "webhook_payload",
 ]

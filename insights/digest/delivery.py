@@ -393,7 +393,7 @@ class DeliveryResult:
         )
 
 
-def _skipped(subscriber: str, channel: Channel, period: Period, record: DeliveryRecord | None) -> DeliveryResult:
+def skipped_result(subscriber: str, channel: Channel, period: Period, record: DeliveryRecord | None) -> DeliveryResult:
     """The result for a channel the log did not hand out, saying why."""
     at = f" at {record.last_tried_at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC" if record else ""
     if record is not None and record.status == "failed":
@@ -479,7 +479,7 @@ def deliver(
             retry_failed_after=retry_failed_after,
         )
         if not claimed:
-            results.append(_skipped(subscription.id, channel, period, delivery_log.get(key)))
+            results.append(skipped_result(subscription.id, channel, period, delivery_log.get(key)))
             continue
         try:
             delivered, attempts, reason = send_with_retry(
