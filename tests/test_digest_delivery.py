@@ -139,6 +139,19 @@ def test_starttls_and_login_work_and_the_password_is_never_logged(
         assert password.encode() not in path.read_bytes() and b"not-the-password" not in path.read_bytes()
 
 
+def test_a_password_is_not_sent_over_an_unencrypted_connection(delivery_log):
+    logins = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        logins.append(auth_data.login)
+        return AuthResult(success=True, handled=False)
+
+    with smtp_server(authenticator=authenticator, auth_require_tls=False) as (inbox, port):
+        result = send(EmailChannel("ana@example.org", smtp(port, username="digest", password="pw")), delivery_log)
+    assert (result.status, result.attempts) == ("failed", 1) and "unencrypted" in result.reason
+    assert logins == [] and inbox.messages == []
+
+
 def test_a_temporary_smtp_refusal_is_retried_with_backoff(delivery_log):
     inbox = SmtpInbox(replies=["451 4.3.0 Try again later", "451 4.3.0 Try again later"])
     sleeps: list[float] = []

@@ -19,6 +19,7 @@ from insights.digest.subscriptions import (
     load_subscriptions,
     parse_subscriptions,
     remove_follow,
+    slice_key,
 )
 from insights.metrics import metrics
 from insights.model import labels
@@ -171,6 +172,13 @@ def test_a_missing_file_is_named(tmp_path):
 )
 def test_which_changes_matter(watch, change, pct, expected):
     assert watch.matters(change, pct) is expected
+
+
+def test_a_page_can_tell_whether_its_slice_is_followed():
+    ana = parse_subscriptions(VALID).get("ana@example.org")
+    assert ana.following(slice_key({"harm_area": "Violent extremism"})) is ana.follows[0]
+    assert ana.following(slice_key({"harm_area": ["violent_extremism"], "country": "DE"})) is None
+    assert slice_key({"country": ["FR", "DE"]}) == slice_key({"country": ["DE", "FR"]}) == "country=DE,FR"
 
 
 def test_volume_threshold():

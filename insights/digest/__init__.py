@@ -45,6 +45,7 @@ from insights.digest.subscriptions import (
     load_subscriptions,
     parse_subscriptions,
     remove_follow,
+    slice_key,
 )
 
 __all__ = [
@@ -76,6 +77,7 @@ __all__ = [
     "period_for",
     "remove_follow",
     "send_due",
+    "slice_key",
     "verify_signature",
     "webhook_payload",
 ]

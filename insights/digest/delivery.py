@@ -187,22 +187,29 @@ class EmailChannel:
 
     def send(self, digest: Digest, *, delivery_id: str) -> None:
         message = email_message(digest, sender=self.smtp.sender, to=self.address)
-        message["X-Harm-Insights-Delivery"] = delivery_id
+        message[DELIVERY_HEADER] = delivery_id
         settings = self.smtp
         where = f"{settings.host}:{settings.port}"
+        if settings.username and settings.security == "none":
+            raise DeliveryFailed(
+                f"SMTP {where}: not sending the password of user {settings.username!r} unencrypted; "
+                "set HARM_INSIGHTS_SMTP_SECURITY to starttls or tls",
+                retryable=False,
+            )
+        client: smtplib.SMTP | None = None
         try:
             if settings.security == "tls":
-                client: smtplib.SMTP = smtplib.SMTP_SSL(
+                client = smtplib.SMTP_SSL(
                     settings.host, settings.port, timeout=settings.timeout, context=settings.tls_context()
                 )
             else:
                 client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
-            with client:
-                if settings.security == "starttls":
-                    client.starttls(context=settings.tls_context())
-                if settings.username:
-                    client.login(settings.username, settings.password or "")
-                client.send_message(message, from_addr=parseaddr(settings.sender)[1], to_addrs=[self.address])
+            if settings.security == "starttls":
+                client.starttls(context=settings.tls_context())
+            if settings.username:
+                client.login(settings.username, settings.password or "")
+            client.send_message(message, from_addr=parseaddr(settings.sender)[1], to_addrs=[self.address])
+            # accepted: whatever happens to QUIT now, the digest is delivered (a retry would send it twice)
         except smtplib.SMTPAuthenticationError as exc:
             raise DeliveryFailed(
                 f"SMTP {where} refused the login of user {settings.username!r}: {_smtp_reply(exc)}", retryable=False
@@ -225,6 +232,17 @@ class EmailChannel:
             ) from None
         except (smtplib.SMTPException, OSError) as exc:  # disconnected, refused, reset, time-out
             raise DeliveryFailed(f"SMTP {where}: {type(exc).__name__}: {exc}", retryable=True) from None
+        finally:
+            if client is not None:
+                _hang_up(client)
+
+
+def _hang_up(client: smtplib.SMTP) -> None:
+    """Say QUIT and close; a relay that answers QUIT badly or drops the line changes nothing."""
+    try:
+        client.quit()
+    except (smtplib.SMTPException, OSError):
+        client.close()
 
 
 def _smtp_reply(exc: smtplib.SMTPResponseException) -> str:

@@ -179,6 +179,10 @@ class Subscription:
         """The cadence's time zone."""
         return zoneinfo.ZoneInfo(self.timezone)
 
+    def following(self, key: str) -> Follow | None:
+        """The follow of the slice ``key`` (see :func:`slice_key`), or None when it is not followed."""
+        return next((f for f in self.follows if f.key == key), None)
+
 
 @dataclass(frozen=True)
 class Subscriptions:
@@ -571,6 +575,16 @@ def _replace_atomically(path: Path, text: str) -> None:
         os.close(directory)
 
 
+def slice_key(filters: Mapping[str, str | Sequence[str]]) -> str:
+    """The :attr:`Follow.key` of a slice given as filters (a page's filter state): is it followed?
+
+    Names are normalised as in the file: ``{"harm_area": "Hate speech"}`` and
+    ``{"harm_area": ["hateful_behavior"]}`` are one slice.
+    """
+    table = {d: v if isinstance(v, str) else list(v) for d, v in filters.items()}
+    return Follow(_filters(table, "filters"), ()).key
+
+
 def follow_of(
     filters: Mapping[str, str | Sequence[str]],
     metrics: Sequence[str],
@@ -610,4 +624,5 @@ __all__ = [
     "load_subscriptions",
     "parse_subscriptions",
     "remove_follow",
+    "slice_key",
 ]
