@@ -18,11 +18,11 @@ import zipfile
 
 import polars as pl
 import pytest
-from tests.conftest import ROOT, SHARED
 
 import insights
 from insights.model import labels, policy_harm_areas
 from insights.sources import dsa
+from tests.conftest import ROOT, SHARED
 
 SAMPLE = SHARED / "real_data" / "dsa_tdb_sor_sample"
 SUMMARY = SHARED / "real_data" / "dsa_tdb_daily_summary" / "builtin.parquet"

@@ -11,11 +11,11 @@ import datetime as dt
 
 import polars as pl
 import pytest
-from tests.conftest import SHARED
 
 import insights
 from insights.model import policy_harm_areas
 from insights.sources import meta
+from tests.conftest import SHARED
 
 FOLDER = SHARED / "real_data" / "meta_cser"
 NEWEST = FOLDER / "meta-2024-q2.csv"

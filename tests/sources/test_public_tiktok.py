@@ -12,11 +12,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from tests.conftest import SHARED
 
 import insights
 from insights.model import labels, policy_harm_areas
 from insights.sources import tiktok
+from tests.conftest import SHARED
 
 FOLDER = SHARED / "real_data" / "tiktok_cger"
 NEWEST = FOLDER / "tiktok-2024-q2.csv"
