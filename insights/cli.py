@@ -3,6 +3,8 @@
     harm-insights serve [--port 8501] [--address localhost]
     harm-insights load PATH_OR_URL [--kind KIND] [--table T | --query SQL] [--map THEIRS=CANONICAL ...]
     harm-insights bench [NAME ...]          # the benchmark scripts in bench/ (default: cube, tcpd, rca)
+    harm-insights digest --as-of DATE ...    # render (and with --send deliver) the due digests
+    harm-insights schedule ...               # stay up and send digests when their cadences are due
 
 ``serve`` and ``bench`` run from a checkout of the project (where ``app.py`` and ``bench/`` are);
 ``load`` works wherever the package is installed.
@@ -121,12 +123,27 @@ def parser() -> argparse.ArgumentParser:
     benchmarks = commands.add_parser("bench", help="run benchmarks and print their tables")
     benchmarks.add_argument("names", nargs="*", help=f"benchmark names (default: {' '.join(DEFAULT_BENCHMARKS)})")
     benchmarks.set_defaults(handler=bench)
+    for name, text in DIGEST_COMMANDS.items():
+        commands.add_parser(name, help=text, add_help=False)  # their own parsers read the rest
     return top
+
+
+#: Commands with a parser of their own in ``insights.digest.cli``.
+DIGEST_COMMANDS = {
+    "digest": "render (and with --send deliver) every due digest; --help for its options",
+    "schedule": "run until stopped, sending digests when their cadences are due; --help for its options",
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``harm-insights`` console script."""
-    args = parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words and words[0] in DIGEST_COMMANDS:
+        from insights.digest.cli import digest_command, schedule_command
+
+        command = digest_command if words[0] == "digest" else schedule_command
+        return command(words[1:])
+    args = parser().parse_args(words)
     status: int = args.handler(args)
     return status
 
