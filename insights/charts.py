@@ -97,6 +97,28 @@ def style(figure: go.Figure, title: str, height: int = 420) -> go.Figure:
     return figure
 
 
+#: Colours of the house style on a dark background (text ≥ 4.5:1 against it, as on light).
+DARK = {"background": "#0E1117", "ink": "#E6E9EF", "muted": "#A3ACB9", "grid": "#2B313B"}
+Theme = Literal["light", "dark"]
+
+
+def themed(chart: Chart, theme: str) -> go.Figure:
+    """The chart's figure for a light or dark page: the figure itself on light, a restyled copy on
+    dark (exports always use the light figure). Series colours stay, so a harm area keeps its colour."""
+    if theme != "dark":
+        return chart.figure
+    figure = go.Figure(chart.figure)
+    ink, muted, grid, background = DARK["ink"], DARK["muted"], DARK["grid"], DARK["background"]
+    figure.update_layout(
+        paper_bgcolor=background, plot_bgcolor=background, font_color=ink, title_font_color=ink,
+        legend_font_color=ink, geo_bgcolor=background, geo_countrycolor=grid, geo_landcolor="#1A1F29",
+    )  # fmt: skip
+    figure.update_xaxes(gridcolor=grid, linecolor=grid, zerolinecolor=muted, tickfont_color=ink, title_font_color=ink)
+    figure.update_yaxes(gridcolor=grid, linecolor=grid, zerolinecolor=muted, tickfont_color=ink, title_font_color=ink)
+    figure.update_annotations(font_color=muted)
+    return figure
+
+
 def _label_values(frame: pl.DataFrame, dimension: str) -> pl.DataFrame:
     """Add a display-label column for a dimension's codes."""
     labels = {v: label(dimension, v) for v in frame[dimension].unique().to_list()}
@@ -117,7 +139,8 @@ def trend(
     """A line per value of ``by`` over ``period``; annotated events and caveats as dated markers.
 
     ``frame`` is ``Cube.query`` output (``period``, optional ``by`` column, the metric).
-    ``events`` has ``date`` and ``title`` columns.
+    ``events`` has ``date`` and ``title`` columns. Each period is a small point on its line, so a
+    line can be clicked (its code is the point's ``customdata``).
     """
     definition = as_metric(metric)
     figure = go.Figure()
@@ -129,9 +152,10 @@ def trend(
             go.Scatter(
                 x=part["period"].to_list(),
                 y=part[metric].to_list(),
-                mode="lines",
+                mode="lines+markers",
                 name=name,
                 line={"width": 2.5, "color": series_colour(by, code, index) if code else ACCENT},
+                marker={"size": 6, "color": series_colour(by, code, index) if code else ACCENT},
                 customdata=[code] * len(part) if code else None,
                 hovertemplate=f"{name}<br>%{{x|%d %b %Y}}: %{{y{hover_format(metric)}}}<extra></extra>",
             )
@@ -279,7 +303,7 @@ def small_multiples(
     definition = as_metric(metric)
     values = sorted(frame[facet].drop_nulls().unique().to_list())
     columns = min(3, max(1, len(values)))
-    rows = -(-len(values) // columns)
+    rows = max(1, -(-len(values) // columns))  # one empty panel when there is nothing to draw
     figure = make_subplots(
         rows=rows,
         cols=columns,
@@ -683,7 +707,8 @@ def _threshold_words(metric: str) -> str:
 def sparkline_svg(values: list[float | None], colour: str = ACCENT, width: int = 160, height: int = 36) -> str:
     """A tiny line as inline SVG text (for KPI cards): no axes, the last point marked.
 
-    Unknown values break the line. Returns an empty string when there is nothing to draw.
+    It is drawn in a ``width`` × ``height`` box and shrinks with a narrow card (never wider than
+    the card). Unknown values break the line. Returns an empty string when there is nothing to draw.
     """
     known = [v for v in values if v is not None]
     if len(known) < 2:
@@ -695,7 +720,8 @@ def sparkline_svg(values: list[float | None], colour: str = ACCENT, width: int =
     path = " ".join(f"{'M' if i == 0 else 'L'}{x:.1f},{y:.1f}" for i, (x, y) in enumerate(points))
     last_x, last_y = points[-1]
     return (
-        f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="trend">'
+        f'<svg viewBox="0 0 {width} {height}" preserveAspectRatio="none" role="img" aria-label="trend" '
+        f'style="width:100%;max-width:{width}px;height:{height}px">'
         f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="2" stroke-linejoin="round"/>'
         f'<circle cx="{last_x:.1f}" cy="{last_y:.1f}" r="2.5" fill="{colour}"/></svg>'
     )

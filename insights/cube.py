@@ -138,6 +138,14 @@ class Cube:
         )
         return ranked.collect()[dimension].cast(pl.String).to_list()
 
+    def has_data(self, filters: Filters | None = None, start: object = None, end: object = None) -> bool:
+        """True when some cell of the slice ``filters`` lies between ``start`` and ``end``."""
+        unknown = [d for d in normalise_filters(filters) if d not in self.dimensions]
+        if unknown:
+            return False
+        cells = self.rollup(normalise_filters(filters)).lazy()
+        return cells.filter(self._predicate(filters, start, end)).head(1).collect().height > 0
+
     def rollup(self, dimensions: Iterable[str], measures: Iterable[str] = ()) -> pl.DataFrame:
         """The cube summed over every dimension not in ``dimensions`` (by day), cached.
 

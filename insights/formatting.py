@@ -64,3 +64,26 @@ def change_text(metric: str | Metric, change: float | None, pct_change: float | 
 def signed(number: float, unit: str = "") -> str:
     """A signed number to one decimal: '+12.3%', '-0.5 pp'; a change that rounds to zero reads '+0.0'."""
     return f"{round(number, 1) + 0.0:+.1f}{unit}"
+
+
+def evidence_text(p_value: float | None, alpha: float = 0.05) -> str:
+    """How strongly a test speaks against "this is noise", in words (the number belongs on hover:
+    ``p_value_text``)."""
+    if p_value is None:
+        return "too little data to tell"
+    if p_value < 0.001:
+        return "very unlikely to be noise"
+    if p_value < 0.01:
+        return "unlikely to be noise"
+    if p_value < alpha:
+        return "probably not noise"
+    if p_value < 0.2:
+        return "could well be noise"
+    return "within the usual variation"
+
+
+def p_value_text(p_value: float | None) -> str:
+    """A p-value for hover text: 'p < 0.001', 'p = 0.034'; 'not tested' when unknown."""
+    if p_value is None:
+        return "not tested"
+    return "p < 0.001" if p_value < 0.001 else f"p = {p_value:.3f}"

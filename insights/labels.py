@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Mapping
+from functools import cache
 
+from insights.definitions import DEFINITIONS
 from insights.geo import country_name
 from insights.model import DIMENSION_LABELS, labels
 
 
+@cache
+def language_names() -> dict[str, str]:
+    """ISO 639-1 code → English name (``definitions/languages.csv``)."""
+    with (DEFINITIONS / "languages.csv").open(encoding="utf-8") as rows:
+        return {row["code"]: row["name"] for row in csv.DictReader(rows)}
+
+
 def label(dimension: str, code: str | None) -> str:
-    """Display label of a code (country names for ISO codes); unknown codes are shown as they are."""
+    """Display label of a code: country and language names for ISO codes, the taxonomy's labels for
+    the other coded dimensions; unknown codes are shown as they are."""
     if code is None:
         return "(none)"
     if dimension == "country":
         return country_name(code)
+    if dimension == "language":
+        return language_names().get(code.lower(), code)
     return labels(dimension).get(code, code)
 
 

@@ -21,7 +21,7 @@ import polars as pl
 from insights.change import Change
 from insights.cube import Cube
 from insights.filters import Filters, fixed_dimensions, normalise_filters
-from insights.formatting import amount_text, signed_amount_text, value_text
+from insights.formatting import amount_text, evidence_text, signed_amount_text, value_text
 from insights.labels import dimension_label, label
 from insights.metrics import Metric, as_metric
 from insights.periods import Period
@@ -191,7 +191,10 @@ def describe_slice(filters: Filters | None) -> str:
 
 
 def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+    """'a', 'a and b', 'a, b and c' (empty for no items)."""
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def _what_moved(wanted: Metric, change: Change, filters: Filters | None) -> str:
@@ -209,18 +212,12 @@ def _what_moved(wanted: Metric, change: Change, filters: Filters | None) -> str:
     return f"{subject} {verb} by {size}, {periods}."
 
 
-def _p_text(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-
-
 def _significance(change: Change) -> str:
     if change.p_value is None:
         return "There is too little data in one of the periods to test the change."
     if change.significant:
-        return f"That is more than this slice's usual variation ({_p_text(change.p_value)})."
-    return (
-        f"That is within this slice's usual variation ({_p_text(change.p_value)}), so it is not reported as a change."
-    )
+        return f"That is more than this slice's usual variation: {evidence_text(change.p_value, change.alpha)}."
+    return "That is within this slice's usual variation, so it is not reported as a change."
 
 
 def _segment_text(segment: Mapping[str, str]) -> str:

@@ -102,3 +102,19 @@ def parse_period_param(text: str | None) -> Period | None:
     if not separator or first is None or last is None or last < first:
         return None
     return Period(first, last)
+
+
+def segment_param(segment: Mapping[str, str]) -> str:
+    """A segment (a decomposition-tree node) as one URL value: 'country:FR|content_type:live'."""
+    return "|".join(f"{dimension}:{value}" for dimension, value in segment.items())
+
+
+def parse_segment_param(text: str | None) -> dict[str, str]:
+    """The segment of a ``segment_param`` value; parts that are not ``dimension:value`` of a known
+    dimension are left out."""
+    segment: dict[str, str] = {}
+    for part in (text or "").split("|"):
+        dimension, separator, value = part.partition(":")
+        if separator and dimension in FILTER_DIMENSIONS and value and dimension not in segment:
+            segment[dimension] = value
+    return segment

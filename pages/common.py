@@ -1,6 +1,13 @@
 """Glue shared by the pages: the cached cube, the view kept in the URL, and chart display with
 downloads. No computation here: a page starts (``start_page``), reads its view, calls insights,
 shows the results through its ``Page`` and finishes.
+
+The URL is the view. A page run reads it; when it differs from what the app last wrote there
+(a copied link, the *Details* link of a card, the browser's Back button) the URL wins and the
+sidebar follows it; otherwise the sidebar's widgets win and the view is written back to the URL
+(one browser-history entry per change, so Back undoes a drill). Every value is checked against
+the data first: unknown codes, dates outside the data, unknown grains and metrics fall back to
+what the data has, so no URL and no sequence of clicks can break a page.
 """
 
 from __future__ import annotations
@@ -31,11 +38,15 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data" / "generated" / "events"
 EVENTS_FILE = ROOT / "sample_data" / "events.csv"
 CORE_HARM_AREAS = ["violent_extremism", "hateful_behavior", "self_harm", "human_exploitation"]
+#: The URL value meaning "every harm area" (an empty selection).
+ALL = "all"
 #: The media type of an exported deck.
 PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
 #: Dimensions offered as extra filters (besides harm area, region and country).
 MORE_FILTERS = ["policy", "language", "content_type", "detection_source", "action", "platform"]
 UPLOADS = Path(tempfile.gettempdir()) / "harm-insights-uploads"
+#: Session keys: the query string the app last wrote, and the source the filters were made for.
+LAST_URL, FILTERED_SOURCE = "_view_url", "_view_source"
 
 
 # ---- the data --------------------------------------------------------------------------------
@@ -80,12 +91,12 @@ def annotated_events(path: str = str(EVENTS_FILE)) -> pl.DataFrame:
     return read_events(path)
 
 
-# ---- the view, kept in the URL -----------------------------------------------------------------
+# ---- the view --------------------------------------------------------------------------------
 
 
 @dataclass
 class View:
-    """The filter state every page shares."""
+    """The filter state every page shares (an empty ``harm_areas`` means every harm area)."""
 
     harm_areas: list[str]
     start: dt.date
@@ -97,16 +108,6 @@ class View:
     def filters(self) -> dict[str, list[str]]:
         """Filters for Cube.query: harm areas plus every other chosen dimension."""
         return {"harm_area": self.harm_areas, **{d: v for d, v in self.dims.items() if v}}
-
-
-def _url_state() -> ViewState:
-    return ViewState.from_query({k: st.query_params.get_all(k) for k in st.query_params})
-
-
-def _seed(key: str, value: object) -> None:
-    """Initialise a widget's state once per session (from the URL, or a default)."""
-    if key not in st.session_state:
-        st.session_state[key] = value
 
 
 def filter_dimensions(data: insights.Cube) -> list[str]:
@@ -124,55 +125,116 @@ def date_bounds(data: insights.Cube) -> tuple[dt.date, dt.date]:
     return data.date_range or (dt.date.today(), dt.date.today())
 
 
-def _filter_keys(data: insights.Cube) -> list[str]:
-    return ["f_harm_area", "f_dates", "f_grain", *(f"f_{d}" for d in filter_dimensions(data))]
+def filter_choices(data: insights.Cube, dimension: str) -> list[str]:
+    """The values a filter offers: countries narrowed to the chosen regions, others as the data has them."""
+    regions = st.session_state.get("f_region") or []
+    if dimension == "country" and regions and "region" in data.dimensions:
+        return data.values("country", filters={"region": regions})
+    return data.values(dimension)
 
 
-def read_view(data: insights.Cube, url: ViewState) -> View:
-    """The view from the filters' state, seeded from the URL on a session's first run.
+def _default_harm_areas(data: insights.Cube) -> list[str]:
+    areas = data.values("harm_area") if "harm_area" in data.dimensions else []
+    return [h for h in CORE_HARM_AREAS if h in areas] or areas[:4]
+
+
+def _url_state() -> ViewState:
+    return ViewState.from_query({k: st.query_params.get_all(k) for k in st.query_params})
+
+
+def _follow_url(data: insights.Cube, url: ViewState) -> None:
+    """Set the filters' state from the URL (a link or Back): what the URL does not name is cleared."""
+    first, last = date_bounds(data)
+    known = data.values("harm_area") if "harm_area" in data.dimensions else []
+    areas = [h for h in url.filters.get("harm_area", []) if h in known]
+    st.session_state["f_harm_area"] = (
+        [] if url.filters.get("harm_area") == [ALL] else areas or _default_harm_areas(data)
+    )
+    st.session_state["f_dates"] = (url.start or first, url.end or last)
+    st.session_state["f_grain"] = url.grain or "week"
+    for dim in filter_dimensions(data):
+        st.session_state[f"f_{dim}"] = list(url.filters.get(dim, []))
+
+
+def _reset_filters(data: insights.Cube) -> None:
+    """The filters' defaults for this data (a new session, or another source chosen)."""
+    _follow_url(data, ViewState())
+
+
+def _clamp_filters(data: insights.Cube) -> None:
+    """Keep only what the data has: known codes, dates inside the data, a grain it can show.
+
+    Runs before the widgets exist, so a multiselect never holds a value outside its options and a
+    date input never a date outside its bounds."""
+    first, last = date_bounds(data)
+    areas = data.values("harm_area") if "harm_area" in data.dimensions else []
+    st.session_state["f_harm_area"] = [h for h in st.session_state.get("f_harm_area", []) if h in areas]
+    dates = st.session_state.get("f_dates")
+    start, end = (dates[0], dates[1]) if isinstance(dates, (tuple, list)) and len(dates) == 2 else (first, last)
+    start, end = max(first, min(start, last)), min(last, max(end, first))
+    st.session_state["f_dates"] = (start, end) if start <= end else (first, last)
+    if st.session_state.get("f_grain") not in grains(data):
+        st.session_state["f_grain"] = "week" if "week" in grains(data) else grains(data)[0]
+    for dim in filter_dimensions(data):  # region before country: countries are narrowed by regions
+        allowed = set(filter_choices(data, dim))
+        st.session_state[f"f_{dim}"] = [v for v in st.session_state.get(f"f_{dim}", []) if v in allowed]
+
+
+def read_view(data: insights.Cube, url: ViewState, source_id: object) -> tuple[View, bool]:
+    """The view of this run, and whether the URL decided it (a link or Back) rather than the sidebar.
 
     The widgets themselves are drawn by ``draw_filters`` at the end of the page: the page's
     first chart reaches the browser before the sidebar's widgets, whose code it then loads.
     """
-    first, last = date_bounds(data)
-    areas = data.values("harm_area")
-    wanted = [h for h in url.filters.get("harm_area", []) if h in areas]
-    _seed("f_harm_area", wanted or [h for h in CORE_HARM_AREAS if h in areas] or areas[:4])
-    _seed("f_dates", (max(first, url.start or first), min(last, url.end or last)))
-    _seed("f_grain", url.grain or "week")
-    for dim in filter_dimensions(data):
-        _seed(f"f_{dim}", url.filters.get(dim, []))
-    for key in _filter_keys(data):
+    if st.session_state.get(FILTERED_SOURCE) != source_id or "f_harm_area" not in st.session_state:
+        _reset_filters(data)
+    url_won = bool(url.to_query()) and url.to_query() != st.session_state.get(LAST_URL)
+    if url_won:
+        _follow_url(data, url)
+    st.session_state[FILTERED_SOURCE] = source_id
+    _clamp_filters(data)
+    for key in ["f_harm_area", "f_dates", "f_grain", *(f"f_{d}" for d in filter_dimensions(data))]:
         # Each page's widgets are new widgets to Streamlit, and the URL's query string is cleared
         # on a page switch: handing the value back to Session State keeps the filters across pages.
         st.session_state[key] = st.session_state[key]
-    dates = st.session_state["f_dates"]
-    start, end = (dates[0], dates[1]) if isinstance(dates, (tuple, list)) and len(dates) == 2 else (first, last)
-    choices = grains(data)
-    grain = st.session_state["f_grain"] if st.session_state["f_grain"] in choices else choices[0]
+    start, end = st.session_state["f_dates"]
     dims = {d: list(st.session_state[f"f_{d}"]) for d in filter_dimensions(data)}
-    return View(list(st.session_state["f_harm_area"]), start, end, grain, dims)
+    view = View(list(st.session_state["f_harm_area"]), start, end, st.session_state["f_grain"], dims)
+    return view, url_won
 
 
 def draw_filters(data: insights.Cube) -> None:
     """The shared sidebar: harm areas, dates, grain, region, country, more dimensions (state in the URL)."""
     first, last = date_bounds(data)
     side = st.sidebar
-    side.multiselect(
-        "Harm areas", data.values("harm_area"), key="f_harm_area", format_func=lambda c: label("harm_area", c)
-    )
+    if "harm_area" in data.dimensions:
+        side.multiselect(
+            "Harm areas",
+            data.values("harm_area"),
+            key="f_harm_area",
+            format_func=lambda c: label("harm_area", c),
+            placeholder="All harm areas",
+        )
     side.date_input("Dates", key="f_dates", min_value=first, max_value=last, format="YYYY-MM-DD")
-    side.segmented_control("Grain", grains(data), key="f_grain", format_func=str.capitalize)
+    side.segmented_control("Grain", grains(data), key="f_grain", format_func=str.capitalize, required=True)
     dimensions = filter_dimensions(data)
     extra = [d for d in dimensions if d in MORE_FILTERS]
     for dim in [d for d in dimensions if d not in extra]:
         side.multiselect(
-            dimension_label(dim), data.values(dim), key=f"f_{dim}", format_func=lambda c, d=dim: label(d, c)
+            dimension_label(dim),
+            filter_choices(data, dim),
+            key=f"f_{dim}",
+            format_func=lambda c, d=dim: label(d, c),
+            placeholder="All",
         )
     with side.expander("More filters", expanded=any(st.session_state.get(f"f_{d}") for d in extra)):
         for dim in extra:
             st.multiselect(
-                dimension_label(dim), data.values(dim), key=f"f_{dim}", format_func=lambda c, d=dim: label(d, c)
+                dimension_label(dim),
+                filter_choices(data, dim),
+                key=f"f_{dim}",
+                format_func=lambda c, d=dim: label(d, c),
+                placeholder="All",
             )
 
 
@@ -201,6 +263,21 @@ def _drill(chart_key: str, dimension: str) -> None:
         st.session_state[f"f_{dimension}"] = values
 
 
+def _clear_filter(dimension: str) -> None:
+    """Chip callback: drop one dimension's filter."""
+    st.session_state[f"f_{dimension}"] = []
+
+
+def set_choice(name: str, value: object) -> None:
+    """Callback: set a page choice (the next run writes it to the URL, one history entry)."""
+    st.session_state[PAGE_PREFIX + name] = value
+
+
+def metric_label(name: str) -> str:
+    """A metric's label, for selectors."""
+    return insights.metric(name).label
+
+
 # ---- a page ----------------------------------------------------------------------------------
 
 
@@ -212,6 +289,7 @@ class Page:
     data: insights.Cube
     view: View
     url: ViewState
+    url_won: bool
     title: str
     path: str
     charts: dict[str, charts.Chart] = field(default_factory=dict)
@@ -226,7 +304,8 @@ class Page:
         and kept across page switches; give it to the widget as ``key=``."""
         key = PAGE_PREFIX + name
         wanted = self.url.page.get(name)
-        _seed(key, wanted if wanted in options else default)
+        if key not in st.session_state or (self.url_won and wanted in options):
+            st.session_state[key] = wanted if wanted in options else default
         if st.session_state[key] not in options:
             st.session_state[key] = default
         st.session_state[key] = st.session_state[key]
@@ -235,9 +314,19 @@ class Page:
     def flag(self, name: str) -> str:
         """The widget key of an on/off page choice (a toggle), seeded from the URL (``p_<name>=1``)."""
         key = PAGE_PREFIX + name
-        _seed(key, self.url.page.get(name) == "1")
+        if key not in st.session_state or self.url_won:
+            st.session_state[key] = self.url.page.get(name) == "1"
         st.session_state[key] = bool(st.session_state[key])
         return key
+
+    def text(self, name: str, default: str = "") -> str:
+        """A free-form page choice (e.g. the tree's path), kept in Session State under ``p_<name>``
+        and in the URL; set it with ``set_choice``."""
+        key = PAGE_PREFIX + name
+        if key not in st.session_state or self.url_won:
+            st.session_state[key] = self.url.page.get(name, default)
+        self.keep(name, st.session_state[key])
+        return str(st.session_state[key])
 
     def keep(self, name: str, value: str | None) -> None:
         """Record a page choice for the URL (written when the page finishes)."""
@@ -248,11 +337,17 @@ class Page:
 
     def period(self, name: str, default: Period) -> str:
         """The widget key of a period choice (a date-range input), seeded from the URL
-        (``p_<name>=start..end``) or ``default``."""
+        (``p_<name>=start..end``) or ``default``, and kept inside the data's dates."""
         key = PAGE_PREFIX + name
-        if key not in st.session_state:
-            chosen = parse_period_param(self.url.page.get(name)) or default
+        chosen = parse_period_param(self.url.page.get(name))
+        if key not in st.session_state or (self.url_won and chosen is not None):
+            chosen = chosen or default
             st.session_state[key] = (chosen.start, chosen.end)
+        first, last = date_bounds(self.data)
+        value = st.session_state[key]
+        if not (isinstance(value, (tuple, list)) and all(first <= day <= last for day in value)):
+            st.session_state[key] = (default.start, default.end)
+        st.session_state[key] = st.session_state[key]
         return key
 
     def keep_period(self, name: str, period: Period) -> None:
@@ -260,6 +355,38 @@ class Page:
         self.keep(name, period_param(period))
 
     # -- what the page shows -------------------------------------------------------------------
+
+    def header(self, title: str, caption: str | None = None) -> None:
+        """The page's title, its active filters as chips (each cleared with one click), a caption."""
+        st.title(title)
+        active = [(d, v) for d, v in self.view.dims.items() if v]
+        if active:
+            row = st.container(horizontal=True, gap="small")
+            for dimension, values in active:
+                names = ", ".join(label(dimension, v) for v in values[:3]) + (" …" if len(values) > 3 else "")
+                row.button(
+                    f"{dimension_label(dimension)}: {names}",
+                    key=f"chip_{dimension}",
+                    icon=":material/close:",
+                    on_click=_clear_filter,
+                    args=(dimension,),
+                    help="Remove this filter (Back brings it back)",
+                )
+        if caption:
+            st.caption(caption)
+
+    def has_data(self) -> bool:
+        """Whether the view's slice has any data; if not, says so with what to change."""
+        if self.data.has_data(self.view.filters, self.view.start, self.view.end):
+            return True
+        active = [dimension_label(d).lower() for d, v in self.view.dims.items() if v]
+        hint = f"remove a {' or '.join(active)} filter above, " if active else ""
+        st.info(
+            f"**No data for these filters.** Try to {hint}choose other harm areas or widen the dates "
+            f"({self.view.start} – {self.view.end}).",
+            icon=":material/filter_alt_off:",
+        )
+        return False
 
     def events(self, start: dt.date | None = None, end: dt.date | None = None) -> pl.DataFrame:
         """Annotated events plus those added in this session that concern the view's slice,
@@ -271,17 +398,18 @@ class Page:
     def show(self, chart: charts.Chart, drill: str | None = None) -> None:
         """Show a chart with PNG / SVG / CSV downloads, and add it to this page's deck.
 
-        With ``drill`` (a dimension), clicking a bar, point or country filters the whole view to
-        the clicked values of that dimension (the sidebar filter and the URL follow).
+        With ``drill`` (a dimension), clicking a bar, point, line or country filters the whole view
+        to the clicked values of that dimension (the sidebar filter and the URL follow).
         """
         self.charts[chart.key] = chart
         key = f"chart_{chart.key}"
         on_select: Callable[[], None] | str = (lambda: _drill(key, drill)) if drill else "ignore"
         st.plotly_chart(
-            chart.figure,
+            charts.themed(chart, st.context.theme.type or "light"),
             key=key,
             on_select=on_select,
             selection_mode=("points",),
+            theme=None,
             config={
                 "displaylogo": False,
                 "topojsonURL": topojson_data_url(),
@@ -320,20 +448,27 @@ class Page:
 
     def caveats(self) -> None:
         """Caveats that apply to this view, beside the numbers."""
-        notes = [c for c in self.data.provenance.caveats if c.harm_area is None or c.harm_area in self.view.harm_areas]
+        areas = self.view.harm_areas
+        notes = [c for c in self.data.provenance.caveats if c.harm_area is None or not areas or c.harm_area in areas]
         if notes:
             with st.expander(f"Caveats ({len(notes)})", icon=":material/info:"):
                 for note in notes:
-                    st.markdown(f"- {note.date.isoformat() + ': ' if note.date else ''}{note.text}")
+                    st.text(f"{note.date.isoformat() + ': ' if note.date else ''}{note.text}")
 
     # -- the end of the page -------------------------------------------------------------------
 
     def url_state(self) -> ViewState:
         """This view as a ``ViewState`` (the whole data range is left out of the URL)."""
-        dims = {"harm_area": self.view.harm_areas, **self.view.dims}
+        dims = {"harm_area": self.view.harm_areas or [ALL], **self.view.dims}
         full_range = (self.view.start, self.view.end) == date_bounds(self.data)
         start, end = (None, None) if full_range else (self.view.start, self.view.end)
         return ViewState(dims, start, end, self.view.grain, dict(self.choices))
+
+    def query(self, **filters: list[str]) -> dict[str, list[str]]:
+        """This view's query string with some filters replaced (for a link to another page);
+        the page's own choices are left out."""
+        state = self.url_state()
+        return replace(state, filters={**state.filters, **filters}, page={}).to_query()
 
     def link(self) -> str:
         """The link to this exact view (for decks and sharing)."""
@@ -377,8 +512,10 @@ def start_page() -> Page:
         st.page_link("pages/data_page.py", label="Choose another source on the Data page")
         st.stop()
     url = _url_state()
-    view = read_view(data, url)
-    page = Page(data, view, url, st.session_state.get("page_title", "Review"), st.session_state.get("page_path", ""))
+    view, url_won = read_view(data, url, (src, options))
+    page = Page(
+        data, view, url, url_won, st.session_state.get("page_title", "Review"), st.session_state.get("page_path", "")
+    )
     # The filters reach the URL at once (a link copied while the page draws is already right);
     # the page's own choices follow when it finishes.
     _write_url(replace(page.url_state(), page=url.page))
@@ -386,15 +523,11 @@ def start_page() -> Page:
 
 
 def _write_url(state: ViewState) -> None:
-    """Mirror the view into the query string, so a copied link reopens exactly this view."""
+    """Mirror the view into the query string in one update (one browser-history entry)."""
     wanted = state.to_query()
-    current = {k: st.query_params.get_all(k) for k in st.query_params}
-    for key in current:
-        if key not in wanted:
-            del st.query_params[key]
-    for key, values in wanted.items():
-        if current.get(key) != values:
-            st.query_params[key] = values
+    st.session_state[LAST_URL] = wanted
+    if {k: st.query_params.get_all(k) for k in st.query_params} != wanted:
+        st.query_params.from_dict(wanted)
 
 
 def describe(data: insights.Cube, view: View) -> str:
@@ -463,8 +596,3 @@ def deck_export(page: Page) -> None:
             key="review_clear",
             type="tertiary",
         )
-
-
-def metric_label(name: str) -> str:
-    """A metric's label, for selectors."""
-    return insights.metric(name).label

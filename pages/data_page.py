@@ -9,7 +9,7 @@ from pages.common import SAMPLE, keep_upload, load_cube, source_key, start_page
 
 page = start_page()
 data = page.data
-st.title("Data")
+page.header("Data", "Choose the source; see what was loaded, what was rejected and why.")
 
 with st.container(border=True):
     st.subheader("Source")

@@ -9,7 +9,9 @@ from pages.common import start_page
 page = start_page()
 data, view = page.data, page.view
 areas = ", ".join(label("harm_area", h) for h in view.harm_areas) or "all harm areas"
-st.title(f"Deep dive: {areas}")
+page.header(f"Deep dive: {areas}", "Policies, detection sources, content types, time to action, appeals and overturns.")
+if not page.has_data():
+    page.stop()
 window = {"filters": view.filters, "start": view.start, "end": view.end}
 
 left, right = st.columns(2)

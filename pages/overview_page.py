@@ -4,8 +4,8 @@ import streamlit as st
 
 from insights import charts
 from insights.export import Kpi
-from insights.formatting import value_text
-from insights.kpis import kpi_cards
+from insights.formatting import evidence_text, p_value_text, value_text
+from insights.kpis import KpiCard, kpi_cards
 from insights.labels import dimension_label, label
 from insights.metrics import metric
 from insights.narrative import narrate
@@ -15,57 +15,68 @@ from insights.trends import measure_change
 from pages.common import colour, start_page
 
 CARD_METRICS = ["actions", "proactive_rate", "within_24h_rate", "appeal_rate", "overturn_rate"]
+#: Width of one KPI card in pixels: cards wrap onto more rows on narrow screens.
+CARD_WIDTH = 200
 
 page = start_page()
 data, view = page.data, page.view
 metrics = [m for m in CARD_METRICS if m in data.available_metrics()]
-period, cards = kpi_cards(
-    data, metrics, by="harm_area", filters=view.filters, grain=view.grain, as_of=min(view.end, data.provenance.as_of)
-)
+as_of = min(view.end, data.provenance.as_of or view.end)
+by = "harm_area" if view.harm_areas else None
+period, cards = kpi_cards(data, metrics, by=by, filters=view.filters, grain=view.grain, as_of=as_of)
 baseline = previous_period(period, view.grain)
-history = data.query(metrics, by=["harm_area"], filters=view.filters, grain=view.grain, end=period.end)
 
-st.title("Overview")
-st.caption(
+page.header(
+    "Overview",
     f"{view.grain.capitalize()} of {period.label()} · change against the {view.grain} before (tested against each "
-    f"slice's usual variation; the year-earlier change is in each card's help) · data as of {data.provenance.as_of}"
+    f"slice's usual variation; the year-earlier change is in each card's help) · data as of {data.provenance.as_of}",
 )
-if not view.harm_areas:
-    st.info("Choose one or more harm areas in the sidebar.")
-for area in view.harm_areas:
+if not page.has_data():
+    page.stop()
+history = data.query(metrics, by=[by] if by else [], filters=view.filters, grain=view.grain, end=period.end)
+
+
+def card(column, area: str | None, found: KpiCard | None, name: str) -> None:
+    """One KPI: value, change (with whether it is more than noise), the year-earlier change in its help."""
+    definition = metric(name)
+    change = found.change if found else None
+    yoy = found.year_ago.change_text() if found else None
+    verdict = evidence_text(change.p_value, change.alpha) if change else "no data"
+    help_text = definition.definition + f"\n\nAgainst the {view.grain} before: {verdict}"
+    help_text += f" ({p_value_text(change.p_value)})." if change else "."
+    if yoy:
+        help_text += f"\n\nAgainst a year earlier: {yoy}."
+    column.metric(
+        definition.label,
+        value_text(definition, change.value if change else None),
+        delta=change.change_text() if change else None,
+        delta_color="normal" if definition.higher_is_better else "inverse",
+        help=help_text,
+        delta_description="significant" if change and change.significant else "within noise",
+    )
+    spark = history.filter(history[by] == area) if by else history
+    column.markdown(charts.sparkline_svg(spark.tail(26)[name].to_list(), colour(area or "")), unsafe_allow_html=True)
+    if change and change.value is not None:
+        title = f"{definition.label} · {label('harm_area', area) if area else 'All harm areas'}"
+        page.kpis.append(Kpi(title, value_text(definition, change.value), change.change_text()))
+
+
+for area in view.harm_areas or [None]:
     with st.container(border=True):
-        head, link = st.columns([5, 1])
-        head.markdown(
-            f"#### <span style='color:{colour(area)}'>■</span> {label('harm_area', area)}", unsafe_allow_html=True
-        )
-        link.page_link(
-            "pages/deep_dive_page.py",
-            label="Details",
-            icon=":material/arrow_forward:",
-            query_params={"harm_area": area, "grain": view.grain},
-        )
-        spark = history.filter(history["harm_area"] == area).tail(26)
-        for column, name in zip(st.columns(len(metrics)), metrics, strict=True):
-            card = next((c for c in cards if c.key == area and c.metric == name), None)
-            definition = metric(name)
-            yoy = card.year_ago.change_text() if card else None
-            column.metric(
-                definition.label,
-                value_text(definition, card.value if card else None),
-                delta=card.change.change_text() if card else None,
-                delta_color="normal" if definition.higher_is_better else "inverse",
-                help=definition.definition + (f"\n\nAgainst a year earlier: {yoy}." if yoy else ""),
-                delta_description="significant" if card and card.change.significant else "within noise",
+        head, link = st.columns([5, 1], vertical_alignment="center")
+        name = label("harm_area", area) if area else "All harm areas"
+        head.markdown(f"#### <span style='color:{colour(area or '')}'>■</span> {name}", unsafe_allow_html=True)
+        if area:
+            link.page_link(
+                "pages/deep_dive_page.py",
+                label="Details",
+                icon=":material/arrow_forward:",
+                query_params=page.query(harm_area=[area]),
             )
-            column.markdown(charts.sparkline_svg(spark[name].to_list(), colour(area)), unsafe_allow_html=True)
-            if card and card.value is not None:
-                page.kpis.append(
-                    Kpi(
-                        f"{definition.label} · {label('harm_area', area)}",
-                        value_text(definition, card.value),
-                        card.change.change_text(),
-                    )
-                )
+        row = st.container(horizontal=True, gap="medium")
+        for name in metrics:
+            found = next((c for c in cards if c.key == area and c.metric == name), None)
+            card(row.container(width=CARD_WIDTH), area, found, name)
 
 headline = measure_change(data, "actions", current=period, baseline=baseline, filters=view.filters)
 story = narrate(
@@ -108,15 +119,7 @@ else:
     other = next((d for d in ("platform", "policy") if d in data.dimensions), None)
     if other:
         by_other = data.query("actions", by=[other], filters=view.filters, start=period.start, end=period.end)
-        page.show(
-            charts.breakdown(
-                by_other,
-                other,
-                "actions",
-                title=f"Actions by {dimension_label(other).lower()}, {period.label()}",
-                key="overview_breakdown",
-            ),
-            drill=other,
-        )
+        title = f"Actions by {dimension_label(other).lower()}, {period.label()}"
+        page.show(charts.breakdown(by_other, other, "actions", title=title, key="overview_breakdown"), drill=other)
 page.caveats()
 page.finish()

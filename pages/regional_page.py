@@ -10,7 +10,7 @@ from pages.common import metric_label, start_page
 
 page = start_page()
 data, view = page.data, page.view
-st.title("Regional")
+page.header("Regional", "The map, regions and countries, and who moved most.")
 metrics = data.available_metrics()
 chosen = st.selectbox("Metric", metrics, key=page.choice("metric", metrics, "actions"), format_func=metric_label)
 page.keep("metric", chosen)
@@ -19,6 +19,8 @@ if "country" not in data.dimensions:
         f"This source ({data.provenance.source}) has no country breakdown: the regional picture needs one.",
         icon=":material/public_off:",
     )
+    page.stop()
+if not page.has_data():
     page.stop()
 
 window = {"filters": view.filters, "start": view.start, "end": view.end}

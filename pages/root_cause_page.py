@@ -4,34 +4,40 @@ import polars as pl
 import streamlit as st
 
 from insights import charts
-from insights.formatting import value_text
-from insights.labels import dimension_label, label
-from insights.metrics import metric
+from insights.formatting import evidence_text, p_value_text, signed_amount_text, value_text
+from insights.labels import dimension_label, label, segment_label
+from insights.metrics import measures, metric
 from insights.narrative import drivers_from_explanation, narrate
 from insights.periods import Period, latest_complete_period, previous_period
-from insights.rootcause import decomposition_tree, explain_change
+from insights.rootcause import TreeNode, decomposition_tree, explain_change, suggest_periods
 from insights.trends import measure_change
-from pages.common import metric_label, start_page
+from insights.viewstate import parse_segment_param, period_param, segment_param
+from pages.common import metric_label, set_choice, start_page
 
 page = start_page()
 data, view = page.data, page.view
-st.title("Root cause")
-st.caption(
-    f"Defaults: the last complete {view.grain} against the one before "
-    "(change the grain in the sidebar, or pick any two periods)."
-)
+page.header("Root cause", "Which dimensions and segments explain a change between two periods.")
+if not page.has_data():
+    page.stop()
 metrics = data.available_metrics()
 chosen = st.selectbox("Metric", metrics, key=page.choice("metric", metrics, "actions"), format_func=metric_label)
 page.keep("metric", chosen)
 definition = metric(chosen)
 
-latest = latest_complete_period(min(view.end, data.provenance.as_of), view.grain)
-defaults = {"baseline": previous_period(latest, view.grain), "current": latest}
+as_of = min(view.end, data.provenance.as_of or view.end)
+latest = latest_complete_period(as_of, view.grain)
+last_pair = (previous_period(latest, view.grain), latest)
+if "p_current" not in st.session_state and "current" not in page.url.page:
+    # No periods chosen yet: open on the most recent change that is more than noise.
+    suggestion = suggest_periods(data, chosen, grain=view.grain, filters=view.filters, start=view.start, as_of=as_of)
+    st.session_state["rc_reason"] = (period_param(suggestion.current), suggestion.reason)
+    defaults = {"baseline": suggestion.baseline, "current": suggestion.current}
+else:
+    defaults = {"baseline": last_pair[0], "current": last_pair[1]}
 
 
 def period_input(name: str, column) -> Period:
-    """A date-range input seeded from the URL (``p_<name>=start..end``), default the last complete period
-    or the one before."""
+    """A date-range input seeded from the URL (``p_<name>=start..end``), else the suggested periods."""
     chosen_range = column.date_input(name.capitalize(), key=page.period(name, defaults[name]), format="YYYY-MM-DD")
     if len(chosen_range) != 2:
         st.info(f"Pick the last day of the {name} period.", icon=":material/date_range:")
@@ -41,12 +47,30 @@ def period_input(name: str, column) -> Period:
     return period
 
 
+def use_periods(baseline: Period, current: Period) -> None:
+    """Button callback: compare other periods (and start the tree at its root)."""
+    set_choice("baseline", (baseline.start, baseline.end))
+    set_choice("current", (current.start, current.end))
+    set_choice("node", "")
+
+
 left, right = st.columns(2)
 baseline, now = period_input("baseline", left), period_input("current", right)
-headline = measure_change(
-    data, chosen, current=now, baseline=baseline, filters=view.filters
-)  # the cards first, the explanation after
+picked, reason = st.session_state.get("rc_reason", ("", ""))
+if picked == period_param(now):
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.caption(f"Opened on {reason}.")
+        if (baseline, now) != last_pair:
+            st.button(
+                f"Compare the last {view.grain} with the one before instead",
+                type="tertiary",
+                icon=":material/history:",
+                on_click=use_periods,
+                args=last_pair,
+                key="rc_last",
+            )
 
+headline = measure_change(data, chosen, current=now, baseline=baseline, filters=view.filters)
 cards = st.columns(4)
 cards[0].metric("Baseline", value_text(definition, headline.baseline_value), help=baseline.label())
 cards[1].metric("Current", value_text(definition, headline.value), help=now.label())
@@ -59,9 +83,8 @@ cards[2].metric(
 cards[3].metric(
     "More than noise?",
     "Yes" if headline.significant else "No",
-    help=f"p = {headline.p_value:.3g} against the slice's own period-to-period noise"
-    if headline.p_value is not None
-    else None,
+    help=f"{evidence_text(headline.p_value, headline.alpha).capitalize()} ({p_value_text(headline.p_value)}), "
+    "against the slice's own period-to-period variation.",
 )
 with st.spinner("Explaining the change…"):
     explanation = explain_change(data, chosen, current=now, baseline=baseline, filters=view.filters, change=headline)
@@ -88,8 +111,8 @@ if headline.significant is False:
 st.subheader("Which dimensions explain it")
 power = charts.explanatory_power(
     explanation.dimensions,
-    title=f"Which dimensions explain the change in {definition.label.lower()}",
     key="rc_dimensions",
+    title=f"Which dimensions explain the change in {definition.label.lower()}",
 )
 if len(power.data):
     page.show(power)
@@ -118,8 +141,8 @@ else:
             chosen,
             headline.baseline_value,
             headline.value,
-            title=f"{definition.label}: contributions by {dimension_label(top_dimension).lower()}",
             key="rc_waterfall",
+            title=f"{definition.label}: contributions by {dimension_label(top_dimension).lower()}",
         )
     )
 
@@ -129,15 +152,24 @@ if explanation.localized:
         st.markdown("- " + " · ".join(f"**{dimension_label(d)}** {label(d, v)}" for d, v in combination.items()))
 
 with st.expander("All contributing segments (depth 1–3)"):
+    listed = explanation.contributors.filter(~pl.col("other"))
+    segments = [
+        segment_label({d: r[d] for d in explanation.dims if r[d] is not None}) for r in listed.iter_rows(named=True)
+    ]
     st.dataframe(
-        explanation.contributors.filter(~pl.col("other")).select(
-            "segment", "depth", "before", "after", "contribution", "share", "p_value"
+        pl.DataFrame(
+            {
+                "Segment": segments,
+                "Dimensions": listed["depth"],
+                "Before": [value_text(definition, v) for v in listed["before"]],
+                "After": [value_text(definition, v) for v in listed["after"]],
+                "Contribution": [signed_amount_text(definition, v) for v in listed["contribution"]],
+                "Share of change": listed["share"],
+                "More than noise?": [evidence_text(p) for p in listed["p_value"]],
+            }
         ),
         hide_index=True,
-        column_config={
-            "share": st.column_config.NumberColumn("Share of change", format="percent"),
-            "p_value": st.column_config.NumberColumn("p", format="%.2g"),
-        },
+        column_config={"Share of change": st.column_config.NumberColumn(format="percent")},
     )
 
 if explanation.mix_rate is not None and not explanation.mix_rate.is_empty():
@@ -148,48 +180,71 @@ if explanation.mix_rate is not None and not explanation.mix_rate.is_empty():
     )
     page.show(charts.mix_or_rate(explanation.mix_rate, chosen, key="rc_mix_rate"))
     with st.expander("Mix and rate effects as a table"):
+        mix = explanation.mix_rate
         st.dataframe(
-            explanation.mix_rate.with_columns(
-                pl.col("dimension").map_elements(dimension_label, return_dtype=pl.String)
+            pl.DataFrame(
+                {
+                    "Dimension": [dimension_label(d) for d in mix["dimension"]],
+                    "Rates within values moved": [signed_amount_text(definition, v) for v in mix["rate_effect"]],
+                    "Volume moved between values": [signed_amount_text(definition, v) for v in mix["mix_effect"]],
+                    "Change": [signed_amount_text(definition, v) for v in mix["change"]],
+                    "Share from volume": mix["mix_share"],
+                }
             ),
             hide_index=True,
-            column_config={
-                c: st.column_config.NumberColumn(format="%.4f") for c in ("rate_effect", "mix_effect", "change")
-            }
-            | {"mix_share": st.column_config.NumberColumn("Mix share", format="percent")},
+            column_config={"Share from volume": st.column_config.NumberColumn(format="percent")},
         )
+
+
+def child_text(node: TreeNode, child: TreeNode) -> str:
+    """A child of the tree in words: its rate (and, for a rate, its volume) on each side, its part of the change."""
+    assert node.split_dimension is not None
+    name = label(node.split_dimension, child.segment[node.split_dimension])
+    share = f"{child.share:.0%} of the change" if child.share is not None else "no change to share"
+    if definition.denominator and child.weight_before is not None and child.weight_after is not None:
+        unit = measures()[definition.denominator].label.lower()
+        effect = "mostly volume" if abs(child.mix_effect or 0) > abs(child.rate_effect or 0) else "mostly rate"
+        return (
+            f"{name}: {child.weight_before:.0%} → {child.weight_after:.0%} of {unit} · {definition.label.lower()} "
+            f"{value_text(definition, child.before)} → {value_text(definition, child.after)} ({share}, {effect})"
+        )
+    return f"{name}: {value_text(definition, child.before)} → {value_text(definition, child.after)} ({share})"
+
 
 st.subheader("Decomposition tree")
 st.caption(
     "Each level splits the slice by the dimension that best explains its change. "
-    "Click a segment to go one level deeper."
+    "Click a segment to go one level deeper; the browser's Back button goes back up."
 )
-path: list[dict[str, str]] = st.session_state.setdefault("rc_path", [])
-node_filter = {k: v for step in path for k, v in step.items()}
-crumbs = st.columns(len(path) + 1)
-if crumbs[0].button("All", key="rc_root", type="tertiary"):
-    path.clear()
-    st.rerun()
-for index, step in enumerate(path):
-    dimension, value = next(iter(step.items()))
-    if crumbs[index + 1].button(f"› {label(dimension, value)}", key=f"rc_crumb_{index}", type="tertiary"):
-        del path[index + 1 :]
-        st.rerun()
-node = decomposition_tree(data, chosen, current=now, baseline=baseline, node=node_filter, filters=view.filters)
-if node.split_dimension is None:
-    st.write("No further split explains this segment's change.")
+path = parse_segment_param(page.text("node"))
+path = {d: v for d, v in path.items() if d in data.dimensions}
+crumbs = st.container(horizontal=True, gap="small")
+crumbs.button("All", key="rc_root", type="tertiary", on_click=set_choice, args=("node", ""))
+steps = list(path.items())
+for index, (dimension, value) in enumerate(steps):
+    crumbs.button(
+        f"› {label(dimension, value)}",
+        key=f"rc_crumb_{index}",
+        type="tertiary",
+        on_click=set_choice,
+        args=("node", segment_param(dict(steps[: index + 1]))),
+    )
+node = decomposition_tree(data, chosen, current=now, baseline=baseline, node=path, filters=view.filters)
+if node.split_dimension is None or not node.explains:
+    st.write("No single dimension explains most of this segment's change, so it is not split further.")
 else:
-    st.caption(f"Split by {dimension_label(node.split_dimension).lower()}")
+    st.caption(
+        f"Split by {dimension_label(node.split_dimension).lower()} "
+        f"(its values that moved most carry {node.explained:.0%} of the change)"
+    )
     for child in sorted(node.children, key=lambda c: -abs(c.contribution or 0))[:8]:
         value = child.segment[node.split_dimension]
-        share = f"{child.share:.0%} of the change" if child.share is not None else ""
-        if st.button(
-            f"{label(node.split_dimension, value)}: {value_text(definition, child.before)} → "
-            f"{value_text(definition, child.after)} ({share})",
+        st.button(
+            child_text(node, child),
             key=f"rc_child_{value}",
-            use_container_width=True,
-        ):
-            path.append({node.split_dimension: value})
-            st.rerun()
+            width="stretch",
+            on_click=set_choice,
+            args=("node", segment_param(child.segment)),
+        )
 page.caveats()
 page.finish()

@@ -10,9 +10,11 @@ from pages.common import metric_label, start_page
 
 page = start_page()
 data, view = page.data, page.view
-st.title("Trends")
+page.header("Trends", "Any metric over time with its expected band; click a line to drill into its value.")
+if not page.has_data():
+    page.stop()
 metrics = data.available_metrics()
-breakdowns = ["harm_area", *[d for d in data.dimensions if d != "harm_area"]]
+breakdowns = sorted(data.dimensions, key=lambda d: d != "harm_area")
 left, middle = st.columns(2)
 chosen = left.selectbox("Metric", metrics, key=page.choice("metric", metrics, "actions"), format_func=metric_label)
 by = middle.selectbox(

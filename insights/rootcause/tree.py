@@ -11,7 +11,8 @@ contribution, at every level (``insights.rootcause.decompose``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import polars as pl
 
@@ -20,7 +21,7 @@ from insights.filters import Filters, normalise_filters
 from insights.metrics import Metric
 from insights.periods import PeriodLike
 from insights.rootcause.decompose import Decomposition, compare_leaves, segment_sums
-from insights.rootcause.ranking import rank_dimensions
+from insights.rootcause.ranking import EXPLAINED_SHARE, rank_dimensions
 
 
 @dataclass(frozen=True)
@@ -29,10 +30,14 @@ class TreeNode:
 
     ``segment`` is the node's slice (empty at the root); ``before``, ``after`` the metric in it
     (counts: the baseline at the current period's length); ``contribution`` its part of the
-    whole slice's change and ``share`` that part as a share of the change. An expanded node
-    has ``split_dimension``, its ``children`` (largest contribution first) and ``dimensions``
-    (every dimension ranked as a split, for offering alternatives); a child is not expanded
-    until ``decomposition_tree`` is called with ``node=child.segment``.
+    whole slice's change and ``share`` that part as a share of the change. For a rate,
+    ``weight_before`` / ``weight_after`` are the node's share of the whole slice's denominator
+    in each period (its volume) and ``rate_effect`` / ``mix_effect`` split its contribution into
+    its rate moving and its volume moving (they add up to ``contribution``). An expanded node
+    has ``split_dimension``, ``explained`` (the share of the node's change that the few values
+    of that split which moved most carry: Adtributor's explanatory power), its ``children``
+    (largest contribution first) and ``dimensions`` (every dimension ranked as a split); a child
+    is not expanded until ``decomposition_tree`` is called with ``node=child.segment``.
     """
 
     segment: dict[str, str]
@@ -40,9 +45,19 @@ class TreeNode:
     after: float | None
     contribution: float | None
     share: float | None
+    weight_before: float | None = None
+    weight_after: float | None = None
+    rate_effect: float | None = None
+    mix_effect: float | None = None
     split_dimension: str | None = None
+    explained: float | None = None
     children: list[TreeNode] = field(default_factory=list)
     dimensions: pl.DataFrame | None = None
+
+    @property
+    def explains(self) -> bool:
+        """True when the split carries most of the node's change (at least ``EXPLAINED_SHARE``)."""
+        return self.explained is not None and self.explained >= EXPLAINED_SHARE
 
 
 def decomposition_tree(
@@ -71,7 +86,7 @@ def decomposition_tree(
     decomposition = Decomposition.of(part, whole)
     own = pl.DataFrame([decomposition.parent]).with_columns(decomposition.columns()).row(0, named=True)
     if not decomposition.defined or not part.dims:
-        return TreeNode(node, own["before"], own["after"], None, None)
+        return _node(node, {**own, "contribution": None}, share=None)
     whole_change = decomposition.contribution(decomposition.whole)
     values = segment_sums(part, 1).with_columns(decomposition.columns())
     ranking = rank_dimensions(values, part.dims)
@@ -81,21 +96,33 @@ def decomposition_tree(
             f"dimensions with more than one value there: {list(part.dims)}"
         )
     chosen = split or ranking["dimension"][0]
+    explained = ranking.filter(pl.col("dimension") == chosen)["explanatory_power"].item()
     children = (
         values.filter(pl.col("cuboid") == chosen)
         .with_columns(share=pl.col("contribution") / whole_change if whole_change else pl.lit(None, pl.Float64))
         .sort(pl.col("contribution").abs(), chosen, descending=[True, False])
     )
-    return TreeNode(
-        segment=node,
-        before=own["before"],
-        after=own["after"],
-        contribution=own["contribution"],
-        share=own["contribution"] / whole_change if whole_change else None,
+    return replace(
+        _node(node, own, share=own["contribution"] / whole_change if whole_change else None),
         split_dimension=chosen,
+        explained=explained,
         children=[
-            TreeNode({**node, chosen: row[chosen]}, row["before"], row["after"], row["contribution"], row["share"])
-            for row in children.iter_rows(named=True)
+            _node({**node, chosen: row[chosen]}, row, share=row["share"]) for row in children.iter_rows(named=True)
         ],
         dimensions=ranking,
+    )
+
+
+def _node(segment: dict[str, str], row: Mapping[str, Any], share: float | None) -> TreeNode:
+    """A node from a row of ``Decomposition.columns`` (the rate-only figures are None for a count)."""
+    return TreeNode(
+        segment=segment,
+        before=row["before"],
+        after=row["after"],
+        contribution=row["contribution"],
+        share=share,
+        weight_before=row.get("weight_before"),
+        weight_after=row.get("weight_after"),
+        rate_effect=row.get("rate_effect"),
+        mix_effect=row.get("mix_effect"),
     )

@@ -199,13 +199,13 @@ def test_root_cause_names_the_story_and_drills_one_level_per_click(app):
     )
     at = app.switch_page("pages/root_cause_page.py").run()
     assert not at.exception
-    assert "**Content type** Live stream" in at.markdown[0].value and "**Language** pt" in at.markdown[0].value
+    assert "**Content type** Live stream" in at.markdown[0].value and "**Language** Portuguese" in at.markdown[0].value
     assert "Viral self-harm challenge on live streams" in at.info[0].value
     first = [b.label for b in at.button if b.key and b.key.startswith("rc_child_")]
     assert first[0].startswith("Live stream:")
     at.button(key="rc_child_live").click().run()
     second = [b.label for b in at.button if b.key and b.key.startswith("rc_child_")]
-    assert second[0].startswith("pt:")
+    assert second[0].startswith("Portuguese:")
     assert at.query_params["p_current"] in ("2026-06-15..2026-06-28", ["2026-06-15..2026-06-28"])
 
 

@@ -106,7 +106,7 @@ def test_drivers_from_elsewhere_are_told_as_given(sample_cube):
     assert story.drivers == [Driver({"country": "FR", "language": "fr"}, 42.0), Driver({"content_type": "video"}, 7.0)]
     assert (
         story.sentences[2]
-        == "The largest contributions came from country France × language fr (+42) and content type Video (+7)."
+        == "The largest contributions came from country France × language French (+42) and content type Video (+7)."
     )
     assert len(story.sentences) == 3, "no events sentence without an events file"
 
@@ -165,5 +165,5 @@ def test_rate_contributions_add_up_to_the_change(two_countries):
 
 def test_describe_slice():
     assert describe_slice(None) == ""
-    assert describe_slice({"harm_area": "self_harm", "language": "pt"}) == " for Mental health / self-harm, language pt"
+    assert describe_slice({"harm_area": "self_harm", "language": "pt"}) == " for Mental health / self-harm, language Portuguese"
     assert describe_slice({"region": ["Europe", "Africa"]}) == " in Europe and Africa"
