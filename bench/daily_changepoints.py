@@ -153,7 +153,8 @@ def main() -> None:
     for name, method_rows in rows.items():
         s = summary(method_rows)
         recall = f"{s['spike_recall']:.3f}" if name.startswith("ours") else "n/a"
-        print(f"{name:<36} {s['f1']:>6.3f} {s['cover']:>6.3f} {s['spike_cp']:>9.3f} {recall:>13} {1000 * s['seconds']:>10.1f}")
+        print(f"{name:<36} {s['f1']:>6.3f} {s['cover']:>6.3f} {s['spike_cp']:>9.3f} {recall:>13}"
+              f" {1000 * s['seconds']:>10.1f}")
 
     name = next(iter(rows))
     print(f"\n{name} by mean count a day and by number of level shifts")
@@ -164,9 +165,11 @@ def main() -> None:
         groups[f"level {band}"].append(row)
         groups[f"{len(series.change_points)} shifts"].append(row)
     print(f"{'group':<20} {'series':>6} {'F1':>6} {'cover':>6} {'spike→cp':>9} {'spike recall':>13}")
-    for group in sorted(groups, key=lambda g: (g[0] != "l", ["< 10", "10–100", "100–1,000", "≥ 1,000"].index(g[6:]) if g[0] == "l" else g)):
+    bands = ["< 10", "10–100", "100–1,000", "≥ 1,000"]
+    for group in sorted(groups, key=lambda g: (0, bands.index(g[6:])) if g.startswith("level") else (1, g)):
         s = summary(groups[group])
-        print(f"{group:<20} {len(groups[group]):>6} {s['f1']:>6.3f} {s['cover']:>6.3f} {s['spike_cp']:>9.3f} {s['spike_recall']:>13.3f}")
+        print(f"{group:<20} {len(groups[group]):>6} {s['f1']:>6.3f} {s['cover']:>6.3f} {s['spike_cp']:>9.3f}"
+              f" {s['spike_recall']:>13.3f}")
 
 
 if __name__ == "__main__":

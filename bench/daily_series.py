@@ -99,7 +99,8 @@ def generate(seed: int) -> DailySeries:
     wave = rng.uniform(*WAVE_AMPLITUDE) * np.sin(2 * np.pi * t / rng.uniform(*WAVE_PERIOD) + rng.uniform(0, 2 * np.pi))
     slow = np.exp(np.log1p(growth) * t / 365 + wave)
 
-    shifts = _spaced_positions(rng, int(rng.integers(SHIFTS[0], SHIFTS[1] + 1)), MIN_SEGMENT, n - MIN_SEGMENT + 1, MIN_SEGMENT)
+    shift_count = int(rng.integers(SHIFTS[0], SHIFTS[1] + 1))
+    shifts = _spaced_positions(rng, shift_count, MIN_SEGMENT, n - MIN_SEGMENT + 1, MIN_SEGMENT)
     factors = [float(rng.uniform(*SHIFT_DOWN) if rng.random() < 0.5 else rng.uniform(*SHIFT_UP)) for _ in shifts]
     step = np.ones(n)
     for at, factor in zip(shifts, factors, strict=True):
@@ -125,5 +126,7 @@ def cube(series: DailySeries, harm_area: str = "hateful_behavior") -> Cube:
     frame = pl.DataFrame(
         {"date": series.dates, "harm_area": harm_area, "actions": series.counts.astype(np.int64)}
     ).with_columns(pl.col("harm_area").cast(pl.Categorical))
-    provenance = Provenance(source=f"daily series {series.seed}", kind="table", rows_read=len(frame), as_of=frame["date"].max())
+    provenance = Provenance(
+        source=f"daily series {series.seed}", kind="table", rows_read=len(frame), as_of=frame["date"].max()
+    )
     return Cube(frame, provenance)

@@ -308,11 +308,12 @@ def _without_spikes(y: np.ndarray, labels: np.ndarray | None) -> np.ndarray:
         before=pl.col("y").shift(1).rolling_median(side, min_samples=1).over("season"),
         after=pl.col("y").reverse().shift(1).rolling_median(side, min_samples=1).reverse().over("season"),
     )
-    stable = lambda column: 2.0 * (np.sqrt(y + 3 / 8) - np.sqrt(medians[column].to_numpy() + 3 / 8))  # noqa: E731
-    centred, before, after = stable("centred"), stable("before"), stable("after")
+    # Residuals on Anscombe's scale; a missing median (the ends of the series) is NaN.
+    residuals = 2.0 * (np.sqrt(y + 3 / 8) - np.sqrt(medians.to_numpy().T + 3 / 8))
+    centred = residuals[0]
     spread = max(1.0, MAD_TO_SD * float(np.median(np.abs(centred - np.median(centred)))))
-    far = lambda residual: ~(np.abs(residual) <= SPIKE_THRESHOLD * spread)  # noqa: E731  (unknown: far)
-    spikes = far(centred) & far(before) & far(after)
+    within = np.abs(residuals) <= SPIKE_THRESHOLD * spread  # False where a median is missing
+    spikes = ~within.any(axis=0)
     return np.where(spikes, medians["centred"].to_numpy(), y)
 
 
