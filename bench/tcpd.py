@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import sys
 import time
 from pathlib import Path
 
@@ -80,6 +79,7 @@ def main() -> None:
     print(f"published binseg (best default) F1 {best['f1']:.3f}   cover {best['cover']:.3f}")
     print(f"published zero (no change)      F1 {zero['f1']:.3f}   cover {zero['cover']:.3f}", end="")
     print(f"   (this scorer: F1 {mean('zero_f1'):.3f}   cover {mean('zero_cover'):.3f})")
+
 
 if __name__ == "__main__":
     main()

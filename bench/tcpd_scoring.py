@@ -10,6 +10,7 @@ prediction, as in the paper. Also loads the benchmark folder.
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,7 +58,7 @@ def f_measure(annotations: dict, predictions, n_obs: int, margin: int = MARGIN) 
 def partition(cps, n_obs: int) -> list[range]:
     """Split range(n_obs) into segments that start at 0 and at each change point."""
     bounds = [0] + [t for t in sorted(set(cps)) if 0 < t < n_obs] + [n_obs]
-    return [range(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+    return [range(a, b) for a, b in itertools.pairwise(bounds)]
 
 
 def _jaccard(a: range, b: range) -> float:

@@ -33,43 +33,94 @@ SEED = 20241118
 
 # harm area: (share of actions, yearly growth, proactive share, {policy: share}, content-type tilt)
 HARM_AREAS: dict[str, tuple[float, float, float, dict[str, float]]] = {
-    "violent_extremism": (0.06, 0.10, 0.90, {"terrorist_content": 0.5, "violent_extremist_organisations": 0.3, "glorification_of_violence": 0.2}),
+    "violent_extremism": (
+        0.06,
+        0.10,
+        0.90,
+        {"terrorist_content": 0.5, "violent_extremist_organisations": 0.3, "glorification_of_violence": 0.2},
+    ),
     "hateful_behavior": (0.12, 0.15, 0.70, {"hate_speech": 0.6, "hateful_ideology": 0.15, "slurs": 0.25}),
-    "self_harm": (0.07, 0.20, 0.85, {"suicide_and_self_injury": 0.5, "eating_disorders": 0.3, "dangerous_challenges": 0.2}),
+    "self_harm": (
+        0.07,
+        0.20,
+        0.85,
+        {"suicide_and_self_injury": 0.5, "eating_disorders": 0.3, "dangerous_challenges": 0.2},
+    ),
     "human_exploitation": (0.04, 0.25, 0.65, {"human_trafficking": 0.5, "forced_labour": 0.2, "sextortion": 0.3}),
     "bullying_harassment": (0.14, 0.12, 0.55, {"targeted_harassment": 0.6, "doxxing": 0.15, "threats": 0.25}),
     "child_safety": (0.08, 0.18, 0.92, {"child_sexual_exploitation": 0.35, "grooming": 0.2, "underage_users": 0.45}),
     "adult_content": (0.16, 0.08, 0.95, {"nudity": 0.6, "sexual_activity": 0.4}),
     "violent_graphic": (0.08, 0.05, 0.88, {"graphic_violence": 0.8, "animal_cruelty": 0.2}),
-    "misinformation": (0.06, 0.30, 0.60, {"harmful_misinformation": 0.6, "election_integrity": 0.25, "synthetic_media": 0.15}),
+    "misinformation": (
+        0.06,
+        0.30,
+        0.60,
+        {"harmful_misinformation": 0.6, "election_integrity": 0.25, "synthetic_media": 0.15},
+    ),
     "regulated_goods": (0.10, 0.15, 0.93, {"drugs": 0.4, "weapons": 0.25, "fraud_and_scams": 0.35}),
     "spam": (0.09, 0.05, 0.97, {"spam": 0.5, "fake_accounts": 0.3, "fake_engagement": 0.2}),
 }
 
 # country: (weight, region, {language: share})
 COUNTRIES: dict[str, tuple[float, str, dict[str, float]]] = {
-    "US": (16, "Americas", {"en": 0.8, "es": 0.2}), "BR": (8, "Americas", {"pt": 1.0}),
-    "MX": (5, "Americas", {"es": 1.0}), "CA": (2, "Americas", {"en": 0.8, "fr": 0.2}),
-    "AR": (2, "Americas", {"es": 1.0}), "CO": (2, "Americas", {"es": 1.0}),
-    "CL": (1, "Americas", {"es": 1.0}), "PE": (1, "Americas", {"es": 1.0}),
-    "GB": (4, "Europe", {"en": 1.0}), "DE": (3.5, "Europe", {"de": 1.0}), "FR": (3.5, "Europe", {"fr": 1.0}),
-    "IT": (2.5, "Europe", {"it": 1.0}), "ES": (2.5, "Europe", {"es": 1.0}), "PL": (1.5, "Europe", {"pl": 1.0}),
-    "NL": (1.0, "Europe", {"nl": 1.0}), "BE": (0.7, "Europe", {"nl": 0.6, "fr": 0.4}),
-    "SE": (0.6, "Europe", {"sv": 1.0}), "RO": (0.8, "Europe", {"ro": 1.0}),
-    "UA": (1.0, "Europe", {"uk": 0.7, "ru": 0.3}), "PT": (0.7, "Europe", {"pt": 1.0}),
-    "RU": (2.0, "Europe", {"ru": 1.0}), "TR": (3.0, "Asia", {"tr": 1.0}),
-    "IN": (9, "Asia", {"hi": 0.5, "en": 0.3, "ta": 0.2}), "ID": (5, "Asia", {"id": 1.0}),
-    "PH": (3, "Asia", {"tl": 0.6, "en": 0.4}), "VN": (2.5, "Asia", {"vi": 1.0}), "TH": (2, "Asia", {"th": 1.0}),
-    "JP": (2, "Asia", {"ja": 1.0}), "KR": (1.2, "Asia", {"ko": 1.0}), "PK": (2.5, "Asia", {"ur": 0.7, "en": 0.3}),
-    "BD": (1.5, "Asia", {"bn": 1.0}), "MY": (1.2, "Asia", {"ms": 0.6, "en": 0.4}), "SA": (1.5, "Asia", {"ar": 1.0}),
-    "AE": (0.8, "Asia", {"ar": 0.6, "en": 0.4}), "IQ": (1.0, "Asia", {"ar": 1.0}), "IL": (0.5, "Asia", {"he": 0.8, "ar": 0.2}),
-    "EG": (2.0, "Africa", {"ar": 1.0}), "NG": (2.5, "Africa", {"en": 1.0}), "KE": (1.0, "Africa", {"en": 0.6, "sw": 0.4}),
-    "ZA": (1.2, "Africa", {"en": 1.0}), "GH": (0.6, "Africa", {"en": 1.0}), "ET": (0.6, "Africa", {"am": 1.0}),
-    "MA": (0.8, "Africa", {"ar": 0.6, "fr": 0.4}), "DZ": (0.8, "Africa", {"ar": 0.7, "fr": 0.3}),
-    "TZ": (0.5, "Africa", {"sw": 1.0}), "AU": (1.5, "Oceania", {"en": 1.0}), "NZ": (0.4, "Oceania", {"en": 1.0}),
+    "US": (16, "Americas", {"en": 0.8, "es": 0.2}),
+    "BR": (8, "Americas", {"pt": 1.0}),
+    "MX": (5, "Americas", {"es": 1.0}),
+    "CA": (2, "Americas", {"en": 0.8, "fr": 0.2}),
+    "AR": (2, "Americas", {"es": 1.0}),
+    "CO": (2, "Americas", {"es": 1.0}),
+    "CL": (1, "Americas", {"es": 1.0}),
+    "PE": (1, "Americas", {"es": 1.0}),
+    "GB": (4, "Europe", {"en": 1.0}),
+    "DE": (3.5, "Europe", {"de": 1.0}),
+    "FR": (3.5, "Europe", {"fr": 1.0}),
+    "IT": (2.5, "Europe", {"it": 1.0}),
+    "ES": (2.5, "Europe", {"es": 1.0}),
+    "PL": (1.5, "Europe", {"pl": 1.0}),
+    "NL": (1.0, "Europe", {"nl": 1.0}),
+    "BE": (0.7, "Europe", {"nl": 0.6, "fr": 0.4}),
+    "SE": (0.6, "Europe", {"sv": 1.0}),
+    "RO": (0.8, "Europe", {"ro": 1.0}),
+    "UA": (1.0, "Europe", {"uk": 0.7, "ru": 0.3}),
+    "PT": (0.7, "Europe", {"pt": 1.0}),
+    "RU": (2.0, "Europe", {"ru": 1.0}),
+    "TR": (3.0, "Asia", {"tr": 1.0}),
+    "IN": (9, "Asia", {"hi": 0.5, "en": 0.3, "ta": 0.2}),
+    "ID": (5, "Asia", {"id": 1.0}),
+    "PH": (3, "Asia", {"tl": 0.6, "en": 0.4}),
+    "VN": (2.5, "Asia", {"vi": 1.0}),
+    "TH": (2, "Asia", {"th": 1.0}),
+    "JP": (2, "Asia", {"ja": 1.0}),
+    "KR": (1.2, "Asia", {"ko": 1.0}),
+    "PK": (2.5, "Asia", {"ur": 0.7, "en": 0.3}),
+    "BD": (1.5, "Asia", {"bn": 1.0}),
+    "MY": (1.2, "Asia", {"ms": 0.6, "en": 0.4}),
+    "SA": (1.5, "Asia", {"ar": 1.0}),
+    "AE": (0.8, "Asia", {"ar": 0.6, "en": 0.4}),
+    "IQ": (1.0, "Asia", {"ar": 1.0}),
+    "IL": (0.5, "Asia", {"he": 0.8, "ar": 0.2}),
+    "EG": (2.0, "Africa", {"ar": 1.0}),
+    "NG": (2.5, "Africa", {"en": 1.0}),
+    "KE": (1.0, "Africa", {"en": 0.6, "sw": 0.4}),
+    "ZA": (1.2, "Africa", {"en": 1.0}),
+    "GH": (0.6, "Africa", {"en": 1.0}),
+    "ET": (0.6, "Africa", {"am": 1.0}),
+    "MA": (0.8, "Africa", {"ar": 0.6, "fr": 0.4}),
+    "DZ": (0.8, "Africa", {"ar": 0.7, "fr": 0.3}),
+    "TZ": (0.5, "Africa", {"sw": 1.0}),
+    "AU": (1.5, "Oceania", {"en": 1.0}),
+    "NZ": (0.4, "Oceania", {"en": 1.0}),
 }
 
-CONTENT_TYPES = {"video": 0.42, "comment": 0.25, "live": 0.08, "post": 0.11, "account": 0.07, "ad": 0.03, "message": 0.04}
+CONTENT_TYPES = {
+    "video": 0.42,
+    "comment": 0.25,
+    "live": 0.08,
+    "post": 0.11,
+    "account": 0.07,
+    "ad": 0.03,
+    "message": 0.04,
+}
 PROACTIVE_SOURCES = {"automated": 0.85, "internal_escalation": 0.15}
 REACTIVE_SOURCES = {"user_report": 0.8, "trusted_flagger": 0.12, "law_enforcement": 0.08}
 ACTIONS_BY_CONTENT = {"remove": 0.72, "restrict": 0.14, "warn": 0.14}
@@ -129,9 +180,13 @@ def conditional_tables(v: Vocab) -> dict[str, np.ndarray]:
         for lang, share in langs.items():
             language[c, v.languages.index(lang)] = share
     content = np.tile(np.array(list(CONTENT_TYPES.values())), (len(v.harm_areas), 1))
-    tilt = {"child_safety": {"message": 3.0, "account": 2.0}, "spam": {"account": 4.0, "comment": 2.0},
-            "regulated_goods": {"ad": 5.0}, "bullying_harassment": {"comment": 2.0, "message": 2.0},
-            "self_harm": {"live": 1.5, "video": 1.3}}
+    tilt = {
+        "child_safety": {"message": 3.0, "account": 2.0},
+        "spam": {"account": 4.0, "comment": 2.0},
+        "regulated_goods": {"ad": 5.0},
+        "bullying_harassment": {"comment": 2.0, "message": 2.0},
+        "self_harm": {"live": 1.5, "video": 1.3},
+    }
     for area, factors in tilt.items():
         for ct, factor in factors.items():
             content[v.harm_areas.index(area), v.content_types.index(ct)] *= factor
@@ -156,7 +211,9 @@ def daily_intensity(days: np.ndarray, start: dt.date, rng: np.random.Generator) 
     return share[None, :] * np.power(1 + growth[None, :], years[:, None]) * weekday[:, None] * noise
 
 
-def baseline_events(rng: np.random.Generator, n: int, days: np.ndarray, intensity: np.ndarray, v: Vocab) -> dict[str, np.ndarray]:
+def baseline_events(
+    rng: np.random.Generator, n: int, days: np.ndarray, intensity: np.ndarray, v: Vocab
+) -> dict[str, np.ndarray]:
     """Draw ``n`` events over the given days (indices from the period start) and all attributes."""
     tables = conditional_tables(v)
     cells = rng.multinomial(n, (intensity / intensity.sum()).ravel())
@@ -193,7 +250,9 @@ def derive_outcomes(rng: np.random.Generator, e: dict[str, np.ndarray], v: Vocab
     e["tta_hours"] = rng.lognormal(np.log(median_hours), 1.3, size=n)
     appeal_p = np.array([APPEAL_PROBABILITY[a] for a in v.actions])[e["action"]]
     e["appealed"] = rng.random(n) < appeal_p
-    e["overturned"] = e["appealed"] & (rng.random(n) < np.where(e["automated"], OVERTURN_PROBABILITY * 1.3, OVERTURN_PROBABILITY))
+    e["overturned"] = e["appealed"] & (
+        rng.random(n) < np.where(e["automated"], OVERTURN_PROBABILITY * 1.3, OVERTURN_PROBABILITY)
+    )
 
 
 def _take(e: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
@@ -206,8 +265,14 @@ def _concat(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> dict[str, np.
 
 def _segment(e: dict[str, np.ndarray], v: Vocab, segment: dict, region_of: dict[str, str]) -> np.ndarray:
     mask = np.ones(len(e["day"]), dtype=bool)
-    codes = {"harm_area": v.harm_areas, "policy": v.policies, "country": v.countries, "language": v.languages,
-             "content_type": v.content_types, "detection_source": v.sources}
+    codes = {
+        "harm_area": v.harm_areas,
+        "policy": v.policies,
+        "country": v.countries,
+        "language": v.languages,
+        "content_type": v.content_types,
+        "detection_source": v.sources,
+    }
     for dim, wanted in segment.items():
         wanted = [wanted] if isinstance(wanted, str) else wanted
         if dim == "region":
@@ -217,7 +282,9 @@ def _segment(e: dict[str, np.ndarray], v: Vocab, segment: dict, region_of: dict[
     return mask
 
 
-def inject_stories(rng: np.random.Generator, e: dict[str, np.ndarray], v: Vocab, start: dt.date, stories: list[dict]) -> dict[str, np.ndarray]:
+def inject_stories(
+    rng: np.random.Generator, e: dict[str, np.ndarray], v: Vocab, start: dt.date, stories: list[dict]
+) -> dict[str, np.ndarray]:
     """Apply every story of ``stories.json`` to the baseline events of one chunk."""
     region_of = {c: r for c, (_, r, _) in COUNTRIES.items()}
     day_of = lambda text: (dt.date.fromisoformat(text) - start).days  # noqa: E731
@@ -233,7 +300,11 @@ def inject_stories(rng: np.random.Generator, e: dict[str, np.ndarray], v: Vocab,
             copies = rows[rng.random(len(rows)) < size["extra_fraction"]]
             extra.append(_take(e, copies))
         elif story["kind"] == "rate_step":
-            rows = in_window & (e["harm_area"] == area) & (e["detection_source"] == v.sources.index(size["from_detection_source"]))
+            rows = (
+                in_window
+                & (e["harm_area"] == area)
+                & (e["detection_source"] == v.sources.index(size["from_detection_source"]))
+            )
             switch = rows & (rng.random(len(rows)) < size["converted_fraction"])
             e["detection_source"][switch] = v.sources.index(size["to_detection_source"])
             e["proactive"][switch] = True
@@ -275,7 +346,9 @@ def inject_stories(rng: np.random.Generator, e: dict[str, np.ndarray], v: Vocab,
     return e
 
 
-def to_frame(e: dict[str, np.ndarray], v: Vocab, start: dt.date, first_id: int, rng: np.random.Generator) -> pl.DataFrame:
+def to_frame(
+    e: dict[str, np.ndarray], v: Vocab, start: dt.date, first_id: int, rng: np.random.Generator
+) -> pl.DataFrame:
     """Events as a Polars frame with canonical columns, ordered by action time."""
     seconds = rng.integers(0, 86_400, size=len(e["day"]))
     actioned = np.datetime64(start, "s") + e["day"].astype("timedelta64[D]") + seconds.astype("timedelta64[s]")
@@ -333,7 +406,7 @@ def generate(events: int = 1_000_000, out: Path = DEFAULT_OUT, seed: int = SEED)
     for i, (label, first, last) in enumerate(quarters(start, end)):
         rng = np.random.default_rng([seed, i])
         days = np.arange((first - start).days, (last - start).days + 1)
-        n = int(round(events * per_day[days].sum() / per_day.sum()))
+        n = round(events * per_day[days].sum() / per_day.sum())
         e = baseline_events(rng, n, days, intensity[days], v)
         e = inject_stories(rng, e, v, start, spec["stories"])
         frame = to_frame(e, v, start, next_id, rng)

@@ -11,8 +11,8 @@ The expected value of a period is what the slice's recent past predicts for it:
   6 months, 4 quarters, 3 years), moved forward by the **robust trend**: the growth per period
   between the medians of the two halves of the year before (``TREND_WINDOWS``). Medians keep a
   spike from lifting the baseline until it fills half the window; measuring growth over a year
-  keeps a short spike from tilting it. After a change point (``change_points`` on the
-  deseasonalised series) the level window stays inside the new segment as soon as that has
+  keeps a short spike from tilting it. After a change point (see the end of this
+  docstring) the level window stays inside the new segment as soon as that has
   half a window of its own, so a level shift is flagged while it is news, not for a whole
   window. Counts that average under ``LOW_COUNT`` events per period use the window's mean
   level instead, since the median of a sparse count is biased to zero;
@@ -30,7 +30,9 @@ it — and makes them look like dips — far less.
 The trend also carries the slice's period-to-period noise: φ from the robust spread of
 successive (deseasonalised, standardised) differences, the variance a change between two
 adjacent periods is judged against. The period-over-period tests of ``insights.trends.deltas``
-use it. Change points (``change_points``) are found on the deseasonalised series.
+use it. Change points are found by ``count_change_points`` on the daily counts themselves
+(weekday seasonality, Poisson-like noise, spikes set aside) for a count at day grain, and by
+``change_points`` on the deseasonalised series otherwise.
 """
 
 from __future__ import annotations
@@ -46,9 +48,9 @@ from insights.cube import Cube
 from insights.filters import Filters, normalise_filters
 from insights.metrics import Metric, as_metric
 from insights.periods import Grain, period_start
-from insights.trends.changepoints import change_points
-from insights.trends.series import trend_series
 from insights.significance import Kind, Noise, noise_kind, robust_dispersion, unit_variance
+from insights.trends.changepoints import change_points, count_change_points
+from insights.trends.series import trend_series
 
 #: Periods of recent past the expected value is fitted on, per grain.
 WINDOWS: dict[str, int] = {"day": 28, "week": 8, "month": 6, "quarter": 4, "year": 3}
@@ -91,9 +93,8 @@ class Trend:
             kind=pl.when(pl.col("score") > 0).then(pl.lit("spike")).otherwise(pl.lit("dip")),
             score="score",
         )
-        shifts = (
-            self.series.filter(pl.col("period").is_in(self.change_points))
-            .select(start="period", end="period_end", kind=pl.lit("change point"), score=pl.lit(None, pl.Float64))
+        shifts = self.series.filter(pl.col("period").is_in(self.change_points)).select(
+            start="period", end="period_end", kind=pl.lit("change point"), score=pl.lit(None, pl.Float64)
         )
         return pl.concat([anomalies, shifts]).sort("start", "kind")
 
@@ -123,9 +124,11 @@ def trend(
     daily = series if grain == "day" else trend_series(cube, wanted, "day", filters, start, end) if calendar else None
     seasonal = _seasonal_factors(kind, grain, series, daily, wanted.name)
     deseasonalised = values / seasonal
-    breaks = change_points(deseasonalised[complete]) if complete.any() else []
+    breaks = _change_points(kind, grain, series, deseasonalised, complete)
     segments = np.searchsorted(np.flatnonzero(complete)[breaks], np.arange(len(values)), side="right")
-    baseline = partial(trailing_baseline, deseasonalised, WINDOWS[grain], TREND_WINDOWS[grain], kind == "count", segments)
+    baseline = partial(
+        trailing_baseline, deseasonalised, WINDOWS[grain], TREND_WINDOWS[grain], kind == "count", segments
+    )
     judged = partial(_band, Noise(kind), values, seasonal, size, complete, level, wanted.scale)
     first = judged(baseline())
     cleaned = np.where(first.anomaly, np.clip(values, first.lower, first.upper), values)
@@ -150,6 +153,23 @@ def trend(
         level=level,
         change_points=series.filter(pl.col("complete"))["period"].gather(breaks).to_list(),
     )
+
+
+def _change_points(
+    kind: Kind, grain: str, series: pl.DataFrame, deseasonalised: np.ndarray, complete: np.ndarray
+) -> list[int]:
+    """Positions of the change points among the complete periods.
+
+    A count at day grain is segmented as counts (``count_change_points``: Poisson-like noise,
+    the weekday as its season, one-day spikes left to the anomaly band); any other series by
+    the generic ``change_points`` on its deseasonalised values.
+    """
+    if not complete.any():
+        return []
+    if kind == "count" and grain == "day":
+        known = series.filter(pl.col("complete"))
+        return count_change_points(known["numerator"].cast(pl.Float64), seasons=known["period"].dt.weekday())
+    return change_points(deseasonalised[complete])
 
 
 @dataclass(frozen=True)
@@ -189,7 +209,9 @@ def _band(
     return _Band(expected, variance, lower, upper, score, anomaly, dispersion)
 
 
-def _seasonal_factors(kind: Kind, grain: str, series: pl.DataFrame, daily: pl.DataFrame | None, name: str) -> np.ndarray:
+def _seasonal_factors(
+    kind: Kind, grain: str, series: pl.DataFrame, daily: pl.DataFrame | None, name: str
+) -> np.ndarray:
     """What each period is divided by before the trend is fitted: its weekday factor at day
     grain; at coarser grains the mean weekday factor of its days (a month with five weekends is
     not an anomaly) and, for counts, its length (months have 28 to 31 days)."""

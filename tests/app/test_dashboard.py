@@ -138,7 +138,8 @@ def test_tree_drills_are_in_the_url_and_a_copied_link_reopens_them(app, sample_d
     fresh.query_params.clear()
     fresh.query_params.update({k: v for k, v in copied.items() if k != "p_node"})  # Back
     fresh.run()
-    assert [b.label for b in fresh.button if b.key and b.key.startswith("rc_child_")][0].startswith("Live stream:")
+    first_child = next(b.label for b in fresh.button if b.key and b.key.startswith("rc_child_"))
+    assert first_child.startswith("Live stream:")
 
 
 def test_the_chosen_metric_travels_between_pages(app):
@@ -153,7 +154,9 @@ def test_the_chosen_metric_travels_between_pages(app):
 def test_lines_on_time_charts_can_be_clicked_to_drill(app):
     app.query_params.update({"harm_area": ["self_harm", "spam"], "grain": "month"})
     at = app.switch_page("pages/trends_page.py").run()
-    lines = [t for t in figures(at)["Actions by harm area, per month"]["data"] if t.get("name") == "Spam & fake engagement"]
+    lines = [
+        t for t in figures(at)["Actions by harm area, per month"]["data"] if t.get("name") == "Spam & fake engagement"
+    ]
     assert lines[0]["mode"] == "lines+markers" and set(lines[0]["customdata"]) == {"spam"}
     at.session_state["f_harm_area"] = ["spam"]  # what a click on the spam line does
     at.run()
@@ -168,7 +171,9 @@ def test_root_cause_opens_on_the_latest_real_change_and_says_why(app, sample_cub
     at = app.switch_page("pages/root_cause_page.py").run()
     want = suggest_periods(sample_cube, "actions", grain="week", filters={"harm_area": ["self_harm"]})
     assert want.kind != "latest"
-    assert url(at)["p_current"] == [period_param(want.current)] and url(at)["p_baseline"] == [period_param(want.baseline)]
+    assert url(at)["p_current"] == [period_param(want.current)] and url(at)["p_baseline"] == [
+        period_param(want.baseline)
+    ]
     assert any(c.value.startswith("Opened on ") and want.reason in c.value for c in at.caption)
     at.button(key="rc_last").click().run()
     last = latest_complete_period(sample_cube.provenance.as_of, "week")
@@ -177,8 +182,14 @@ def test_root_cause_opens_on_the_latest_real_change_and_says_why(app, sample_cub
 
 
 def test_a_rate_tree_shows_the_volume_moving_from_user_reports_to_the_classifier(app):
-    app.query_params.update({"harm_area": ["hateful_behavior"], "p_metric": "proactive_rate",
-                             "p_baseline": "2026-02-02..2026-03-01", "p_current": "2026-03-02..2026-03-29"})
+    app.query_params.update(
+        {
+            "harm_area": ["hateful_behavior"],
+            "p_metric": "proactive_rate",
+            "p_baseline": "2026-02-02..2026-03-01",
+            "p_current": "2026-03-02..2026-03-29",
+        }
+    )
     at = app.switch_page("pages/root_cause_page.py").run()
     children = {b.key: b.label for b in at.button if b.key and b.key.startswith("rc_child_")}
     user = children["rc_child_user_report"]
@@ -193,8 +204,12 @@ def test_a_rate_tree_shows_the_volume_moving_from_user_reports_to_the_classifier
 def test_p_values_and_codes_reach_users_as_words(app):
     app.query_params.update({"harm_area": ["self_harm"], **SELF_HARM_SPIKE})
     at = app.switch_page("pages/root_cause_page.py").run()
-    shown = [e.value for kind in ("markdown", "info", "caption", "warning", "button") for e in getattr(at, kind)
-             if isinstance(e.value, str)] + [b.label for b in at.button]
+    shown = [
+        e.value
+        for kind in ("markdown", "info", "caption", "warning", "button")
+        for e in getattr(at, kind)
+        if isinstance(e.value, str)
+    ] + [b.label for b in at.button]
     assert not any(re.search(r"\d\.?\d*e-\d+", text) for text in shown), "no scientific notation"
     assert not any(re.search(r"\bp [=<] ", text) for text in shown), "p-values only on hover"
     segments = at.dataframe[1].value if len(at.dataframe) > 1 else None
@@ -205,8 +220,9 @@ def test_p_values_and_codes_reach_users_as_words(app):
 
 
 def test_periods_from_the_url_outside_the_data_fall_back(app):
-    app.query_params.update({"harm_area": ["self_harm"], "p_baseline": "1999-01-01..1999-01-07",
-                             "p_current": "2026-03-01..2026-02-01"})
+    app.query_params.update(
+        {"harm_area": ["self_harm"], "p_baseline": "1999-01-01..1999-01-07", "p_current": "2026-03-01..2026-02-01"}
+    )
     at = app.switch_page("pages/root_cause_page.py").run()
     assert not at.exception and sidebar_drawn(at)
     first = at.date_input(key="f_dates").min

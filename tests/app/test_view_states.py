@@ -20,7 +20,10 @@ from tests.app.test_app import PAGES
 from tests.conftest import ROOT
 
 settings.register_profile(
-    "ci", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+    "ci",
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 settings.register_profile(
     "thorough", max_examples=400, deadline=None,

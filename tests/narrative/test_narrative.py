@@ -165,5 +165,8 @@ def test_rate_contributions_add_up_to_the_change(two_countries):
 
 def test_describe_slice():
     assert describe_slice(None) == ""
-    assert describe_slice({"harm_area": "self_harm", "language": "pt"}) == " for Mental health / self-harm, language Portuguese"
+    assert (
+        describe_slice({"harm_area": "self_harm", "language": "pt"})
+        == " for Mental health / self-harm, language Portuguese"
+    )
     assert describe_slice({"region": ["Europe", "Africa"]}) == " in Europe and Africa"
