@@ -196,6 +196,11 @@ def derive_outcomes(rng: np.random.Generator, e: dict[str, np.ndarray], v: Vocab
     e["overturned"] = e["appealed"] & (rng.random(n) < np.where(e["automated"], OVERTURN_PROBABILITY * 1.3, OVERTURN_PROBABILITY))
 
 
+def categorical(labels: list[str], codes: np.ndarray) -> pl.Series:
+    """A Categorical column from code indices into ``labels`` (built without a string per row)."""
+    return pl.Series(labels, dtype=pl.Categorical).gather(codes)
+
+
 def _take(e: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
     return {k: a[rows] for k, a in e.items()}
 
@@ -281,7 +286,7 @@ def to_frame(e: dict[str, np.ndarray], v: Vocab, start: dt.date, first_id: int, 
     actioned = np.datetime64(start, "s") + e["day"].astype("timedelta64[D]") + seconds.astype("timedelta64[s]")
     created = actioned - (e["tta_hours"] * 3600).astype("timedelta64[s]")
     order = np.argsort(actioned, kind="stable")
-    enum = lambda codes, idx: pl.Series(np.array(codes)[idx[order]], dtype=pl.Categorical)  # noqa: E731
+    enum = lambda codes, idx: categorical(codes, idx[order])
     return pl.DataFrame(
         {
             "event_id": np.arange(first_id, first_id + len(order), dtype=np.int64),
