@@ -239,7 +239,7 @@ def _with_variance(sums: pl.LazyFrame, stratum_sizes: pl.LazyFrame, group: list[
     ``Σu² = Σw²·y·(1 - 2p) + p²·Σw²`` (y is 0 or 1). A stratum with one sampled view adds nothing.
     """
     totals = sums.group_by(group).agg(
-        sample_size=pl.col("n").sum(),
+        sample_size=pl.col("n").sum().cast(pl.Int64),
         views_represented=pl.col("w").sum(),
         weighted_violating=pl.col("wy").sum(),
         sum_w2=pl.col("w2").sum(),
