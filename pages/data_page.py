@@ -9,7 +9,7 @@ from pages.common import SAMPLE, keep_upload, load_cube, source_key, start_page
 
 page = start_page()
 data = page.data
-page.header("Data", "Choose the source; see what was loaded, what was rejected and why.")
+page.header("Data", "Choose the source; the rows read, the rows rejected and why, the caveats.")
 
 with st.container(border=True):
     st.subheader("Source")

@@ -5,7 +5,12 @@
 
 Writes ``sample_data/generated/events/events-<quarter>.parquet`` (one row per enforcement
 action, canonical column names) and follows the stories in ``sample_data/stories.json``.
-The same seed and event count always give the same files.
+Next to the events it writes exposure tables (``exposure/``: uploads and views per day ×
+country × content type), a labelled stratified random sample of views (``view_sample/``) and
+the truth of the generating model (``truth/``: violating views of every cell, true weekly
+prevalence per harm area, the realised effect of the program story); ``stories.json``
+(``prevalence``) documents their layout and columns. The same seed and event count always
+give the same files.
 
 The baseline has weekly seasonality, growth that differs by harm area, 47 countries in every
 world region with their languages, and realistic mixes of policies, content types, detection
@@ -253,6 +258,17 @@ def derive_outcomes(rng: np.random.Generator, e: dict[str, np.ndarray], v: Vocab
     e["overturned"] = e["appealed"] & (
         rng.random(n) < np.where(e["automated"], OVERTURN_PROBABILITY * 1.3, OVERTURN_PROBABILITY)
     )
+    e["blocked"] = np.zeros(n, dtype=bool)  # set by a program story: blocked at upload, never an action
+
+
+def categorical(labels: list[str], codes: np.ndarray) -> pl.Series:
+    """A Categorical column from code indices into ``labels`` (built without a string per row)."""
+    return pl.Series(labels, dtype=pl.Categorical).gather(codes)
+
+
+def days_after(start: dt.date, days: np.ndarray) -> pl.Series:
+    """Dates ``days`` after ``start``, as a Date column."""
+    return pl.Series(days.astype(np.int32) + (start - dt.date(1970, 1, 1)).days, dtype=pl.Int32).cast(pl.Date)
 
 
 def _take(e: dict[str, np.ndarray], rows: np.ndarray) -> dict[str, np.ndarray]:
@@ -287,7 +303,10 @@ def inject_stories(
 ) -> dict[str, np.ndarray]:
     """Apply every story of ``stories.json`` to the baseline events of one chunk."""
     region_of = {c: r for c, (_, r, _) in COUNTRIES.items()}
-    day_of = lambda text: (dt.date.fromisoformat(text) - start).days  # noqa: E731
+
+    def day_of(text):
+        return (dt.date.fromisoformat(text) - start).days
+
     extra: list[dict[str, np.ndarray]] = []
     for story in stories:
         first = day_of(story["start"])
@@ -339,6 +358,9 @@ def inject_stories(
             copies["detection_source"][:] = v.sources.index(seg["detection_source"])
             copies["proactive"][:] = False
             extra.append(copies)
+        elif story["kind"] == "program":
+            rows = in_window & _segment(e, v, story["segment"], region_of)
+            e["blocked"] |= rows & (rng.random(len(rows)) < size["blocked_fraction"])
         else:
             raise ValueError(f"stories.json: unknown story kind {story['kind']!r}")
     for copies in extra:
@@ -349,12 +371,17 @@ def inject_stories(
 def to_frame(
     e: dict[str, np.ndarray], v: Vocab, start: dt.date, first_id: int, rng: np.random.Generator
 ) -> pl.DataFrame:
-    """Events as a Polars frame with canonical columns, ordered by action time."""
+    """Events as a Polars frame with canonical columns, ordered by action time (blocked events left out)."""
     seconds = rng.integers(0, 86_400, size=len(e["day"]))
+    kept = ~e["blocked"]
+    e, seconds = _take(e, kept), seconds[kept]
     actioned = np.datetime64(start, "s") + e["day"].astype("timedelta64[D]") + seconds.astype("timedelta64[s]")
     created = actioned - (e["tta_hours"] * 3600).astype("timedelta64[s]")
     order = np.argsort(actioned, kind="stable")
-    enum = lambda codes, idx: pl.Series(np.array(codes)[idx[order]], dtype=pl.Categorical)  # noqa: E731
+
+    def enum(codes, idx):
+        return categorical(codes, idx[order])
+
     return pl.DataFrame(
         {
             "event_id": np.arange(first_id, first_id + len(order), dtype=np.int64),
@@ -376,6 +403,261 @@ def to_frame(
     )
 
 
+# ---- exposure, views of violating content and the labelled view sample --------------------------
+
+# content type: share of uploads (items created) and of views
+UPLOAD_SHARE = {
+    "video": 0.10,
+    "comment": 0.52,
+    "live": 0.01,
+    "post": 0.15,
+    "account": 0.02,
+    "ad": 0.01,
+    "message": 0.19,
+}
+VIEW_SHARE = {"video": 0.55, "comment": 0.12, "live": 0.08, "post": 0.15, "account": 0.03, "ad": 0.04, "message": 0.03}
+UPLOADS_PER_ACTION = 150  # uploads per baseline action at the start of the period
+VIEWS_PER_UPLOAD = 60
+UPLOAD_GROWTH, VIEW_GROWTH = 0.08, 0.12  # yearly
+REGIONS = sorted({region for _, region, _ in COUNTRIES.values()})
+
+
+@dataclass
+class Population:
+    """The generating model's exposure for a run of days: day × country × content type (× harm area)."""
+
+    days: np.ndarray  # day indices from the period start
+    uploads: np.ndarray  # days × countries × content types
+    views: np.ndarray  # days × countries × content types, views of violating content included
+    violating: np.ndarray  # days × countries × content types × harm areas
+
+
+def story_cells(segment: dict, v: Vocab) -> tuple[np.ndarray, np.ndarray]:
+    """Country and content-type masks of a story's prevalence segment (country, region, content_type)."""
+
+    def listed(value):
+        return [value] if isinstance(value, str) else list(value)
+
+    unknown = set(segment) - {"country", "region", "content_type"}
+    if unknown:
+        raise ValueError(
+            f"stories.json: a prevalence segment takes country, region or content_type, not {sorted(unknown)}"
+        )
+    countries = np.ones(len(v.countries), dtype=bool)
+    if "country" in segment:
+        countries &= np.isin(v.countries, listed(segment["country"]))
+    if "region" in segment:
+        countries &= np.isin([COUNTRIES[c][1] for c in v.countries], listed(segment["region"]))
+    content = np.isin(v.content_types, listed(segment.get("content_type", v.content_types)))
+    return countries, content
+
+
+def violating_after_stories(
+    expected: np.ndarray, views: np.ndarray, days: np.ndarray, start: dt.date, v: Vocab, stories: list[dict]
+) -> np.ndarray:
+    """Expected violating views (days × countries × content types × harm areas) once each story's
+    ``prevalence`` entry is applied: a factor on its segment, or extra violating views equal to a
+    fraction of the harm area's own, spread over the segment by its views."""
+    changed = expected.copy()
+    for story in stories:
+        effect = story.get("prevalence")
+        if not effect:
+            continue
+        first = (dt.date.fromisoformat(story["start"]) - start).days
+        last = (dt.date.fromisoformat(story["end"]) - start).days if story["end"] else 10**9
+        in_window = (days >= first) & (days <= last)
+        if not in_window.any():
+            continue
+        countries, content = story_cells(effect["segment"], v)
+        cells = np.ix_(in_window, countries, content)
+        area = v.harm_areas.index(story["harm_area"])
+        if "violating_views_factor" in effect:
+            changed[..., area][cells] *= effect["violating_views_factor"]
+        if "extra_fraction_of_harm_area" in effect:
+            extra = effect["extra_fraction_of_harm_area"] * expected[in_window, :, :, area].sum(axis=(1, 2))
+            spread = views[cells] / views[cells].sum(axis=(1, 2), keepdims=True)
+            changed[..., area][cells] += extra[:, None, None] * spread
+    return changed
+
+
+def population(
+    rng: np.random.Generator,
+    days: np.ndarray,
+    start: dt.date,
+    harm_level: np.ndarray,
+    actions_per_day: float,
+    v: Vocab,
+    spec: dict,
+) -> Population:
+    """Uploads, views and violating views of the given days (indices from the period start).
+
+    Uploads and views grow, follow the weekly pattern and the country weights of the events.
+    Violating views of a harm area = views × its baseline prevalence × its content-type mix of
+    actions / the content type's share of views × its daily actions level (``harm_level``:
+    growth and day-to-day noise of its actions) / the growth of views; then the stories.
+    """
+    years = days / 365.25
+    weekday = WEEKDAY_FACTOR[(start.weekday() + days) % 7]
+    weights = np.array([w for w, _, _ in COUNTRIES.values()])
+    country = (weights / weights.sum())[None, :, None]
+    level = (actions_per_day * weekday * rng.lognormal(0.0, 0.03, len(days)))[:, None, None]
+
+    def wiggle():
+        return rng.lognormal(0.0, 0.03, (len(days), len(weights)))[:, :, None]
+
+    upload_share = np.array([UPLOAD_SHARE[t] for t in v.content_types])[None, None, :]
+    view_share = np.array([VIEW_SHARE[t] for t in v.content_types])
+
+    def grows(rate):
+        return np.power(1 + rate, years)[:, None, None]
+
+    uploads = rng.poisson(UPLOADS_PER_ACTION * level * grows(UPLOAD_GROWTH) * country * upload_share * wiggle())
+    base_views = rng.poisson(
+        UPLOADS_PER_ACTION
+        * VIEWS_PER_UPLOAD
+        * level
+        * grows(VIEW_GROWTH)
+        * country
+        * view_share[None, None, :]
+        * wiggle()
+    )
+    baseline = np.array([spec["prevalence"]["baseline"][area] for area in v.harm_areas])
+    by_content = baseline[:, None] * conditional_tables(v)["content"] / view_share[None, :]  # harm area × content type
+    trend = harm_level / np.power(1 + VIEW_GROWTH, years)[:, None]  # days × harm areas
+    expected = base_views[..., None] * trend[:, None, None, :] * by_content.T[None, None, :, :]
+    changed = violating_after_stories(expected, base_views, days, start, v, spec["stories"])
+    views = base_views + np.rint((changed - expected).sum(axis=3)).astype(np.int64)
+    shares = np.where(views[..., None] > 0, changed / np.maximum(views, 1)[..., None], 0.0)
+    rest = np.clip(1.0 - shares.sum(axis=3, keepdims=True), 0.0, 1.0)
+    drawn = rng.multinomial(views, np.concatenate([shares, rest], axis=3))
+    return Population(days, uploads, views, drawn[..., :-1])
+
+
+def labelled_views_per_week(events: int, spec: dict) -> int:
+    """Labelled views per week: the stated number at the stated scale, × sqrt of the scale, bounded."""
+    sample = spec["prevalence"]["view_sample"]
+    n = sample["labelled_views_per_week"] * np.sqrt(events / sample["at_events"])
+    return int(np.clip(round(n), sample["min_labelled_views_per_week"], sample["max_labelled_views_per_week"]))
+
+
+def view_sample(
+    rng: np.random.Generator, pop: Population, start: dt.date, v: Vocab, per_week: int, min_per_stratum: int
+) -> pl.DataFrame:
+    """A stratified random sample of views with their labels (one Boolean column per harm area).
+
+    Strata: week (the part inside these days) × region × content type, allocated in proportion to
+    the square root of their views; within a stratum, views are drawn in proportion to views
+    (day × country) and labelled from the violating share of their cell.
+    """
+    _, n_countries, n_types = pop.views.shape
+    region = np.array([REGIONS.index(COUNTRIES[c][1]) for c in v.countries])
+    drawn = np.zeros(pop.views.shape, dtype=np.int64)
+    weight = np.zeros(pop.views.shape)
+    stratum = np.zeros(pop.views.shape, dtype=np.int64)
+    names: list[str] = []
+    week = pop.days // 7  # the period starts on a Monday
+    for w in np.unique(week):
+        in_week = np.flatnonzero(week == w)
+        views = pop.views[in_week]
+        totals = np.stack([views[:, region == r, :].sum(axis=(0, 1)) for r in range(len(REGIONS))])  # region × type
+        root = np.sqrt(totals)
+        size = np.maximum(min_per_stratum, np.rint(per_week * len(in_week) / 7 * root / root.sum())).astype(np.int64)
+        first = start + dt.timedelta(days=int(pop.days[in_week[0]]))
+        for r, name in enumerate(REGIONS):
+            members = np.flatnonzero(region == r)
+            for t, content_type in enumerate(v.content_types):
+                if totals[r, t] == 0:
+                    continue
+                cells = np.ix_(in_week, members, [t])
+                counts = rng.multinomial(size[r, t], (views[:, members, t] / totals[r, t]).ravel())
+                drawn[cells] = counts.reshape(len(in_week), len(members), 1)
+                weight[cells] = totals[r, t] / size[r, t]
+                stratum[cells] = len(names)
+                names.append(f"{first:%Y-%m-%d}/{name}/{content_type}")
+    shares = pop.violating / np.maximum(pop.views, 1)[..., None]
+    rest = np.clip(1.0 - shares.sum(axis=3, keepdims=True), 0.0, 1.0)
+    labels = rng.multinomial(drawn, np.concatenate([shares, rest], axis=3)).reshape(-1, len(v.harm_areas) + 1)
+    row = np.repeat(np.arange(labels.size), labels.ravel())
+    cell, label = row // labels.shape[1], row % labels.shape[1]
+    day, country, content = cell // (n_countries * n_types), (cell // n_types) % n_countries, cell % n_types
+    return pl.DataFrame(
+        {
+            "date": days_after(start, pop.days[day]),
+            "country": categorical(v.countries, country),
+            "content_type": categorical(v.content_types, content),
+            "stratum": categorical(names, stratum.ravel()[cell]),
+            "weight": weight.ravel()[cell],
+        }
+        | {f"violating_{area}": label == h for h, area in enumerate(v.harm_areas)}
+    )
+
+
+def cells_frame(pop: Population, start: dt.date, v: Vocab, by_harm_area: bool = False) -> pl.DataFrame:
+    """Exposure (date, country, content type, uploads, views) or, ``by_harm_area``, the violating
+    views of every cell and harm area (date, country, content type, harm area, views, violating views)."""
+    shape = pop.violating.shape if by_harm_area else pop.views.shape
+    index = np.indices(shape).reshape(len(shape), -1)
+    columns: dict[str, object] = {
+        "date": days_after(start, pop.days[index[0]]),
+        "country": categorical(v.countries, index[1]),
+        "content_type": categorical(v.content_types, index[2]),
+    }
+    if by_harm_area:
+        columns["harm_area"] = categorical(v.harm_areas, index[3])
+        columns["views"] = pop.views[index[0], index[1], index[2]].astype(np.int64)
+        columns["violating_views"] = pop.violating.ravel().astype(np.int64)
+    else:
+        columns["uploads"] = pop.uploads.ravel().astype(np.int64)
+        columns["views"] = pop.views.ravel().astype(np.int64)
+    return pl.DataFrame(columns)
+
+
+def weekly_truth(pop: Population, start: dt.date, v: Vocab) -> pl.DataFrame:
+    """Views and violating views per week × harm area (partial weeks are summed up later)."""
+    week = pop.days // 7
+    return pl.DataFrame(
+        {
+            "week": days_after(start, np.repeat(week * 7, len(v.harm_areas))),
+            "harm_area": np.tile(v.harm_areas, len(week)),
+            "views": np.repeat(pop.views.sum(axis=(1, 2)), len(v.harm_areas)).astype(np.int64),
+            "violating_views": pop.violating.sum(axis=(1, 2)).ravel().astype(np.int64),
+        }
+    )
+
+
+def program_weeks(e: dict[str, np.ndarray], v: Vocab, start: dt.date, stories: list[dict]) -> pl.DataFrame:
+    """Actions and blocked would-be actions per week and treated country of each program story."""
+    frames = []
+    for story in stories:
+        if story["kind"] != "program":
+            continue
+        treated = [v.countries.index(c) for c in story["segment"]["country"]]
+        rows = (e["harm_area"] == v.harm_areas.index(story["harm_area"])) & np.isin(e["country"], treated)
+        frames.append(
+            pl.DataFrame(
+                {
+                    "story": story["id"],
+                    "week": days_after(start, e["day"][rows] // 7 * 7),
+                    "country": np.array(v.countries)[e["country"][rows]],
+                    "blocked": e["blocked"][rows],
+                }
+            )
+            .group_by("story", "week", "country")
+            .agg(
+                actions=(~pl.col("blocked")).sum().cast(pl.Int64),
+                blocked_actions=pl.col("blocked").sum().cast(pl.Int64),
+            )
+        )
+    schema = {
+        "story": pl.String,
+        "week": pl.Date,
+        "country": pl.String,
+        "actions": pl.Int64,
+        "blocked_actions": pl.Int64,
+    }
+    return pl.concat(frames) if frames else pl.DataFrame(schema=schema)
+
+
 def quarters(start: dt.date, end: dt.date) -> list[tuple[str, dt.date, dt.date]]:
     """Calendar quarters covering [start, end], clipped to it: (label, first day, last day)."""
     out = []
@@ -389,8 +671,13 @@ def quarters(start: dt.date, end: dt.date) -> list[tuple[str, dt.date, dt.date]]
     return out
 
 
+OUTPUTS = ("events", "exposure", "view_sample", "truth")
+
+
 def generate(events: int = 1_000_000, out: Path = DEFAULT_OUT, seed: int = SEED) -> Path:
-    """Write the sample data (about ``events`` baseline events plus the stories) to ``out/events``."""
+    """Write the sample data (about ``events`` baseline events plus the stories) to ``out/events``,
+    and the exposure tables, the labelled view sample and the truth next to it (``out/exposure``,
+    ``out/view_sample``, ``out/truth``). Returns ``out/events``."""
     spec = json.loads(STORIES.read_text())
     start = dt.date.fromisoformat(spec["period"]["start"])
     end = dt.date.fromisoformat(spec["period"]["end"])
@@ -398,21 +685,70 @@ def generate(events: int = 1_000_000, out: Path = DEFAULT_OUT, seed: int = SEED)
     all_days = np.arange((end - start).days + 1)
     intensity = daily_intensity(all_days, start, np.random.default_rng(seed))
     per_day = intensity.sum(axis=1)
-    target = out / "events"
-    if target.exists():
-        shutil.rmtree(target)
-    target.mkdir(parents=True)
+    share = np.array([s for s, _, _, _ in HARM_AREAS.values()])
+    harm_level = intensity / (share[None, :] * WEEKDAY_FACTOR[(start.weekday() + all_days) % 7][:, None])
+    actions_per_day = events * share.sum() / intensity.sum()
+    per_week = labelled_views_per_week(events, spec)
+    min_per_stratum = spec["prevalence"]["view_sample"]["min_per_stratum"]
+    folders = {name: out / name for name in OUTPUTS}
+    for folder in folders.values():
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
     next_id = 1
+    weeks, programs = [], []
     for i, (label, first, last) in enumerate(quarters(start, end)):
         rng = np.random.default_rng([seed, i])
         days = np.arange((first - start).days, (last - start).days + 1)
         n = round(events * per_day[days].sum() / per_day.sum())
         e = baseline_events(rng, n, days, intensity[days], v)
         e = inject_stories(rng, e, v, start, spec["stories"])
+        programs.append(program_weeks(e, v, start, spec["stories"]))
         frame = to_frame(e, v, start, next_id, rng)
         next_id += len(frame)
-        frame.write_parquet(target / f"events-{label}.parquet", statistics=True)
-    return target
+        frame.write_parquet(folders["events"] / f"events-{label}.parquet", statistics=True)
+        del e, frame
+        pop = population(np.random.default_rng([seed, i, 1]), days, start, harm_level[days], actions_per_day, v, spec)
+        cells_frame(pop, start, v).write_parquet(
+            folders["exposure"] / f"uploads_views-{label}.parquet", statistics=True
+        )
+        cells_frame(pop, start, v, by_harm_area=True).write_parquet(folders["truth"] / f"population-{label}.parquet")
+        sample = view_sample(np.random.default_rng([seed, i, 2]), pop, start, v, per_week, min_per_stratum)
+        sample.write_parquet(folders["view_sample"] / f"views-{label}.parquet", statistics=True)
+        weeks.append(weekly_truth(pop, start, v))
+    (
+        pl.concat(weeks)
+        .group_by("week", "harm_area")
+        .agg(pl.col("views", "violating_views").sum())
+        .with_columns(prevalence=pl.col("violating_views") / pl.col("views"))
+        .sort("week", "harm_area")
+        .write_parquet(folders["truth"] / "prevalence_weekly.parquet")
+    )
+    treated = pl.DataFrame(
+        [(s["id"], c) for s in spec["stories"] if s["kind"] == "program" for c in s["segment"]["country"]],
+        schema={"story": pl.String, "country": pl.String},
+        orient="row",
+    )
+    (
+        treated.join(pl.DataFrame({"week": days_after(start, all_days[::7])}), how="cross")
+        .join(
+            pl.concat(programs).group_by("story", "week", "country").agg(pl.col("actions", "blocked_actions").sum()),
+            on=["story", "week", "country"],
+            how="left",
+        )
+        .with_columns(pl.col("actions", "blocked_actions").fill_null(0))
+        .select(
+            "story",
+            "week",
+            "country",
+            "actions",
+            "blocked_actions",
+            counterfactual_actions=pl.col("actions") + pl.col("blocked_actions"),
+        )
+        .sort("story", "week", "country")
+        .write_parquet(folders["truth"] / "program_effect.parquet")
+    )
+    return folders["events"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -422,12 +758,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--if-missing", action="store_true", help="do nothing when the output already exists")
     args = parser.parse_args(argv)
-    if args.if_missing and (args.out / "events").exists():
+    if args.if_missing and all((args.out / name).exists() for name in OUTPUTS):
         return 0
     began = time.perf_counter()
     target = generate(args.events, args.out, args.seed)
     rows = pl.scan_parquet(target / "*.parquet").select(pl.len()).collect().item()
-    print(f"wrote {rows:,} events to {target} in {time.perf_counter() - began:.1f} s", file=sys.stderr)
+    sampled = pl.scan_parquet(args.out / "view_sample" / "*.parquet").select(pl.len()).collect().item()
+    print(
+        f"wrote {rows:,} events to {target}, exposure, {sampled:,} labelled views and the truth to {args.out} "
+        f"in {time.perf_counter() - began:.1f} s",
+        file=sys.stderr,
+    )
     return 0
 
 

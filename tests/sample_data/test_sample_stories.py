@@ -37,10 +37,13 @@ def count(frame: pl.DataFrame, first: dt.date, last: dt.date, condition=True) ->
 def test_generation_is_deterministic(tmp_path, sample_dir):
     from sample_data import generate
 
-    again = generate.generate(events=20_000, out=tmp_path / "a")
-    twice = generate.generate(events=20_000, out=tmp_path / "b")
-    for file in again.glob("*.parquet"):
-        assert pl.read_parquet(file).equals(pl.read_parquet(twice / file.name))
+    again = generate.generate(events=20_000, out=tmp_path / "a").parent
+    twice = generate.generate(events=20_000, out=tmp_path / "b").parent
+    files = sorted(f.relative_to(again) for f in again.rglob("*.parquet"))
+    assert {f.parts[0] for f in files} == {"events", "exposure", "view_sample", "truth"}
+    assert files == sorted(f.relative_to(twice) for f in twice.rglob("*.parquet"))
+    for file in files:
+        assert pl.read_parquet(again / file).equals(pl.read_parquet(twice / file)), file
 
 
 def test_sample_covers_the_required_breadth(events):
