@@ -231,3 +231,34 @@ def test_waterfall_zooms_in_when_the_steps_are_small_against_the_level():
     assert "not from zero" in figure.layout.yaxis.title.text
     big = charts.waterfall(contributors.with_columns(pl.col("contribution") * 100), "actions", 3450.0, 3050.0).figure
     assert big.layout.yaxis.range is None
+
+
+LONG_NAMES = pl.DataFrame(
+    {
+        "country": ["CD", "ID", "VC"],
+        "name": ["Democratic Republic of the Congo", "Indonesia", "Saint Vincent and the Grenadines"],
+        "baseline_value": [10.0, 40.0, 5.0],
+        "value": [43.0, 11.0, 9.0],
+        "change": [33.0, -29.0, 4.0],
+        "significant": [True, True, False],
+    }
+)
+
+
+def test_horizontal_bars_leave_room_for_their_longest_label_whatever_the_template():
+    figure = charts.movers(LONG_NAMES, "country", "actions").figure
+    assert figure.layout.margin.l >= charts.text_width("Saint Vincent and the Grenadines") > 200
+    assert figure.layout.xaxis.automargin is True and figure.layout.yaxis.automargin is True, (
+        "set on the figure, not left to a template (the app's Plotly template does not set it)"
+    )
+    short = charts.breakdown(pl.DataFrame({"country": ["FR"], "actions": [3]}), "country", "actions")
+    assert 60 <= short.figure.layout.margin.l < 100, "no more room than 'France' needs"
+
+
+def test_the_title_the_legend_and_text_above_the_plot_each_have_a_row():
+    frame = pl.DataFrame({"period": MONDAYS * 2, "harm_area": ["self_harm"] * 8 + ["spam"] * 8, "actions": range(16)})
+    lines = charts.trend(frame, "actions", by="harm_area").figure
+    single = charts.trend(frame.filter(pl.col("harm_area") == "spam"), "actions").figure
+    assert (lines.layout.legend.y, lines.layout.legend.yanchor, lines.layout.legend.x) == (1.0, "bottom", 0)
+    assert lines.layout.margin.t == single.layout.margin.t + charts.LEGEND_ROW, "one legend row under the title"
+    assert lines.layout.title.yref == "container" and lines.layout.title.y == 1
