@@ -13,12 +13,14 @@ import plotly.graph_objects as go
 import polars as pl
 
 from insights.cube import Caveat
+from insights.filters import Filters, normalise_filters
 from insights.formatting import change_text
-from insights.labels import label
+from insights.labels import dimension_label, label
 from insights.metrics import Format, as_metric, measures
 from insights.model import DIMENSION_LABELS, harm_area_colours
 
 if TYPE_CHECKING:
+    from insights.periods import Period
     from insights.trends import Trend
 
 ChartKind = Literal["line", "bar", "other"]
@@ -39,6 +41,10 @@ class Chart:
     ``data`` is the tidy frame plotted; ``x`` / ``series`` / ``y`` name its columns so the deck
     can rebuild line and bar charts as native, editable PowerPoint charts. ``notes`` carries
     the narrative and definitions into speaker notes.
+
+    ``subtitle`` is the line under the title that says what the chart shows: the slice (filters in
+    words), the periods compared when it compares periods, and the data's as-of date (see
+    ``subtitle_text``). Exported images and slides print it; the page sets it.
     """
 
     key: str
@@ -51,6 +57,34 @@ class Chart:
     y: list[str] = field(default_factory=list)
     metric: str | None = None
     notes: str = ""
+    subtitle: str = ""
+
+
+def subtitle_text(
+    filters: Filters | None = None,
+    *,
+    current: Period | None = None,
+    baseline: Period | None = None,
+    as_of: dt.date | None = None,
+) -> str:
+    """A chart's subtitle: the slice in words, the periods compared and the data's as-of date.
+
+    ``subtitle_text({"harm_area": ["self_harm"], "country": ["ID"]}, current=..., baseline=...,
+    as_of=...)`` → 'Mental health / self-harm · Country: Indonesia · 2026-03-02 – 2026-04-26
+    against 2026-01-05 – 2026-03-01 · data as of 2026-11-22'. Harm areas are named without their
+    dimension, other filters with it; no filter reads 'All harm areas'.
+    """
+    normal = normalise_filters(filters)
+    areas = ", ".join(label("harm_area", v) for v in normal.pop("harm_area", [])) or "All harm areas"
+    parts = [
+        areas,
+        *(f"{dimension_label(d)}: {', '.join(label(d, v) for v in values)}" for d, values in normal.items()),
+    ]
+    if current is not None:
+        parts.append(current.label() + (f" against {baseline.label()}" if baseline is not None else ""))
+    if as_of is not None:
+        parts.append(f"data as of {as_of:%Y-%m-%d}")
+    return " · ".join(parts)
 
 
 def series_colour(dimension: str | None, value: str, index: int) -> str:

@@ -1,8 +1,9 @@
 """Export: charts to PNG / SVG / CSV, and a 16:9 deck to PPTX.
 
 One entry point per artefact. Images are rendered on the server by kaleido (one headless
-Chromium kept warm for the whole process); line and bar charts go into the deck as native,
-editable PowerPoint charts, everything else as a deck-quality image.
+Chromium kept warm for the whole process) from a copy of the chart's figure that carries its
+title and subtitle (the chart itself is never changed); line and bar charts go into the deck
+as native, editable PowerPoint charts, everything else as a deck-quality image.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import threading
 from dataclasses import dataclass, field
 from typing import Literal
 
+import plotly.graph_objects as go
 from pptx import Presentation
 from pptx.chart.data import CategoryChartData
 from pptx.dml.color import RGBColor
 from pptx.enum.chart import XL_CHART_TYPE, XL_LEGEND_POSITION
 from pptx.util import Emu, Inches, Pt
 
-from insights.charts import ACCENT, Chart
+from insights.charts import ACCENT, Chart, heading
 from insights.labels import label
 from insights.maps import topojson_url
 from insights.metrics import metric
@@ -47,13 +49,19 @@ def _warm_kaleido() -> None:
 def image_bytes(
     chart: Chart, format: ImageFormat = "png", width: int = IMAGE_WIDTH, height: int = IMAGE_HEIGHT, scale: float = 1.0
 ) -> bytes:
-    """The chart rendered on the server as PNG or SVG at ``width`` × ``height`` (× ``scale`` for PNG)."""
+    """The chart rendered on the server as PNG or SVG at ``width`` × ``height`` (× ``scale`` for PNG),
+    with its title and subtitle (``Chart.subtitle``: slice, periods, as-of) wrapped to the width."""
+    return _render(heading(go.Figure(chart.figure), chart.title, chart.subtitle, width), format, width, height, scale)
+
+
+def _render(figure: go.Figure, format: ImageFormat, width: int, height: int, scale: float) -> bytes:
+    """A figure drawn by kaleido at ``width`` × ``height`` CSS px."""
     import kaleido
 
     _warm_kaleido()
     options = {"format": format, "width": width, "height": height, "scale": scale}
     with _server_lock:
-        return kaleido.calc_fig_sync(chart.figure, opts=options, topojson=topojson_url())
+        return kaleido.calc_fig_sync(figure, opts=options, topojson=topojson_url())
 
 
 def csv_bytes(chart: Chart) -> bytes:

@@ -136,3 +136,47 @@ def test_diverging_bars_keep_their_negative_side_in_the_deck():
     plot = next(shape.chart for shape in slide.shapes if shape.has_chart)
     assert list(plot.plots[0].series[0].values) == [33.0, -29.0]
     assert plot.value_axis.minimum_scale is None
+
+
+LONG_MOVERS = pl.DataFrame(
+    {
+        "country": ["CD", "ID", "TR", "VC"],
+        "name": ["Democratic Republic of the Congo", "Indonesia", "Türkiye", "Saint Vincent and the Grenadines"],
+        "baseline_value": [10.0, 40.0, 30.0, 5.0],
+        "value": [43.0, 11.0, 27.0, 9.0],
+        "change": [33.0, -29.0, -3.0, 4.0],
+        "significant": [True, True, False, False],
+    }
+)
+
+
+@pytest.fixture
+def template_without_automargin():
+    """The app's Plotly template leaves axes without automargin; exports must not depend on it."""
+    import plotly.io as pio
+
+    default = pio.templates.default
+    pio.templates.default = "none"
+    yield
+    pio.templates.default = default
+
+
+def ink_columns(png: bytes) -> list[int]:
+    """Per pixel column, how many pixels are not (almost) white."""
+    image = Image.open(io.BytesIO(png)).convert("L")
+    width, height = image.size
+    pixels = image.load()
+    return [sum(pixels[x, y] < 200 for y in range(height)) for x in range(width)]
+
+
+@pytest.mark.usefixtures("template_without_automargin")
+def test_images_keep_long_labels_whole_and_print_the_subtitle():
+    chart = charts.movers(LONG_MOVERS, "country", "actions")
+    chart.subtitle = "Hateful behavior · Country: Indonesia, Türkiye · data as of 2026-11-22"
+    before = chart.figure.to_plotly_json()
+    svg = export.image_bytes(chart, "svg", width=900, height=500).decode()
+    assert ">Democratic Republic of the Congo<" in svg and ">Saint Vincent and the Grenadines<" in svg
+    assert chart.subtitle in svg and chart.title in svg
+    columns = ink_columns(export.image_bytes(chart, "png", width=900, height=500))
+    assert max(columns[:4]) == 0 and max(columns[-4:]) == 0, "nothing cut at the left or right edge"
+    assert chart.figure.to_plotly_json() == before, "the chart itself is not changed"
