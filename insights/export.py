@@ -80,7 +80,11 @@ class Kpi:
 
 @dataclass
 class Section:
-    """One view of the app in a deck: its charts, KPIs and narrative, and the link that reopens it."""
+    """One view of the app in a deck: its charts, KPIs and narrative, and the link that reopens it.
+
+    ``subtitle`` is the view in words (filters, dates, as-of). ``source`` is the data source's
+    human name (``insights.cube.source_name``), never a server path.
+    """
 
     title: str
     charts: list[Chart]
@@ -88,15 +92,21 @@ class Section:
     link: str = ""
     narrative: str = ""
     subtitle: str = ""
+    source: str = ""
 
 
 @dataclass
 class Deck:
-    """What goes into an exported deck: a title slide, then one or more sections (views)."""
+    """What goes into an exported deck: a title slide, then one or more sections (views).
+
+    ``source`` is named on the title slide (``insights.cube.source_name``); when it is empty the
+    sections' sources are.
+    """
 
     title: str
     subtitle: str
     sections: list[Section]
+    source: str = ""
 
 
 SLIDE_WIDTH, SLIDE_HEIGHT = Inches(13.333), Inches(7.5)
@@ -184,7 +194,7 @@ def _series_colours(chart: Chart) -> list[str]:
 
 
 def build_deck(deck: Deck) -> bytes:
-    """A 16:9 PPTX: a title slide, then per section a header slide (when there are several),
+    """A 16:9 PPTX: a title slide naming the data source, then per section a header slide (when there are several),
     its KPI slide and one slide per chart, every slide with speaker notes (narrative, metric
     definitions, the link to the view)."""
     presentation = Presentation()
@@ -192,12 +202,13 @@ def build_deck(deck: Deck) -> bytes:
     blank = presentation.slide_layouts[6]
 
     slide = presentation.slides.add_slide(blank)
-    _title_slide(slide, deck.title, deck.subtitle)
+    sources = deck.source or " · ".join(dict.fromkeys(s.source for s in deck.sections if s.source))
+    _title_slide(slide, deck.title, deck.subtitle, sources)
     _notes(slide, *(part for section in deck.sections for part in (section.narrative, _view(section))))
     for section in deck.sections:
         if len(deck.sections) > 1:
             slide = presentation.slides.add_slide(blank)
-            _title_slide(slide, section.title, section.subtitle)
+            _title_slide(slide, section.title, section.subtitle, section.source if section.source != sources else "")
             _notes(slide, section.narrative, _view(section))
         if section.kpis:
             _kpi_slide(presentation.slides.add_slide(blank), section)
@@ -213,9 +224,11 @@ def _view(section: Section) -> str:
     return f"View: {section.link}" if section.link else ""
 
 
-def _title_slide(slide, title: str, subtitle: str) -> None:
-    _text(slide, title, Inches(0.8), Inches(2.4), Inches(11.5), Inches(1.4), 40, bold=True)
-    _text(slide, subtitle, Inches(0.8), Inches(3.8), Inches(11.5), Inches(1.5), 18, colour=MUTED)
+def _title_slide(slide, title: str, subtitle: str, source: str = "") -> None:
+    _text(slide, title, Inches(0.8), Inches(2.2), Inches(11.5), Inches(1.4), 40, bold=True)
+    _text(slide, subtitle, Inches(0.8), Inches(3.6), Inches(11.5), Inches(1.5), 18, colour=MUTED)
+    if source:
+        _text(slide, f"Data: {source}", Inches(0.8), Inches(5.4), Inches(11.5), Inches(0.6), 16, colour=MUTED)
 
 
 def _kpi_slide(slide, section: Section) -> None:

@@ -150,6 +150,26 @@ LONG_MOVERS = pl.DataFrame(
 )
 
 
+def slide_texts(slides) -> list[str]:
+    return [slide_text(slide) for slide in slides]
+
+
+def deck_slides(*sections: export.Section, source: str = "") -> list:
+    deck = export.Deck("Review", "2 views", list(sections), source=source)
+    return list(Presentation(io.BytesIO(export.build_deck(deck))).slides)
+
+
+def test_the_title_slide_names_the_source_not_a_server_path(sample_cube):
+    from insights.cube import source_name
+
+    name = source_name(sample_cube.provenance)
+    assert "/" not in name
+    section = export.Section("Overview", [], [export.Kpi("Actions", "1")], source=name)
+    assert f"Data: {name}" in slide_text(deck_slides(section)[0]), "from the sections when the deck names none"
+    title = deck_slides(section, source="bundled sample data")[0]
+    assert "Data: bundled sample data" in slide_text(title)
+
+
 @pytest.fixture
 def template_without_automargin():
     """The app's Plotly template leaves axes without automargin; exports must not depend on it."""
