@@ -3,7 +3,8 @@
 One entry point per artefact. Images are rendered on the server by kaleido (one headless
 Chromium kept warm for the whole process) from a copy of the chart's figure that carries its
 title and subtitle (the chart itself is never changed); line and bar charts go into the deck
-as native, editable PowerPoint charts, everything else as a deck-quality image.
+as native, editable PowerPoint charts, everything else as a deck-quality image. Every chart
+slide says under its title what it shows (``Chart.subtitle``, else its section's).
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ from insights.metrics import metric
 ImageFormat = Literal["png", "svg"]
 #: Deck-quality image size (16:9) in CSS pixels; PNGs are rendered at ``scale`` times this.
 IMAGE_WIDTH, IMAGE_HEIGHT = 1600, 900
+#: The CSS width a slide's picture is laid out at (rendered at twice that): its text then reads at
+#: about the size of a native chart's (12 pt across the slide).
+SLIDE_IMAGE_WIDTH = 1100
 
 _server_lock = threading.Lock()
 _server_started = False
@@ -71,7 +75,7 @@ def csv_bytes(chart: Chart) -> bytes:
 
 @dataclass
 class Kpi:
-    """One KPI for the deck's KPI slide."""
+    """One KPI for the deck's KPI slides."""
 
     title: str
     value: str
@@ -82,8 +86,9 @@ class Kpi:
 class Section:
     """One view of the app in a deck: its charts, KPIs and narrative, and the link that reopens it.
 
-    ``subtitle`` is the view in words (filters, dates, as-of). ``source`` is the data source's
-    human name (``insights.cube.source_name``), never a server path.
+    ``subtitle`` is the view in words (filters, dates, as-of); it is printed under the title of
+    every slide of the section whose chart has no ``subtitle`` of its own. ``source`` is the
+    data source's human name (``insights.cube.source_name``), never a server path.
     """
 
     title: str
@@ -110,26 +115,34 @@ class Deck:
 
 
 SLIDE_WIDTH, SLIDE_HEIGHT = Inches(13.333), Inches(7.5)
+MARGIN = Inches(0.5)
+#: Where a chart slide's chart (or picture) starts: under the title and a two-line subtitle.
+CHART_TOP = Inches(1.65)
+#: KPIs per KPI slide: four to a row, three rows.
+KPI_COLUMNS, KPI_ROWS = 4, 3
 INK = RGBColor(0x1F, 0x29, 0x33)
 MUTED = RGBColor(0x61, 0x6E, 0x7C)
 
 
 def _text(slide, text: str, left, top, width, height, size: int, bold: bool = False, colour: RGBColor = INK) -> None:
+    """A text box; each line of ``text`` is a paragraph."""
     box = slide.shapes.add_textbox(left, top, width, height)
     frame = box.text_frame
     frame.word_wrap = True
-    run = frame.paragraphs[0].add_run()
-    run.text = text
-    run.font.size = Pt(size)
-    run.font.bold = bold
-    run.font.color.rgb = colour
+    for index, line in enumerate(text.splitlines() or [""]):
+        paragraph = frame.paragraphs[0] if index == 0 else frame.add_paragraph()
+        run = paragraph.add_run()
+        run.text = line
+        run.font.size = Pt(size)
+        run.font.bold = bold
+        run.font.color.rgb = colour
 
 
 def _notes(slide, *parts: str) -> None:
     slide.notes_slide.notes_text_frame.text = "\n\n".join(p for p in parts if p)
 
 
-def _native_chart(slide, chart: Chart) -> None:
+def _native_chart(slide, chart: Chart, top: int, height: int) -> None:
     """Add a line or bar chart as an editable PowerPoint chart."""
     assert chart.x is not None, "a native chart has an x column"
     data = CategoryChartData()
@@ -150,9 +163,7 @@ def _native_chart(slide, chart: Chart) -> None:
         data.categories = [label(chart.x, v) for v in frame[chart.x].to_list()]
         data.add_series(shown.label, frame[value].to_list())
         kind = XL_CHART_TYPE.BAR_CLUSTERED
-    shape = slide.shapes.add_chart(
-        kind, Inches(0.5), Inches(1.3), SLIDE_WIDTH - Inches(1.0), SLIDE_HEIGHT - Inches(1.8), data
-    )
+    shape = slide.shapes.add_chart(kind, MARGIN, top, SLIDE_WIDTH - 2 * MARGIN, height, data)
     plot = shape.chart
     plot.has_legend = chart.kind == "line" and chart.series is not None
     if plot.has_legend:
@@ -194,8 +205,9 @@ def _series_colours(chart: Chart) -> list[str]:
 
 
 def build_deck(deck: Deck) -> bytes:
-    """A 16:9 PPTX: a title slide naming the data source, then per section a header slide (when there are several),
-    its KPI slide and one slide per chart, every slide with speaker notes (narrative, metric
+    """A 16:9 PPTX: a title slide naming the data source, then per section a header slide (when
+    there are several), its KPI slides (twelve KPIs each, as many as the KPIs need) and one slide
+    per chart under its title and subtitle, every slide with speaker notes (narrative, metric
     definitions, the link to the view)."""
     presentation = Presentation()
     presentation.slide_width, presentation.slide_height = SLIDE_WIDTH, SLIDE_HEIGHT
@@ -210,8 +222,12 @@ def build_deck(deck: Deck) -> bytes:
             slide = presentation.slides.add_slide(blank)
             _title_slide(slide, section.title, section.subtitle, section.source if section.source != sources else "")
             _notes(slide, section.narrative, _view(section))
-        if section.kpis:
-            _kpi_slide(presentation.slides.add_slide(blank), section)
+        pages = [
+            section.kpis[i : i + KPI_COLUMNS * KPI_ROWS] for i in range(0, len(section.kpis), KPI_COLUMNS * KPI_ROWS)
+        ]
+        for number, kpis in enumerate(pages, start=1):
+            title = "Key figures" + (f" ({number}/{len(pages)})" if len(pages) > 1 else "")
+            _kpi_slide(presentation.slides.add_slide(blank), title, kpis, section)
         for chart in section.charts:
             _chart_slide(presentation.slides.add_slide(blank), chart, section)
 
@@ -231,30 +247,41 @@ def _title_slide(slide, title: str, subtitle: str, source: str = "") -> None:
         _text(slide, f"Data: {source}", Inches(0.8), Inches(5.4), Inches(11.5), Inches(0.6), 16, colour=MUTED)
 
 
-def _kpi_slide(slide, section: Section) -> None:
-    """Up to 16 KPIs, four to a row."""
-    _text(slide, "Key figures", Inches(0.6), Inches(0.4), Inches(12), Inches(0.8), 28, bold=True)
-    columns = 4
-    width = (SLIDE_WIDTH - Inches(1.2)) / columns
-    for index, kpi in enumerate(section.kpis[:16]):
-        left = Inches(0.6) + Emu(int(width * (index % columns)))
-        top = Inches(1.5) + Inches(1.4) * (index // columns)
-        _text(slide, kpi.title, left, top, width, Inches(0.4), 13, colour=MUTED)
-        _text(slide, kpi.value, left, top + Inches(0.35), width, Inches(0.6), 26, bold=True)
+def _heading(slide, title: str, subtitle: str) -> None:
+    """A slide's title and, under it, what it shows (at most two lines)."""
+    _text(slide, title, MARGIN, Inches(0.3), SLIDE_WIDTH - 2 * MARGIN, Inches(0.7), 26, bold=True)
+    if subtitle:
+        _text(slide, subtitle, MARGIN, Inches(0.95), SLIDE_WIDTH - 2 * MARGIN, Inches(0.65), 13, colour=MUTED)
+
+
+def _kpi_slide(slide, title: str, kpis: list[Kpi], section: Section) -> None:
+    """Up to twelve KPIs, four to a row: name (up to two lines), value, change."""
+    _heading(slide, title, section.subtitle)
+    width = (SLIDE_WIDTH - 2 * MARGIN) / KPI_COLUMNS
+    row = (SLIDE_HEIGHT - CHART_TOP - Inches(0.3)) / KPI_ROWS
+    for index, kpi in enumerate(kpis):
+        left = MARGIN + Emu(int(width * (index % KPI_COLUMNS)))
+        top = CHART_TOP + Emu(int(row * (index // KPI_COLUMNS)))
+        box = Emu(int(width - Inches(0.2)))
+        _text(slide, kpi.title, left, top, box, Inches(0.55), 13, colour=MUTED)
+        _text(slide, kpi.value, left, top + Inches(0.55), box, Inches(0.6), 28, bold=True)
         if kpi.change:
-            _text(slide, kpi.change, left, top + Inches(0.9), width, Inches(0.4), 13, colour=MUTED)
+            _text(slide, kpi.change, left, top + Inches(1.1), box, Inches(0.4), 14, colour=MUTED)
     _notes(slide, section.narrative, _view(section))
 
 
 def _chart_slide(slide, chart: Chart, section: Section) -> None:
-    """A chart under its title: native for line and bar charts, a deck-quality image otherwise."""
-    _text(slide, chart.title, Inches(0.5), Inches(0.35), Inches(12.3), Inches(0.8), 26, bold=True)
+    """A chart under its title and subtitle: native for line and bar charts, a deck-quality image
+    of the chart without its heading otherwise."""
+    _heading(slide, chart.title, chart.subtitle or section.subtitle)
+    bottom = SLIDE_HEIGHT - Inches(0.3)
     if chart.kind in ("line", "bar") and chart.x and chart.y:
-        _native_chart(slide, chart)
-    else:
-        picture = io.BytesIO(image_bytes(chart, "png", scale=1.5))
-        height = SLIDE_HEIGHT - Inches(1.5)
-        width = Emu(int(height * IMAGE_WIDTH / IMAGE_HEIGHT))
-        slide.shapes.add_picture(picture, (SLIDE_WIDTH - width) // 2, Inches(1.2), width=width, height=height)
+        _native_chart(slide, chart, CHART_TOP, bottom - CHART_TOP)
+    else:  # drawn for the space under the heading: as wide as the slide's text, as high as is left
+        width, height = SLIDE_WIDTH - 2 * MARGIN, bottom - CHART_TOP
+        pixels = round(SLIDE_IMAGE_WIDTH * height / width)
+        figure = heading(go.Figure(chart.figure), "", "", SLIDE_IMAGE_WIDTH)
+        picture = io.BytesIO(_render(figure, "png", SLIDE_IMAGE_WIDTH, pixels, 2))
+        slide.shapes.add_picture(picture, MARGIN, CHART_TOP, width=width, height=height)
     definitions = f"{metric(chart.metric).label}: {metric(chart.metric).definition}" if chart.metric else ""
     _notes(slide, chart.notes if chart.notes not in definitions else "", section.narrative, definitions, _view(section))

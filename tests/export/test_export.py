@@ -138,6 +138,30 @@ def test_diverging_bars_keep_their_negative_side_in_the_deck():
     assert plot.value_axis.minimum_scale is None
 
 
+KPIS = [export.Kpi(f"KPI {n} · Mental health / self-harm", f"{n}00,{n:03d}", f"+{n}.0%") for n in range(1, 21)]
+
+
+def test_every_kpi_reaches_the_deck_over_as_many_slides_as_it_needs():
+    slides = deck_slides(export.Section("Overview", [], KPIS, subtitle="Self-harm · data as of 2026-11-22"))
+    texts = slide_texts(slides[1:])
+    assert [t.split(" Self-harm")[0] for t in texts] == ["Key figures (1/2)", "Key figures (2/2)"]
+    assert all(f"{n}00,{n:03d}" in " ".join(texts) for n in range(1, 21)), "KPIs 17–20 too"
+    assert "KPI 12 " in texts[0] and "KPI 13 " in texts[1]
+    assert all("Self-harm · data as of 2026-11-22" in t for t in texts)
+    (single,) = slide_texts(deck_slides(export.Section("Overview", [], KPIS[:12]))[1:])
+    assert single.startswith("Key figures KPI 1 ")
+
+
+def test_every_chart_slide_says_what_it_shows(trend, bars):
+    own = "Violent extremism · 2026-03-02 – 2026-04-26 against 2026-01-05 – 2026-03-01 · data as of 2026-11-22"
+    titled = charts.Chart(bars.key, bars.title, bars.figure, bars.data, "bar", bars.x, None, bars.y, bars.metric)
+    titled.subtitle = own
+    section = export.Section("Overview", [titled, trend], subtitle="All harm areas\ndata as of 2026-11-22")
+    line_slide, bar_slide = deck_slides(section)[1:][::-1]
+    assert own in slide_text(bar_slide) and "All harm areas" not in slide_text(bar_slide)
+    assert "All harm areas" in slide_text(line_slide) and "data as of 2026-11-22" in slide_text(line_slide)
+
+
 LONG_MOVERS = pl.DataFrame(
     {
         "country": ["CD", "ID", "TR", "VC"],
