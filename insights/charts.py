@@ -42,6 +42,11 @@ class Chart:
     can rebuild line and bar charts as native, editable PowerPoint charts. ``notes`` carries
     the narrative and definitions into speaker notes.
 
+    ``kind`` says how a deck carries the chart: ``"line"`` and ``"bar"`` are rebuilt as native
+    charts (with what the figure draws: series and per-bar colours, value labels, axis titles);
+    ``"other"`` is every chart a native chart cannot draw faithfully (bands, anomaly markers,
+    maps, waterfalls, grouped bars with labels, small multiples) and goes in as an image.
+
     ``subtitle`` is the line under the title that says what the chart shows: the slice (filters in
     words), the periods compared when it compares periods, and the data's as-of date (see
     ``subtitle_text``). Exported images and slides print it; the page sets it.
@@ -545,7 +550,8 @@ def expected_band(
         "anomaly",
         is_change_point=pl.col("period").is_in(trend.change_points),
     )
-    return Chart(key, name, figure, data, "line", "period", None, [trend.metric], trend.metric, definition.definition)
+    # "other": a native line chart would drop the band, the anomalies and the change points
+    return Chart(key, name, figure, data, "other", "period", None, [trend.metric], trend.metric, definition.definition)
 
 
 def _segment_label(segment: str) -> str:

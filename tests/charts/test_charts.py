@@ -294,3 +294,11 @@ def test_subtitle_text_names_the_slice_the_periods_and_the_as_of_date():
         "2026-01-05 – 2026-03-01 · data as of 2026-11-22"
     )
     assert charts.subtitle_text(as_of=dt.date(2026, 11, 22)) == "All harm areas · data as of 2026-11-22"
+
+
+def test_the_expected_band_is_not_a_plain_line(sample_cube):
+    from insights.trends import trend
+
+    chart = charts.expected_band(trend(sample_cube, "actions", grain="month", filters={"harm_area": "self_harm"}))
+    assert chart.kind == "other", "a native line chart would drop the band, the anomalies and the change points"
+    assert any(t.fill == "tonexty" for t in chart.figure.data)

@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 from PIL import Image
 from pptx import Presentation
-from pptx.enum.chart import XL_CHART_TYPE
+from pptx.enum.chart import XL_CHART_TYPE, XL_TICK_LABEL_POSITION
 from pptx.enum.shapes import MSO_SHAPE_TYPE
 
 from insights import charts, export
@@ -138,6 +138,15 @@ def test_diverging_bars_keep_their_negative_side_in_the_deck():
     assert plot.value_axis.minimum_scale is None
 
 
+def slide_texts(slides) -> list[str]:
+    return [slide_text(slide) for slide in slides]
+
+
+def deck_slides(*sections: export.Section, source: str = "") -> list:
+    deck = export.Deck("Review", "2 views", list(sections), source=source)
+    return list(Presentation(io.BytesIO(export.build_deck(deck))).slides)
+
+
 KPIS = [export.Kpi(f"KPI {n} · Mental health / self-harm", f"{n}00,{n:03d}", f"+{n}.0%") for n in range(1, 21)]
 
 
@@ -152,16 +161,6 @@ def test_every_kpi_reaches_the_deck_over_as_many_slides_as_it_needs():
     assert single.startswith("Key figures KPI 1 ")
 
 
-def test_every_chart_slide_says_what_it_shows(trend, bars):
-    own = "Violent extremism · 2026-03-02 – 2026-04-26 against 2026-01-05 – 2026-03-01 · data as of 2026-11-22"
-    titled = charts.Chart(bars.key, bars.title, bars.figure, bars.data, "bar", bars.x, None, bars.y, bars.metric)
-    titled.subtitle = own
-    section = export.Section("Overview", [titled, trend], subtitle="All harm areas\ndata as of 2026-11-22")
-    line_slide, bar_slide = deck_slides(section)[1:][::-1]
-    assert own in slide_text(bar_slide) and "All harm areas" not in slide_text(bar_slide)
-    assert "All harm areas" in slide_text(line_slide) and "data as of 2026-11-22" in slide_text(line_slide)
-
-
 LONG_MOVERS = pl.DataFrame(
     {
         "country": ["CD", "ID", "TR", "VC"],
@@ -174,13 +173,55 @@ LONG_MOVERS = pl.DataFrame(
 )
 
 
-def slide_texts(slides) -> list[str]:
-    return [slide_text(slide) for slide in slides]
+def test_native_bars_keep_value_labels_colours_and_names_clear_of_negative_bars():
+    chart = charts.movers(LONG_MOVERS, "country", "actions")
+    (slide,) = deck_slides(export.Section("Overview", [chart]))[1:]
+    plot = next(shape.chart for shape in slide.shapes if shape.has_chart)
+    series = plot.plots[0].series[0]
+    figure_bar = chart.figure.data[0]
+    assert [str(series.points[i].format.fill.fore_color.rgb) for i in range(4)] == [
+        c.lstrip("#").upper() for c in figure_bar.marker.color
+    ], "significance colours: the same as on screen"
+    assert [series.points[i].data_label.text_frame.text for i in range(4)] == list(figure_bar.text)
+    assert series.invert_if_negative is False
+    assert plot.category_axis.tick_label_position == XL_TICK_LABEL_POSITION.LOW
+    assert plot.value_axis.axis_title.text_frame.text == "Change in actions (grey: within the usual variation)"
 
 
-def deck_slides(*sections: export.Section, source: str = "") -> list:
-    deck = export.Deck("Review", "2 views", list(sections), source=source)
-    return list(Presentation(io.BytesIO(export.build_deck(deck))).slides)
+def test_native_bars_label_values_in_the_registrys_format(bars):
+    (slide,) = deck_slides(export.Section("Overview", [bars]))[1:]
+    plot = next(shape.chart for shape in slide.shapes if shape.has_chart)
+    labels = plot.plots[0].data_labels
+    assert labels.number_format == "0.0%" and labels.number_format_is_linked is False
+    assert plot.value_axis.minimum_scale == 0
+    assert plot.category_axis.tick_label_position != XL_TICK_LABEL_POSITION.LOW
+
+
+def test_the_expected_band_goes_in_as_an_image(sample_cube):
+    from insights.trends import trend
+
+    band = charts.expected_band(trend(sample_cube, "actions", grain="month", filters={"harm_area": "self_harm"}))
+    (slide,) = deck_slides(export.Section("Trends", [band]))[1:]
+    assert not any(shape.has_chart for shape in slide.shapes)
+    assert any(shape.shape_type == MSO_SHAPE_TYPE.PICTURE for shape in slide.shapes)
+
+
+def test_every_chart_slide_says_what_it_shows(trend, bars):
+    own = "Violent extremism · 2026-03-02 – 2026-04-26 against 2026-01-05 – 2026-03-01 · data as of 2026-11-22"
+    titled = charts.Chart(bars.key, bars.title, bars.figure, bars.data, "bar", bars.x, None, bars.y, bars.metric)
+    titled.subtitle = own
+    section = export.Section("Overview", [titled, trend], subtitle="All harm areas\ndata as of 2026-11-22")
+    line_slide, bar_slide = deck_slides(section)[1:][::-1]
+    assert own in slide_text(bar_slide) and "All harm areas" not in slide_text(bar_slide)
+    assert "All harm areas" in slide_text(line_slide) and "data as of 2026-11-22" in slide_text(line_slide)
+
+
+def test_a_native_line_chart_lists_the_events_it_cannot_draw(trend):
+    (slide,) = deck_slides(export.Section("Trends", [trend]))[1:]
+    marks = export.marked_dates(trend)
+    assert "09 Jun 2025: Quarterly moderation staffing change" in marks
+    assert "Marked: " in slide_text(slide) and marks[0] in slide_text(slide)
+    assert marks[-1] in slide.notes_slide.notes_text_frame.text
 
 
 def test_the_title_slide_names_the_source_not_a_server_path(sample_cube):
