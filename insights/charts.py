@@ -13,12 +13,14 @@ import plotly.graph_objects as go
 import polars as pl
 
 from insights.cube import Caveat
+from insights.filters import Filters, normalise_filters
 from insights.formatting import change_text
-from insights.labels import label
+from insights.labels import dimension_label, label
 from insights.metrics import Format, as_metric, measures
 from insights.model import DIMENSION_LABELS, harm_area_colours
 
 if TYPE_CHECKING:
+    from insights.periods import Period
     from insights.trends import Trend
 
 ChartKind = Literal["line", "bar", "other"]
@@ -39,6 +41,15 @@ class Chart:
     ``data`` is the tidy frame plotted; ``x`` / ``series`` / ``y`` name its columns so the deck
     can rebuild line and bar charts as native, editable PowerPoint charts. ``notes`` carries
     the narrative and definitions into speaker notes.
+
+    ``kind`` says how a deck carries the chart: ``"line"`` and ``"bar"`` are rebuilt as native
+    charts (with what the figure draws: series and per-bar colours, value labels, axis titles);
+    ``"other"`` is every chart a native chart cannot draw faithfully (bands, anomaly markers,
+    maps, waterfalls, grouped bars with labels, small multiples) and goes in as an image.
+
+    ``subtitle`` is the line under the title that says what the chart shows: the slice (filters in
+    words), the periods compared when it compares periods, and the data's as-of date (see
+    ``subtitle_text``). Exported images and slides print it; the page sets it.
     """
 
     key: str
@@ -51,6 +62,34 @@ class Chart:
     y: list[str] = field(default_factory=list)
     metric: str | None = None
     notes: str = ""
+    subtitle: str = ""
+
+
+def subtitle_text(
+    filters: Filters | None = None,
+    *,
+    current: Period | None = None,
+    baseline: Period | None = None,
+    as_of: dt.date | None = None,
+) -> str:
+    """A chart's subtitle: the slice in words, the periods compared and the data's as-of date.
+
+    ``subtitle_text({"harm_area": ["self_harm"], "country": ["ID"]}, current=..., baseline=...,
+    as_of=...)`` → 'Mental health / self-harm · Country: Indonesia · 2026-03-02 – 2026-04-26
+    against 2026-01-05 – 2026-03-01 · data as of 2026-11-22'. Harm areas are named without their
+    dimension, other filters with it; no filter reads 'All harm areas'.
+    """
+    normal = normalise_filters(filters)
+    areas = ", ".join(label("harm_area", v) for v in normal.pop("harm_area", [])) or "All harm areas"
+    parts = [
+        areas,
+        *(f"{dimension_label(d)}: {', '.join(label(d, v) for v in values)}" for d, values in normal.items()),
+    ]
+    if current is not None:
+        parts.append(current.label() + (f" against {baseline.label()}" if baseline is not None else ""))
+    if as_of is not None:
+        parts.append(f"data as of {as_of:%Y-%m-%d}")
+    return " · ".join(parts)
 
 
 def series_colour(dimension: str | None, value: str, index: int) -> str:
@@ -80,21 +119,126 @@ def hover_format(metric: str) -> str:
     return HOVER_FORMATS[as_metric(metric).format]
 
 
-def style(figure: go.Figure, title: str, height: int = 420) -> go.Figure:
-    """The house style: readable on a projector, quiet grid, words not column names."""
+#: Font sizes (px) of the title, the subtitle and the rest of the text, and the room around them.
+TITLE_SIZE, SUBTITLE_SIZE, TEXT_SIZE = 20, 15, 15
+TITLE_LINE, SUBTITLE_LINE, LEGEND_ROW, EDGE = 28, 21, 26, 14
+#: The width a figure is laid out for when the width it will be drawn at is not known (a page column).
+LAYOUT_WIDTH = 900
+
+
+def text_width(text: str, size: float = TEXT_SIZE) -> float:
+    """A generous estimate of the width in px of one line of ``text`` in the house font at ``size`` px
+    (Arial-like proportions), so margins leave room for a label without measuring it in a browser."""
+    narrow, wide = set("iljtfrI.,:;'|!() "), set("mwMW@%")
+    em = sum(0.3 if c in narrow else 0.9 if c in wide else 0.7 if c.isupper() else 0.58 for c in text)
+    return em * size
+
+
+def wrap(text: str, width: float, size: float) -> list[str]:
+    """``text`` broken into lines (at its own line breaks, then between words) that fit ``width`` px."""
+    lines: list[str] = []
+    for paragraph in text.splitlines():
+        line = ""
+        for word in paragraph.split(" "):
+            candidate = f"{line} {word}" if line else word
+            if line and text_width(candidate, size) > width:
+                lines.append(line)
+                line = word
+            else:
+                line = candidate
+        lines.append(line)
+    return [line for line in lines if line.strip()]
+
+
+def legend_names(figure: go.Figure) -> list[str]:
+    """The names the figure's legend shows (Plotly shows a legend for two traces or more)."""
+    shown = [t.name for t in figure.data if t.showlegend is not False and t.name]
+    return shown if len(shown) > 1 or figure.layout.showlegend else []
+
+
+def legend_rows(figure: go.Figure, width: float) -> int:
+    """How many rows a horizontal legend of the figure takes in ``width`` px (0 without a legend)."""
+    rows, used = 0, width
+    for name in legend_names(figure):
+        item = 46 + text_width(name)
+        if used + item > width:
+            rows, used = rows + 1, 0.0
+        used += item
+    return rows
+
+
+def heading(figure: go.Figure, title: str, subtitle: str = "", width: float = LAYOUT_WIDTH) -> go.Figure:
+    """Put ``title`` and ``subtitle`` on top of ``figure`` (changed in place and returned), each
+    wrapped to ``width`` px, with the legend in a row of its own under them, left-aligned with the
+    plot, so that none of the three overlaps another or is cut at the edge.
+
+    An empty title and subtitle leave only the legend (a picture under a slide's own title).
+    """
+    room = width - 2 * EDGE
+    title_lines = wrap(title, room, TITLE_SIZE)
+    subtitle_lines = wrap(subtitle, room, SUBTITLE_SIZE)
+    legend = figure.layout.legend
+    on_top = legend.yref != "container" and (legend.y or 0) >= 1 and legend.yanchor == "bottom"
+    rows = legend_rows(figure, width - (figure.layout.margin.l or 0) - (figure.layout.margin.r or 0)) if on_top else 0
+    rows += _notes_above(figure)
+    top = EDGE + TITLE_LINE * len(title_lines) + SUBTITLE_LINE * len(subtitle_lines) + LEGEND_ROW * rows
     figure.update_layout(
-        title={"text": title, "font": {"size": 20, "color": INK}, "x": 0, "xanchor": "left"},
-        font={"family": FONT, "size": 15, "color": INK},
+        title={
+            "text": "<br>".join(title_lines),
+            "font": {"size": TITLE_SIZE, "color": INK},
+            "subtitle": {"text": "<br>".join(subtitle_lines), "font": {"size": SUBTITLE_SIZE, "color": MUTED}},
+            "x": 0,
+            "xref": "container",
+            "xanchor": "left",
+            "pad": {"l": EDGE},
+            "y": 1,
+            "yref": "container",
+            "yanchor": "top",
+        },
+        title_pad_t=EDGE,
+        margin_t=top + (EDGE if title_lines or subtitle_lines or rows else 0),
+    )
+    return figure
+
+
+def _notes_above(figure: go.Figure) -> int:
+    """1 when text sits just above the plot (subplot titles, a marker line's label), else 0."""
+    return int(
+        any(
+            (a.yref or "").endswith(("paper", "domain")) and (a.y or 0) >= 1 and a.yanchor == "bottom"
+            for a in figure.layout.annotations
+        )
+    )
+
+
+def _label_room(figure: go.Figure) -> float:
+    """The width in px the longest category label of the figure's horizontal bars needs."""
+    labels = [str(v) for t in figure.data if t.type in ("bar", "waterfall") and t.orientation == "h" for v in t.y or ()]
+    return max((text_width(v) for v in labels), default=0.0)
+
+
+def style(figure: go.Figure, title: str, height: int = 420) -> go.Figure:
+    """The house style: readable on a projector, quiet grid, words not column names.
+
+    Axes make room for their labels whatever Plotly template is in force (the app's may not), the
+    left margin fits the longest label of horizontal bars, and the title sits above the legend.
+    """
+    figure.update_layout(
+        font={"family": FONT, "size": TEXT_SIZE, "color": INK},
         paper_bgcolor="white",
         plot_bgcolor="white",
         height=height,
-        margin={"l": 60, "r": 30, "t": 60, "b": 50},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1, "title": None},
+        margin={"l": max(60, round(_label_room(figure)) + 24), "r": 30, "t": 60, "b": 50},
         hoverlabel={"font": {"family": FONT, "size": 14}},
     )
-    figure.update_xaxes(gridcolor=GRID, linecolor=GRID, zeroline=False)
-    figure.update_yaxes(gridcolor=GRID, linecolor=GRID, zeroline=False, rangemode="tozero")
-    return figure
+    if figure.layout.legend.y is None:  # not placed by the chart: a row above the plot, under the title
+        figure.update_layout(
+            legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "left", "x": 0, "title": None},
+            legend_traceorder="normal",
+        )
+    figure.update_xaxes(gridcolor=GRID, linecolor=GRID, zeroline=False, automargin=True)
+    figure.update_yaxes(gridcolor=GRID, linecolor=GRID, zeroline=False, rangemode="tozero", automargin=True)
+    return heading(figure, title)
 
 
 #: Colours of the house style on a dark background (text ≥ 4.5:1 against it, as on light).
@@ -279,7 +423,7 @@ def choropleth(frame: pl.DataFrame, metric: str, title: str | None = None, key: 
     )
     name = title or f"{definition.label} by country"
     style(figure, name, height=460)
-    figure.update_layout(margin={"l": 0, "r": 0, "t": 50, "b": 0})
+    figure.update_layout(margin={"l": 0, "r": 0, "b": 0})
     return Chart(key, name, figure, frame, "other", "country", None, ["value"], metric, definition.definition)
 
 
@@ -430,7 +574,8 @@ def expected_band(
         "anomaly",
         is_change_point=pl.col("period").is_in(trend.change_points),
     )
-    return Chart(key, name, figure, data, "line", "period", None, [trend.metric], trend.metric, definition.definition)
+    # "other": a native line chart would drop the band, the anomalies and the change points
+    return Chart(key, name, figure, data, "other", "period", None, [trend.metric], trend.metric, definition.definition)
 
 
 def _segment_label(segment: str) -> str:
@@ -681,14 +826,15 @@ def time_to_action(
     figure.update_xaxes(**axis_format(metrics[0]), title="Share of actions (posting time known)", range=[0, 1.1])
     figure.update_yaxes(autorange="reversed", title=None)
     height = max(340, 3 * 22 * len(rows) + 200)
-    style(figure, title, height=height)
-    # the legend below the axis title: 80 px under the plot area (the height less style's 60 + 50 px margins)
+    # the legend at the foot of the figure, under the axis title (the bottom margin holds both)
     figure.update_layout(
         barmode="group",
         bargap=0.18,
         uniformtext={"minsize": 12, "mode": "show"},
-        legend={"orientation": "h", "yanchor": "top", "y": -80 / (height - 110), "xanchor": "left", "x": 0},
+        legend={"orientation": "h", "yref": "container", "yanchor": "bottom", "y": 0, "xanchor": "left", "x": 0},
     )
+    style(figure, title, height=height)
+    figure.update_layout(margin_b=50 + LEGEND_ROW * max(1, legend_rows(figure, LAYOUT_WIDTH)) + EDGE)
     notes = " ".join(f"{as_metric(m).label}: {as_metric(m).definition}" for m in metrics)
     return Chart(key, title, figure, frame, "other", None, "harm_area", list(metrics), None, notes)
 

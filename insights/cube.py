@@ -7,10 +7,12 @@ rate is a ratio of sums.
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Literal
 
 import polars as pl
@@ -71,6 +73,60 @@ class Provenance:
             return {}
         counts = self.rejected.group_by("_reason").len().sort(["len", "_reason"], descending=[True, False])
         return dict(zip(counts["_reason"], counts["len"], strict=True))
+
+
+#: Human names of the public reports and databases, by ``Provenance.kind``.
+PUBLISHED_SOURCES = {
+    "tiktok_cger": "TikTok Community Guidelines Enforcement Report",
+    "meta_cser": "Meta CSER",
+    "dsa_tdb": "EU DSA Transparency Database",
+    "dsa_statements": "EU DSA Transparency Database",
+    "dsa_summary": "EU DSA Transparency Database",
+}
+#: Human names of SQL dialects (as SQLAlchemy names them; others are shown as they are).
+SQL_DIALECTS = {
+    "postgresql": "PostgreSQL",
+    "mysql": "MySQL",
+    "mariadb": "MariaDB",
+    "sqlite": "SQLite",
+    "duckdb": "DuckDB",
+    "mssql": "SQL Server",
+    "oracle": "Oracle",
+    "snowflake": "Snowflake",
+    "bigquery": "BigQuery",
+    "redshift": "Redshift",
+    "databricks": "Databricks",
+}
+
+
+def source_name(provenance: Provenance) -> str:
+    """The data source as a reader names it, for decks and captions, never a server path or a
+    connection string: 'TikTok Community Guidelines Enforcement Report', 'Meta CSER', 'EU DSA
+    Transparency Database', 'bundled sample data', a file's (or folder's) own name, or for SQL
+    the dialect and the table ('PostgreSQL table events', 'SQLite query')."""
+    if provenance.kind in PUBLISHED_SOURCES:
+        return PUBLISHED_SOURCES[provenance.kind]
+    source = provenance.source.strip()
+    if "://" in source:  # a SQL source: '<url without password> <table or "query">'
+        url, _, relation = source.rpartition(" ")
+        scheme = (url or relation).split("://", 1)[0].split("+", 1)[0]
+        dialect = SQL_DIALECTS.get(scheme, scheme or "SQL")
+        return f"{dialect} query" if relation in ("query", "") or not url else f"{dialect} table {relation}"
+    paths = [PurePath(p.replace("\\", "/")) for p in _listed(source)]
+    if any("sample_data" in path.parts for path in paths):
+        return "bundled sample data"
+    return ", ".join(path.name or str(path) for path in paths)
+
+
+def _listed(source: str) -> list[str]:
+    """The paths in a source's text: one, or several when it is a list of them ("['a.csv', 'b.csv']")."""
+    if source.startswith("[") and source.endswith("]"):
+        try:
+            listed = ast.literal_eval(source)
+        except (ValueError, SyntaxError):
+            return [source]
+        return [str(p) for p in listed] or [source]
+    return [source]
 
 
 def empty_rejections() -> pl.DataFrame:

@@ -87,8 +87,10 @@ def test_back_undoes_a_chip_and_a_tree_drill(browser, app_url):  # noqa: F811
         page.get_by_role("button", name="Region: Europe").wait_for(timeout=30_000)
         assert query(page)["region"] == ["Europe"]
 
-        page.goto(f"{app_url}/root_cause?harm_area=self_harm&p_baseline=2026-06-01..2026-06-14"
-                  "&p_current=2026-06-15..2026-06-28")
+        page.goto(
+            f"{app_url}/root_cause?harm_area=self_harm&p_baseline=2026-06-01..2026-06-14"
+            "&p_current=2026-06-15..2026-06-28"
+        )
         wait_for_app(page)
         page.get_by_role("button", name="Live stream:").first.click()
         page.wait_for_function("() => location.search.includes('p_node=')", timeout=30_000)
@@ -133,8 +135,11 @@ CONTRAST = """() => {
 }"""
 
 
-@settings(max_examples=int(os.environ.get("BROWSER_VIEW_STATES", "4")), deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("BROWSER_VIEW_STATES", "4")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(url=urls(), page_name=st.sampled_from(list(PAGES)))
 def test_random_view_states_in_the_browser(browser, app_url, url, page_name):  # noqa: F811
     context, page = open_page(browser, f"{app_url}/{PAGES[page_name]}?{urlencode(url, doseq=True)}", 1024)

@@ -231,3 +231,74 @@ def test_waterfall_zooms_in_when_the_steps_are_small_against_the_level():
     assert "not from zero" in figure.layout.yaxis.title.text
     big = charts.waterfall(contributors.with_columns(pl.col("contribution") * 100), "actions", 3450.0, 3050.0).figure
     assert big.layout.yaxis.range is None
+
+
+LONG_NAMES = pl.DataFrame(
+    {
+        "country": ["CD", "ID", "VC"],
+        "name": ["Democratic Republic of the Congo", "Indonesia", "Saint Vincent and the Grenadines"],
+        "baseline_value": [10.0, 40.0, 5.0],
+        "value": [43.0, 11.0, 9.0],
+        "change": [33.0, -29.0, 4.0],
+        "significant": [True, True, False],
+    }
+)
+
+
+def test_horizontal_bars_leave_room_for_their_longest_label_whatever_the_template():
+    figure = charts.movers(LONG_NAMES, "country", "actions").figure
+    assert figure.layout.margin.l >= charts.text_width("Saint Vincent and the Grenadines") > 200
+    assert figure.layout.xaxis.automargin is True and figure.layout.yaxis.automargin is True, (
+        "set on the figure, not left to a template (the app's Plotly template does not set it)"
+    )
+    short = charts.breakdown(pl.DataFrame({"country": ["FR"], "actions": [3]}), "country", "actions")
+    assert 60 <= short.figure.layout.margin.l < 100, "no more room than 'France' needs"
+
+
+def test_the_title_the_legend_and_text_above_the_plot_each_have_a_row():
+    frame = pl.DataFrame({"period": MONDAYS * 2, "harm_area": ["self_harm"] * 8 + ["spam"] * 8, "actions": range(16)})
+    lines = charts.trend(frame, "actions", by="harm_area").figure
+    single = charts.trend(frame.filter(pl.col("harm_area") == "spam"), "actions").figure
+    assert (lines.layout.legend.y, lines.layout.legend.yanchor, lines.layout.legend.x) == (1.0, "bottom", 0)
+    assert lines.layout.margin.t == single.layout.margin.t + charts.LEGEND_ROW, "one legend row under the title"
+    assert lines.layout.title.yref == "container" and lines.layout.title.y == 1
+
+
+def test_heading_wraps_a_long_subtitle_on_a_copy_and_keeps_the_chart_as_it_was():
+    import plotly.graph_objects as go
+
+    chart = charts.movers(LONG_NAMES, "country", "actions")
+    before = chart.figure.to_plotly_json()
+    subtitle = "Hateful behavior · Country: Indonesia, Türkiye · " * 6 + "data as of 2026-11-22"
+    wide = charts.heading(go.Figure(chart.figure), chart.title, subtitle, width=1600)
+    narrow = charts.heading(go.Figure(chart.figure), chart.title, subtitle, width=700)
+    assert chart.figure.to_plotly_json() == before
+    assert narrow.layout.title.subtitle.text.count("<br>") > wide.layout.title.subtitle.text.count("<br>") >= 1
+    for line in narrow.layout.title.subtitle.text.split("<br>"):
+        assert charts.text_width(line, charts.SUBTITLE_SIZE) <= 700 - 2 * charts.EDGE
+    assert narrow.layout.margin.t > wide.layout.margin.t > chart.figure.layout.margin.t
+    assert narrow.layout.title.subtitle.text.replace("<br>", " ") == subtitle.strip()
+
+
+def test_subtitle_text_names_the_slice_the_periods_and_the_as_of_date():
+    from insights.periods import Period
+
+    text = charts.subtitle_text(
+        {"harm_area": ["self_harm"], "country": ["ID", "TR"], "language": None},
+        current=Period(dt.date(2026, 3, 2), dt.date(2026, 4, 26)),
+        baseline=Period(dt.date(2026, 1, 5), dt.date(2026, 3, 1)),
+        as_of=dt.date(2026, 11, 22),
+    )
+    assert text == (
+        "Mental health / self-harm · Country: Indonesia, Türkiye · 2026-03-02 – 2026-04-26 against "
+        "2026-01-05 – 2026-03-01 · data as of 2026-11-22"
+    )
+    assert charts.subtitle_text(as_of=dt.date(2026, 11, 22)) == "All harm areas · data as of 2026-11-22"
+
+
+def test_the_expected_band_is_not_a_plain_line(sample_cube):
+    from insights.trends import trend
+
+    chart = charts.expected_band(trend(sample_cube, "actions", grain="month", filters={"harm_area": "self_harm"}))
+    assert chart.kind == "other", "a native line chart would drop the band, the anomalies and the change points"
+    assert any(t.fill == "tonexty" for t in chart.figure.data)

@@ -171,3 +171,42 @@ def test_rollups_group_null_dimension_values_apart(tmp_path):
     assert len(cube.data) >= 200_000
     got = dict(cube.query("actions", by=["country"]).rows())
     assert got == {"BR": 100_000, "US": 100_000, None: 50_000}
+
+
+@pytest.mark.parametrize(
+    ("source", "kind", "name"),
+    [
+        ("/srv/harm/real_data/tiktok/cger_2024q4.csv", "tiktok_cger", "TikTok Community Guidelines Enforcement Report"),
+        ("/srv/harm/real_data/meta", "meta_cser", "Meta CSER"),
+        ("/srv/dumps/sor-global-2025-06-01-full.zip", "dsa_statements", "EU DSA Transparency Database"),
+        ("/srv/dumps/dsa_summary.csv", "dsa_summary", "EU DSA Transparency Database"),
+        ("/srv/app/sample_data/generated/events", "events", "bundled sample data"),
+        ("/srv/app/uploads/3f2a9c/enforcement log.csv", "events", "enforcement log.csv"),
+        ("C:\\Users\\analyst\\q3.parquet", "aggregate", "q3.parquet"),
+        ("['/data/a.csv', '/data/b.parquet']", "aggregate", "a.csv, b.parquet"),
+        ("postgresql+psycopg://harm:***@10.0.0.5:5432/harm_insights events", "events", "PostgreSQL table events"),
+        ("sqlite:////srv/app/mod.db query", "events", "SQLite query"),
+    ],
+)
+def test_source_name_is_what_a_reader_calls_the_source(source, kind, name):
+    from insights.cube import Provenance, source_name
+
+    assert source_name(Provenance(source, kind, rows_read=1)) == name
+
+
+def test_source_name_of_a_loaded_sql_source_has_no_credentials_or_host(tmp_path):
+    import sqlalchemy as sa
+
+    from insights.cube import source_name
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'mod.db'}")
+    pl.DataFrame(
+        {
+            "event_id": [1, 2],
+            "actioned_at": [dt.datetime(2026, 1, 5, 9), dt.datetime(2026, 1, 6, 9)],
+            "harm_area": ["self_harm", "self_harm"],
+        }
+    ).write_database("events", engine)
+    cube = insights.load_source(str(engine.url), table="events")
+    assert str(tmp_path) in cube.provenance.source, "the provenance keeps where it came from"
+    assert source_name(cube.provenance) == "SQLite table events"

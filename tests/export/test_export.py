@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 from PIL import Image
 from pptx import Presentation
-from pptx.enum.chart import XL_CHART_TYPE
+from pptx.enum.chart import XL_CHART_TYPE, XL_TICK_LABEL_POSITION
 from pptx.enum.shapes import MSO_SHAPE_TYPE
 
 from insights import charts, export
@@ -136,3 +136,132 @@ def test_diverging_bars_keep_their_negative_side_in_the_deck():
     plot = next(shape.chart for shape in slide.shapes if shape.has_chart)
     assert list(plot.plots[0].series[0].values) == [33.0, -29.0]
     assert plot.value_axis.minimum_scale is None
+
+
+def slide_texts(slides) -> list[str]:
+    return [slide_text(slide) for slide in slides]
+
+
+def deck_slides(*sections: export.Section, source: str = "") -> list:
+    deck = export.Deck("Review", "2 views", list(sections), source=source)
+    return list(Presentation(io.BytesIO(export.build_deck(deck))).slides)
+
+
+KPIS = [export.Kpi(f"KPI {n} · Mental health / self-harm", f"{n}00,{n:03d}", f"+{n}.0%") for n in range(1, 21)]
+
+
+def test_every_kpi_reaches_the_deck_over_as_many_slides_as_it_needs():
+    slides = deck_slides(export.Section("Overview", [], KPIS, subtitle="Self-harm · data as of 2026-11-22"))
+    texts = slide_texts(slides[1:])
+    assert [t.split(" Self-harm")[0] for t in texts] == ["Key figures (1/2)", "Key figures (2/2)"]
+    assert all(f"{n}00,{n:03d}" in " ".join(texts) for n in range(1, 21)), "KPIs 17–20 too"
+    assert "KPI 12 " in texts[0] and "KPI 13 " in texts[1]
+    assert all("Self-harm · data as of 2026-11-22" in t for t in texts)
+    (single,) = slide_texts(deck_slides(export.Section("Overview", [], KPIS[:12]))[1:])
+    assert single.startswith("Key figures KPI 1 ")
+
+
+LONG_MOVERS = pl.DataFrame(
+    {
+        "country": ["CD", "ID", "TR", "VC"],
+        "name": ["Democratic Republic of the Congo", "Indonesia", "Türkiye", "Saint Vincent and the Grenadines"],
+        "baseline_value": [10.0, 40.0, 30.0, 5.0],
+        "value": [43.0, 11.0, 27.0, 9.0],
+        "change": [33.0, -29.0, -3.0, 4.0],
+        "significant": [True, True, False, False],
+    }
+)
+
+
+def test_native_bars_keep_value_labels_colours_and_names_clear_of_negative_bars():
+    chart = charts.movers(LONG_MOVERS, "country", "actions")
+    (slide,) = deck_slides(export.Section("Overview", [chart]))[1:]
+    plot = next(shape.chart for shape in slide.shapes if shape.has_chart)
+    series = plot.plots[0].series[0]
+    figure_bar = chart.figure.data[0]
+    assert [str(series.points[i].format.fill.fore_color.rgb) for i in range(4)] == [
+        c.lstrip("#").upper() for c in figure_bar.marker.color
+    ], "significance colours: the same as on screen"
+    assert [series.points[i].data_label.text_frame.text for i in range(4)] == list(figure_bar.text)
+    assert series.invert_if_negative is False
+    assert plot.category_axis.tick_label_position == XL_TICK_LABEL_POSITION.LOW
+    assert plot.value_axis.axis_title.text_frame.text == "Change in actions (grey: within the usual variation)"
+
+
+def test_native_bars_label_values_in_the_registrys_format(bars):
+    (slide,) = deck_slides(export.Section("Overview", [bars]))[1:]
+    plot = next(shape.chart for shape in slide.shapes if shape.has_chart)
+    labels = plot.plots[0].data_labels
+    assert labels.number_format == "0.0%" and labels.number_format_is_linked is False
+    assert plot.value_axis.minimum_scale == 0
+    assert plot.category_axis.tick_label_position != XL_TICK_LABEL_POSITION.LOW
+
+
+def test_the_expected_band_goes_in_as_an_image(sample_cube):
+    from insights.trends import trend
+
+    band = charts.expected_band(trend(sample_cube, "actions", grain="month", filters={"harm_area": "self_harm"}))
+    (slide,) = deck_slides(export.Section("Trends", [band]))[1:]
+    assert not any(shape.has_chart for shape in slide.shapes)
+    assert any(shape.shape_type == MSO_SHAPE_TYPE.PICTURE for shape in slide.shapes)
+
+
+def test_every_chart_slide_says_what_it_shows(trend, bars):
+    own = "Violent extremism · 2026-03-02 – 2026-04-26 against 2026-01-05 – 2026-03-01 · data as of 2026-11-22"
+    titled = charts.Chart(bars.key, bars.title, bars.figure, bars.data, "bar", bars.x, None, bars.y, bars.metric)
+    titled.subtitle = own
+    section = export.Section("Overview", [titled, trend], subtitle="All harm areas\ndata as of 2026-11-22")
+    line_slide, bar_slide = deck_slides(section)[1:][::-1]
+    assert own in slide_text(bar_slide) and "All harm areas" not in slide_text(bar_slide)
+    assert "All harm areas" in slide_text(line_slide) and "data as of 2026-11-22" in slide_text(line_slide)
+
+
+def test_a_native_line_chart_lists_the_events_it_cannot_draw(trend):
+    (slide,) = deck_slides(export.Section("Trends", [trend]))[1:]
+    marks = export.marked_dates(trend)
+    assert "09 Jun 2025: Quarterly moderation staffing change" in marks
+    assert "Marked: " in slide_text(slide) and marks[0] in slide_text(slide)
+    assert marks[-1] in slide.notes_slide.notes_text_frame.text
+
+
+def test_the_title_slide_names_the_source_not_a_server_path(sample_cube):
+    from insights.cube import source_name
+
+    name = source_name(sample_cube.provenance)
+    assert "/" not in name
+    section = export.Section("Overview", [], [export.Kpi("Actions", "1")], source=name)
+    assert f"Data: {name}" in slide_text(deck_slides(section)[0]), "from the sections when the deck names none"
+    title = deck_slides(section, source="bundled sample data")[0]
+    assert "Data: bundled sample data" in slide_text(title)
+
+
+@pytest.fixture
+def template_without_automargin():
+    """The app's Plotly template leaves axes without automargin; exports must not depend on it."""
+    import plotly.io as pio
+
+    default = pio.templates.default
+    pio.templates.default = "none"
+    yield
+    pio.templates.default = default
+
+
+def ink_columns(png: bytes) -> list[int]:
+    """Per pixel column, how many pixels are not (almost) white."""
+    image = Image.open(io.BytesIO(png)).convert("L")
+    width, height = image.size
+    pixels = image.load()
+    return [sum(pixels[x, y] < 200 for y in range(height)) for x in range(width)]
+
+
+@pytest.mark.usefixtures("template_without_automargin")
+def test_images_keep_long_labels_whole_and_print_the_subtitle():
+    chart = charts.movers(LONG_MOVERS, "country", "actions")
+    chart.subtitle = "Hateful behavior · Country: Indonesia, Türkiye · data as of 2026-11-22"
+    before = chart.figure.to_plotly_json()
+    svg = export.image_bytes(chart, "svg", width=900, height=500).decode()
+    assert ">Democratic Republic of the Congo<" in svg and ">Saint Vincent and the Grenadines<" in svg
+    assert chart.subtitle in svg and chart.title in svg
+    columns = ink_columns(export.image_bytes(chart, "png", width=900, height=500))
+    assert max(columns[:4]) == 0 and max(columns[-4:]) == 0, "nothing cut at the left or right edge"
+    assert chart.figure.to_plotly_json() == before, "the chart itself is not changed"
