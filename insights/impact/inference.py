@@ -26,7 +26,9 @@ from typing import Protocol
 import numpy as np
 
 #: Grid (in multiples of the pre-launch residual spread) on which the test is first inverted.
-GRID = np.linspace(-8.0, 8.0, 33)
+GRID = np.linspace(-12.0, 12.0, 49)
+#: Times the grid is widened (×4 each) while the accepted set reaches its ends.
+WIDENINGS = 4
 #: Bisection steps that sharpen each end of an interval.
 BISECTIONS = 10
 
@@ -72,31 +74,30 @@ def average_pvalue(
 def invert(pvalue: Callable[[float], float], center: float, spread: float, alpha: float) -> tuple[float, float]:
     """The set of effects whose p-value exceeds ``alpha``, as an interval (its hull).
 
-    Evaluated on a grid around ``center`` (widened while its ends are still accepted), then each
-    end sharpened by bisection between the last accepted and the first rejected point.
+    Evaluated on a grid of ``center ± 12·spread`` (widened while its ends are still accepted; an
+    unbounded set gives infinite ends), then each end sharpened by bisection between the last
+    accepted and the first rejected point. Returns NaN ends when no effect on the grid is accepted:
+    then no *constant* effect is compatible with the data (the effect changes over time).
     """
     spread = spread if spread > 0 and np.isfinite(spread) else max(abs(center), 1.0) * 0.1
-    for _ in range(6):
+    for _ in range(WIDENINGS):
         grid = center + spread * GRID
         accepted = np.array([pvalue(float(x)) > alpha for x in grid])
-        if accepted.any() and not (accepted[0] or accepted[-1]):
+        if not (accepted[0] or accepted[-1]):
             break
-        if not accepted.any():
-            spread /= 4  # the set is narrower than the grid's step
-        else:
-            spread *= 3
+        spread *= 4
+    else:
+        return (-np.inf if accepted[0] else float(grid[0])), (np.inf if accepted[-1] else float(grid[-1]))
     if not accepted.any():
-        return center, center
+        return float("nan"), float("nan")
     first, last = int(np.argmax(accepted)), len(grid) - 1 - int(np.argmax(accepted[::-1]))
-    lower = _edge(pvalue, alpha, inside=grid[first], outside=grid[first - 1] if first > 0 else None)
-    upper = _edge(pvalue, alpha, inside=grid[last], outside=grid[last + 1] if last < len(grid) - 1 else None)
+    lower = _edge(pvalue, alpha, inside=grid[first], outside=grid[first - 1])
+    upper = _edge(pvalue, alpha, inside=grid[last], outside=grid[last + 1])
     return lower, upper
 
 
-def _edge(pvalue: Callable[[float], float], alpha: float, inside: float, outside: float | None) -> float:
+def _edge(pvalue: Callable[[float], float], alpha: float, inside: float, outside: float) -> float:
     """Bisection for the boundary of the accepted set between an accepted and a rejected point."""
-    if outside is None:
-        return float(inside)
     for _ in range(BISECTIONS):
         middle = (inside + outside) / 2
         if pvalue(middle) > alpha:
@@ -137,7 +138,7 @@ def average_interval(
     w = _root(weights, len(treated)) ** 2
     post = slice(launch, len(treated))
     center = float(np.sum(w[post] * (treated[post] - fitted[post])) / np.sum(w[post]))
-    spread = _spread(treated[:launch] - fitted[:launch]) / np.sqrt(len(treated) - launch)
+    spread = _spread(treated[:launch] - fitted[:launch])
     return invert(
         lambda effect: average_pvalue(estimator, treated, donors, launch, effect, weights),
         center=center, spread=spread, alpha=1 - level,
