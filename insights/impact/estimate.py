@@ -102,12 +102,12 @@ def estimate_panel_impact(
     work = _scaled(panel, scaling)
     work = _usable_predictors(work, notes)
     chosen = _choose_method(work, method, notes)
+    factor = _treated_scale(panel, scaling)
     fit = _fit(work, chosen, level, with_periods=True)
-    if chosen == "synthetic" and method == "auto" and _poor(work, fit.counterfactual):
+    if chosen == "synthetic" and method == "auto" and _poor(panel, fit.counterfactual * factor):
         notes.append("the synthetic control's pre-launch fit is poor, so it was augmented with a ridge correction")
         chosen = "augmented"
         fit = _fit(work, chosen, level, with_periods=True)
-    factor = _treated_scale(panel, scaling)
     series = _series(panel, fit, factor)
     pre_fit = _pre_fit(panel, series["counterfactual"].to_numpy())
     average, cumulative = _effects(panel, fit, factor, numerator_unit)

@@ -227,6 +227,55 @@ def _predictor_values(frame: pl.DataFrame, unit: str, time: str, predictor: Pred
     return np.array([np.nan if lookup.get(u) is None else lookup[u] for u in units], dtype=float)
 
 
+@dataclass(frozen=True)
+class Slices:
+    """A metric's sums for every value of one dimension, by period: ``numerator`` and
+    ``denominator`` are values × periods (denominator None for counts; 0 where a covered period
+    has no cell: no events)."""
+
+    metric: Metric
+    dimension: str
+    values: tuple[str, ...]
+    periods: tuple[dt.date, ...]
+    numerator: np.ndarray
+    denominator: np.ndarray | None
+
+    def rows(self, values: Sequence[str]) -> list[int]:
+        """Row indices of the given values."""
+        return [self.values.index(v) for v in values]
+
+
+def slices_from_cube(
+    cube: Cube,
+    *,
+    metric_name: str | Metric,
+    dimension: str,
+    grain: Grain = "week",
+    filters: Filters | None = None,
+    start: object = None,
+    end: object = None,
+) -> Slices:
+    """Every value of ``dimension`` as a series of the metric's sums, from one cube query.
+
+    Periods that the data covers only in part (a week cut by the start or end of the data) are
+    dropped, since a partial period would read as a drop in a count. Filters on ``dimension``
+    itself are ignored (its values are the units).
+    """
+    wanted = metric_name if isinstance(metric_name, Metric) else metric(metric_name)
+    other_filters = {k: v for k, v in (filters or {}).items() if k != dimension}
+    sums = cube.sums(wanted, by=[dimension], filters=other_filters or None, grain=grain, start=start, end=end)
+    sums = sums.drop_nulls(dimension).filter(_complete_periods(cube, grain, start, end))
+    if sums.is_empty():
+        raise DataError(f"no data for {wanted.name!r} by {dimension} in the asked range (complete {grain}s only)")
+    periods = sorted(sums["period"].unique().to_list())
+    values = sorted(sums[dimension].unique().to_list())
+    grid = pl.DataFrame({"period": periods}).join(pl.DataFrame({dimension: values}), how="cross")
+    cells = grid.join(sums, on=["period", dimension], how="left").rename({dimension: "unit"})
+    numerator = np.nan_to_num(_wide(cells, "numerator", values, periods), nan=0.0)
+    denominator = np.nan_to_num(_wide(cells, "denominator", values, periods), nan=0.0) if wanted.is_ratio else None
+    return Slices(wanted, dimension, tuple(values), tuple(periods), numerator, denominator)
+
+
 def panel_from_cube(
     cube: Cube,
     *,
@@ -242,61 +291,54 @@ def panel_from_cube(
 ) -> tuple[Panel, list[str]]:
     """A panel from a cube: the treated values of ``dimension`` pooled into one slice, the others donors.
 
-    Periods that the data covers only in part (a week cut by the start or end of the data) are
-    dropped, since a partial period would read as a drop in a count. A donor whose metric is
-    undefined in some period (a rate with no denominator) is dropped. Returns the panel and notes
-    on what was dropped, in words.
+    The pooled slice sums its values' numerators (and denominators), so a rate stays a ratio of
+    sums. A donor whose rate is undefined in some period (no denominator) is dropped, as are
+    donors without any event before the launch. Returns the panel and notes on what was dropped,
+    in words.
     """
-    wanted = metric_name if isinstance(metric_name, Metric) else metric(metric_name)
+    data = slices_from_cube(cube, metric_name=metric_name, dimension=dimension, grain=grain, filters=filters, start=start, end=end)
+    wanted = data.metric
     treated_values = list(treated_values)
-    other_filters = {k: v for k, v in (filters or {}).items() if k != dimension}
-    sums = cube.sums(wanted, by=[dimension], filters=other_filters or None, grain=grain, start=start, end=end)
-    sums = sums.drop_nulls(dimension).filter(_complete_periods(cube, grain, start, end))
-    notes: list[str] = []
-    if sums.is_empty():
-        raise DataError(f"no data for {wanted.name!r} by {dimension} in the asked range")
-    present = set(sums[dimension].to_list())
-    missing = [v for v in treated_values if v not in present]
+    missing = [v for v in treated_values if v not in data.values]
     if missing:
         raise DataError(f"treated value(s) {missing} of {dimension!r} have no data for {wanted.name!r}")
-    donor_values = sorted(present - set(treated_values)) if donors is None else [d for d in donors if d in present]
-    unknown = [] if donors is None else [d for d in donors if d not in present]
-    if unknown:
-        notes.append(f"donor(s) {', '.join(unknown)} have no data and were left out")
-    treated_name = "+".join(treated_values)
-    label = pl.when(pl.col(dimension).is_in(treated_values)).then(pl.lit(treated_name)).otherwise(pl.col(dimension))
-    pooled = (
-        sums.filter(pl.col(dimension).is_in([*treated_values, *donor_values]))
-        .group_by("period", label.alias("unit"))
-        .agg(pl.col("numerator").sum(), pl.col("denominator").sum())
-    )
-    periods = sorted(sums["period"].unique().to_list())
-    grid = pl.DataFrame({"period": periods}).join(pl.DataFrame({"unit": [treated_name, *donor_values]}), how="cross")
-    cells = grid.join(pooled, on=["period", "unit"], how="left")
-    units = [treated_name, *donor_values]
-    num = _wide(cells, "numerator", units, periods)
-    launch_day = as_date(launch, "launch")
-    if not wanted.is_ratio:
-        values = np.nan_to_num(num, nan=0.0)  # no cell in a covered period: no events, 0
-        return Panel(tuple(units), tuple(periods), values, treated_name, launch_index(periods, launch_day), kind="count"), notes
-    den = np.nan_to_num(_wide(cells, "denominator", units, periods), nan=0.0)
-    num = np.nan_to_num(num, nan=0.0)
+    notes: list[str] = []
+    if donors is None:
+        donor_values = [v for v in data.values if v not in set(treated_values)]
+    else:
+        donor_values = [d for d in donors if d in data.values and d not in set(treated_values)]
+        unknown = [d for d in donors if d not in data.values]
+        if unknown:
+            notes.append(f"donor(s) {', '.join(unknown)} have no data and were left out")
+    launch_at = launch_index(data.periods, as_date(launch, "launch"))
+    treated_rows = data.rows(treated_values)
+    quiet = [] if wanted.is_ratio else [d for d in donor_values if data.numerator[data.values.index(d), :launch_at].sum() <= 0]
+    if quiet:
+        notes.append(f"donor(s) {', '.join(quiet)} have no {wanted.numerator} before the launch and were left out")
+        donor_values = [d for d in donor_values if d not in set(quiet)]
+    name = "+".join(treated_values)
+    units = [name, *donor_values]
+    donor_rows = data.rows(donor_values)
+    num = np.vstack([data.numerator[treated_rows].sum(axis=0), data.numerator[donor_rows]])
+    if data.denominator is None:
+        return Panel(tuple(units), data.periods, num, name, launch_at, kind="count"), notes
+    den = np.vstack([data.denominator[treated_rows].sum(axis=0), data.denominator[donor_rows]])
     if (den[0] <= 0).any():
         raise DataError(f"the treated slice has periods without any {wanted.denominator!r}: its {wanted.name} is undefined there")
     usable = (den > 0).all(axis=1)
     dropped = [u for u, ok in zip(units, usable, strict=True) if not ok]
     if dropped:
         notes.append(f"donor(s) {', '.join(dropped)} have periods without any {wanted.denominator} and were left out")
+    keep = np.flatnonzero(usable)
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = num / den * wanted.scale
-    keep = np.flatnonzero(usable)
     return (
         Panel(
             units=tuple(units[i] for i in keep),
-            periods=tuple(periods),
+            periods=data.periods,
             outcome=rate[keep],
-            treated=treated_name,
-            launch=launch_index(periods, launch_day),
+            treated=name,
+            launch=launch_at,
             denominator=den[keep],
             scale=wanted.scale,
             kind="rate",
