@@ -29,7 +29,7 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from insights.impact import ImpactEstimate, Predictor, estimate_panel_impact, panel_from_frame  # noqa: E402
+from insights.impact import ImpactEstimate, Predictor, estimate_panel_impact, panel_from_frame
 
 DATA = ROOT.parent / "shared" / "benchmarks" / "impact"
 
@@ -155,7 +155,7 @@ def pysyncon_row(study: Study, frame: pl.DataFrame) -> Row | None:
     years = sorted(frame["year"].unique().to_list())
     pre = [y for y in years if y < study.launch]
     controls = sorted(u for u in frame[study.unit].unique().to_list() if u != study.treated)
-    special = [(p.column, list(range(int(p.start), int(p.end) + 1)), "mean") for p in study.predictors]  # type: ignore[call-overload]
+    special = [(p.column, list(range(int(p.start), int(p.end) + 1)), "mean") for p in study.predictors]  # type: ignore[arg-type]
     prep = Dataprep(
         foo=frame.to_pandas(), predictors=[], predictors_op="mean", dependent=study.outcome, unit_variable=study.unit,
         time_variable="year", treatment_identifier=study.treated, controls_identifier=controls,

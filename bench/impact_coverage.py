@@ -24,8 +24,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from insights.impact import estimate_panel_impact  # noqa: E402
-from insights.impact.simulation import simulated_launch  # noqa: E402
+from insights.impact import estimate_panel_impact
+from insights.impact.simulation import simulated_launch
 
 DESIGNS = (  # label, method, donors, pre, post, effect (% of level)
     ("20 donors, 40+8 weeks, no effect", "synthetic", 20, 40, 8, 0.0),

@@ -2,10 +2,12 @@
 
 ``estimate_panel_impact`` runs on any ``Panel`` (a cube's slices or a paper's replication file):
 
-1. **Scaling.** Counts are fitted as they are when the treated slice lies within the donors'
-   range; otherwise (a treated market larger than every donor, common with counts) each series is
-   divided by its own pre-launch mean, the fit matches shapes, and the counterfactual is scaled
-   back by the treated pre-launch mean. Rates and published outcomes are fitted as they are.
+1. **Scaling.** Counts of different slices differ mostly in scale (a large and a small market),
+   so a count is also fitted on its *shape*: each series divided by its own pre-launch mean, the
+   counterfactual scaled back by the treated pre-launch mean. ``auto`` takes the shape fit when the
+   treated slice is outside the donors' range in most pre-launch periods, else whichever of the
+   level and shape fits tracks the treated series better before the launch (the post-launch
+   periods are not looked at). Rates and published outcomes are fitted as they are.
 2. **Method.** ``synthetic`` (weights ≥ 0 summing to 1; with the panel's predictors when it has
    them), ``augmented`` (ridge-augmented, for a poor pre-launch fit), ``structural`` (a local level
    plus regression on donors, for few donors). ``auto`` picks the structural check below
@@ -98,7 +100,7 @@ def estimate_panel_impact(
     notes: list[str] = []
     scaling = _choose_scaling(panel, scaling)
     if scaling == "index":
-        notes.append("the treated slice is outside the donors' range, so each series was scaled to its pre-launch mean")
+        notes.append("each series was scaled to its pre-launch mean and the fit matched shapes (then scaled back)")
     work = _scaled(panel, scaling)
     work = _usable_predictors(work, notes)
     chosen = _choose_method(work, method, notes)
@@ -147,7 +149,16 @@ def _outside_share(panel: Panel) -> float:
 def _choose_scaling(panel: Panel, scaling: Scaling) -> Literal["level", "index"]:
     if scaling != "auto":
         return scaling
-    return "index" if panel.kind == "count" and _outside_share(panel) > 0.5 else "level"
+    if panel.kind != "count":
+        return "level"
+    if _outside_share(panel) > 0.5:
+        return "index"
+    errors = {}
+    for candidate in ("level", "index"):
+        work = _scaled(panel, candidate)
+        fitted = _point(replace(work, predictors=None), "synthetic") * _treated_scale(panel, candidate)
+        errors[candidate] = float(np.mean((panel.treated_series[panel.pre] - fitted[panel.pre]) ** 2))
+    return "index" if errors["index"] < errors["level"] else "level"
 
 
 def _scaled(panel: Panel, scaling: str) -> Panel:

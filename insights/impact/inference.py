@@ -142,10 +142,11 @@ def period_intervals(
     spread = _spread(treated[:launch] - fitted[:launch])
     lower, upper = [], []
     for t in range(launch, len(treated)):
-        lo, hi = invert(
-            lambda effect, t=t: period_pvalue(estimator, treated, donors, launch, t, effect, weights),
-            center=float(treated[t] - fitted[t]), spread=spread, alpha=1 - level,
-        )
+
+        def pvalue(effect: float, t: int = t) -> float:
+            return period_pvalue(estimator, treated, donors, launch, t, effect, weights)
+
+        lo, hi = invert(pvalue, center=float(treated[t] - fitted[t]), spread=spread, alpha=1 - level)
         lower.append(lo)
         upper.append(hi)
     return np.array(lower), np.array(upper)

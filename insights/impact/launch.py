@@ -190,15 +190,16 @@ def _staggered_effects(
     if den is None:
         cells = float(launched.sum())
         total_actual = float(num[launched].sum())
-        bounds = [v * result.cells for v in (result.att, result.lower, result.upper)]
-        per_cell = [v / cells for v in bounds]
-        percents = [_percent(v, total_actual) for v in bounds]
-        return series, Effect(*per_cell, *percents), Effect(*bounds, *percents)
+        bounds = (result.att * result.cells, result.lower * result.cells, result.upper * result.cells)
+        percents = (_percent(bounds[0], total_actual), _percent(bounds[1], total_actual), _percent(bounds[2], total_actual))
+        per_cell = Effect(bounds[0] / cells, bounds[1] / cells, bounds[2] / cells, *percents)
+        return series, per_cell, Effect(*bounds, *percents)
     pooled = float(num[launched].sum() / den[launched].sum() * wanted.scale)
-    values = [result.att, result.lower, result.upper]
-    percents = [_percent(v, pooled) for v in values]
+    values = (result.att, result.lower, result.upper)
+    percents = (_percent(values[0], pooled), _percent(values[1], pooled), _percent(values[2], pooled))
     total = float(den[launched].sum()) / wanted.scale
-    return series, Effect(*values, *percents), Effect(*(v * total for v in values), *percents, unit=wanted.numerator)
+    cumulative = Effect(values[0] * total, values[1] * total, values[2] * total, *percents, unit=wanted.numerator)
+    return series, Effect(*values, *percents), cumulative
 
 
 def _percent(effect: float, actual: float) -> float | None:
@@ -217,8 +218,8 @@ def _staggered_placebo(
     fake = np.where((cohorts > 0) & (fake >= first), first - 1, fake)
     result = staggered_did(outcome[:, :first], fake, weights, level=level)
     factor = 1.0 if data.denominator is not None else float(weights[cohorts > 0].mean())
-    values = [v * factor for v in (result.att, result.lower, result.upper)]
-    return PlaceboInTime(launch=data.periods[int(fake[fake > 0].min())], average=Effect(*values, None, None, None), p_value=result.p_value)
+    average = Effect(result.att * factor, result.lower * factor, result.upper * factor, None, None, None)
+    return PlaceboInTime(launch=data.periods[int(fake[fake > 0].min())], average=average, p_value=result.p_value)
 
 
 def _staggered_warnings(controls: list[str], cohorts: np.ndarray, first: int, timing: PlaceboInTime | None) -> list[str]:

@@ -33,8 +33,8 @@ class Predictor:
     periods ``start``..``end`` (inclusive), over the values the unit has there."""
 
     column: str
-    start: object
-    end: object
+    start: int | float | dt.date
+    end: int | float | dt.date
 
     @property
     def name(self) -> str:
@@ -325,8 +325,8 @@ def panel_from_cube(
     den = np.vstack([data.denominator[treated_rows].sum(axis=0), data.denominator[donor_rows]])
     if (den[0] <= 0).any():
         raise DataError(f"the treated slice has periods without any {wanted.denominator!r}: its {wanted.name} is undefined there")
-    usable = (den > 0).all(axis=1)
-    dropped = [u for u, ok in zip(units, usable, strict=True) if not ok]
+    usable = np.asarray((den > 0).all(axis=1), dtype=bool)
+    dropped = [u for u, ok in zip(units, usable.tolist(), strict=True) if not ok]
     if dropped:
         notes.append(f"donor(s) {', '.join(dropped)} have periods without any {wanted.denominator} and were left out")
     keep = np.flatnonzero(usable)
