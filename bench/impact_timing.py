@@ -23,18 +23,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from cube import events_dir  # noqa: E402
+from cube import events_dir
 
-import insights  # noqa: E402
-from insights.impact import ImpactEstimate, estimate_impact  # noqa: E402
+import insights
+from insights.impact import ImpactEstimate, estimate_impact
 
 CASES: tuple[tuple[str, dict[str, object]], ...] = (
-    ("VE actions, FR+BE+NL, week", dict(metric="actions", treated={"country": ["FR", "BE", "NL"]}, launch="2025-10-06",
-                                          filters={"harm_area": "violent_extremism"}, grain="week")),
-    ("hate proactive rate, harm areas, week", dict(metric="proactive_rate", treated={"harm_area": "hateful_behavior"},
-                                                    launch="2026-03-02", grain="week")),
-    ("hate proactive rate, harm areas, day", dict(metric="proactive_rate", treated={"harm_area": "hateful_behavior"},
-                                                   launch="2026-03-02", grain="day", start="2025-09-01", end="2026-05-31")),
+    ("VE actions, FR+BE+NL, week", {"metric": "actions", "treated": {"country": ["FR", "BE", "NL"]}, "launch": "2025-10-06",
+                                          "filters": {"harm_area": "violent_extremism"}, "grain": "week"}),
+    ("hate proactive rate, harm areas, week", {"metric": "proactive_rate", "treated": {"harm_area": "hateful_behavior"},
+                                                    "launch": "2026-03-02", "grain": "week"}),
+    ("hate proactive rate, harm areas, day", {"metric": "proactive_rate", "treated": {"harm_area": "hateful_behavior"},
+                                                   "launch": "2026-03-02", "grain": "day", "start": "2025-09-01", "end": "2026-05-31"}),
 )
 
 
