@@ -7,7 +7,9 @@ variance of the treated series). The two noise variances are set by maximum like
 Kalman filter on the pre-launch periods; the post-launch counterfactual is the filter's forecast,
 whose covariance (level drift, the coefficients' remaining uncertainty and the observation noise)
 gives the intervals. This is the structure of Brodersen et al. (2015) without the spike-and-slab
-selection (donors are few here) and with plug-in variances instead of their posterior.
+selection (donors are few here) and with plug-in variances instead of their posterior, so its
+intervals ignore the variances' own uncertainty (measured coverage: ``bench/impact_coverage.py``).
+Periods are not weighted by a rate's denominator here (the observation noise is one variance).
 """
 
 from __future__ import annotations
