@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 import plotly.graph_objects as go
 import polars as pl
+from plotly.basedatatypes import BaseTraceType
 
 from insights.cube import Caveat
 from insights.filters import Filters, normalise_filters
@@ -242,16 +243,20 @@ def style(figure: go.Figure, title: str, height: int = 420) -> go.Figure:
 
 
 #: Colours of the house style on a dark background (text ≥ 4.5:1 against it, as on light).
-DARK = {"background": "#0E1117", "ink": "#E6E9EF", "muted": "#A3ACB9", "grid": "#2B313B"}
+DARK = {"background": "#0E1117", "ink": "#E6E9EF", "muted": "#A3ACB9", "grid": "#2B313B", "accent": "#7FB3E6"}
 Theme = Literal["light", "dark"]
 
 
-def themed(chart: Chart, theme: str) -> go.Figure:
-    """The chart's figure for a light or dark page: the figure itself on light, a restyled copy on
-    dark (exports always use the light figure). Series colours stay, so a harm area keeps its colour."""
-    if theme != "dark":
-        return chart.figure
+def on_screen(chart: Chart, theme: str) -> go.Figure:
+    """The chart's figure for a page: a copy without its title (the page writes title and subtitle
+    as text above it, which wraps on a narrow screen, where a figure's title would be cut off),
+    restyled for a dark page when ``theme`` is "dark". Exports use the chart's own figure, with its
+    title, in the light style; series colours stay either way, so a harm area keeps its colour."""
     figure = go.Figure(chart.figure)
+    title = {"title": chart.title, "subtitle": chart.subtitle}  # kept as data, for tests and tools
+    figure.update_layout(title=None, margin_t=min(figure.layout.margin.t or 60, 40), meta=title)
+    if theme != "dark":
+        return figure
     ink, muted, grid, background = DARK["ink"], DARK["muted"], DARK["grid"], DARK["background"]
     figure.update_layout(
         paper_bgcolor=background, plot_bgcolor=background, font_color=ink, title_font_color=ink,
@@ -260,7 +265,16 @@ def themed(chart: Chart, theme: str) -> go.Figure:
     figure.update_xaxes(gridcolor=grid, linecolor=grid, zerolinecolor=muted, tickfont_color=ink, title_font_color=ink)
     figure.update_yaxes(gridcolor=grid, linecolor=grid, zerolinecolor=muted, tickfont_color=ink, title_font_color=ink)
     figure.update_annotations(font_color=muted)
+    figure.for_each_trace(_lighter_accent)
     return figure
+
+
+def _lighter_accent(trace: BaseTraceType) -> None:
+    """On a dark page the house accent (a dark blue) becomes a light blue, so a line stays visible."""
+    for part in ("line", "marker"):
+        style = getattr(trace, part, None)
+        if style is not None and getattr(style, "color", None) == ACCENT:
+            style.color = DARK["accent"]
 
 
 def _label_values(frame: pl.DataFrame, dimension: str) -> pl.DataFrame:
@@ -772,7 +786,7 @@ def movers(frame: pl.DataFrame, level: str, metric: str, title: str | None = Non
     figure.update_traces(cliponaxis=False)
     figure.update_yaxes(autorange="reversed", title=None)
     figure.update_xaxes(
-        title=f"Change in {definition.label.lower()} (grey: within the usual variation)",
+        title=f"Change in {definition.label.lower()}<br>(grey: within the usual variation)",
         zeroline=True,
         zerolinecolor=MUTED,
         range=_padded_range(shown["change"].to_list(), pad=0.2),

@@ -160,6 +160,8 @@ def _rgb(colour: str) -> RGBColor:
 
 
 def _axis_title(axis, text: str | None) -> None:
+    """Give a native chart's axis the figure's axis title (line breaks become spaces)."""
+    text = " ".join(text.replace("<br>", " ").split()) if text else text
     if text:
         axis.has_title = True
         axis.axis_title.text_frame.text = text

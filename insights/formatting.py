@@ -87,3 +87,16 @@ def p_value_text(p_value: float | None) -> str:
     if p_value is None:
         return "not tested"
     return "p < 0.001" if p_value < 0.001 else f"p = {p_value:.3f}"
+
+
+#: Characters that make markup in the Markdown Streamlit renders anywhere in a line: emphasis,
+#: code, links and images (``[``, ``]``), HTML, tables, strike-through, LaTeX (``$``), headings.
+MARKDOWN_SPECIALS = frozenset("\\`*_[]<>|~$#")
+
+
+def escape_markdown(text: str) -> str:
+    """Text from data or a URL as literal Markdown: every character that could make markup is
+    escaped (a line of its own is joined with a space), so '[x](http://…)' stays text, never a
+    link or an image, and '**' never bold."""
+    flat = " ".join(text.splitlines())
+    return "".join(f"\\{c}" if c in MARKDOWN_SPECIALS else c for c in flat)

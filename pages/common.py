@@ -26,6 +26,8 @@ import streamlit as st
 
 import insights
 from insights import charts, export
+from insights.cube import source_name
+from insights.formatting import escape_markdown
 from insights.labels import dimension_label, label
 from insights.maps import topojson_data_url
 from insights.model import harm_area_colours
@@ -395,17 +397,34 @@ class Page:
         everything = pl.concat([annotated_events(), added], how="vertical_relaxed")
         return events_in_scope(everything, self.view.filters, start, end).sort("date")
 
-    def show(self, chart: charts.Chart, drill: str | None = None) -> None:
-        """Show a chart with PNG / SVG / CSV downloads, and add it to this page's deck.
+    def subtitle(self, current: Period | None = None, baseline: Period | None = None) -> str:
+        """A chart's subtitle for this view: the slice, the periods (default: the view's dates),
+        the data's as-of date."""
+        shown = current or Period(self.view.start, self.view.end)
+        return charts.subtitle_text(
+            self.view.filters, current=shown, baseline=baseline, as_of=self.data.provenance.as_of
+        )
+
+    def show(
+        self, chart: charts.Chart, drill: str | None = None, *, current: Period | None = None,
+        baseline: Period | None = None,
+    ) -> None:  # fmt: skip
+        """Show a chart (its title and subtitle as text above it) with PNG / SVG / CSV downloads,
+        and add it to this page's deck. A chart without a subtitle gets the view's, with the
+        periods it shows (``current``, compared with ``baseline``; default: the view's dates).
 
         With ``drill`` (a dimension), clicking a bar, point, line or country filters the whole view
         to the clicked values of that dimension (the sidebar filter and the URL follow).
         """
+        chart.subtitle = chart.subtitle or self.subtitle(current, baseline)
         self.charts[chart.key] = chart
         key = f"chart_{chart.key}"
         on_select: Callable[[], None] | str = (lambda: _drill(key, drill)) if drill else "ignore"
+        st.markdown(f"**{escape_markdown(chart.title)}**")
+        if chart.subtitle:
+            st.caption(escape_markdown(chart.subtitle))
         st.plotly_chart(
-            charts.themed(chart, st.context.theme.type or "light"),
+            charts.on_screen(chart, st.context.theme.type or "light"),
             key=key,
             on_select=on_select,
             selection_mode=("points",),
@@ -485,6 +504,7 @@ class Page:
             kpis=self.kpis,
             link=self.link(),
             narrative=self.narrative,
+            source=source_name(self.data.provenance),
         )
 
     def finish(self) -> None:
@@ -540,8 +560,8 @@ def describe(data: insights.Cube, view: View) -> str:
 
 
 def data_note(data: insights.Cube) -> str:
-    """Where the data comes from and how fresh it is, for a deck."""
-    return f"data as of {data.provenance.as_of} · source {data.provenance.source}"
+    """Where the data comes from (by name, never a server path) and how fresh it is, for a deck."""
+    return f"data as of {data.provenance.as_of} · {source_name(data.provenance)}"
 
 
 def deck_export(page: Page) -> None:
@@ -556,7 +576,9 @@ def deck_export(page: Page) -> None:
         section = page.section()
         side.download_button(
             f"Export deck ({len(page.charts)} charts)",
-            data=lambda: export.build_deck(export.Deck(f"Harm Insights · {page.title}", section.subtitle, [section])),
+            data=lambda: export.build_deck(
+                export.Deck(f"Harm Insights · {page.title}", section.subtitle, [section], source=section.source)
+            ),
             file_name="harm-insights.pptx",
             mime=PPTX,
             icon=":material/slideshow:",
@@ -577,7 +599,12 @@ def deck_export(page: Page) -> None:
     if review:
         sections = list(review.values())
         count = sum(len(s.charts) for s in sections)
-        deck = export.Deck("Harm Insights · Review", f"{len(sections)} views · {data_note(page.data)}", sections)
+        deck = export.Deck(
+            "Harm Insights · Review",
+            f"{len(sections)} views · {data_note(page.data)}",
+            sections,
+            source=source_name(page.data.provenance),
+        )
         side.download_button(
             f"Export review deck ({len(sections)} view{'s' if len(sections) > 1 else ''}, {count} charts)",
             data=lambda: export.build_deck(deck),

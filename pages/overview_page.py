@@ -4,7 +4,7 @@ import streamlit as st
 
 from insights import charts
 from insights.export import Kpi
-from insights.formatting import evidence_text, p_value_text, value_text
+from insights.formatting import escape_markdown, evidence_text, p_value_text, value_text
 from insights.kpis import KpiCard, kpi_cards
 from insights.labels import dimension_label, label
 from insights.metrics import metric
@@ -82,7 +82,7 @@ headline = measure_change(data, "actions", current=period, baseline=baseline, fi
 story = narrate(
     data, "actions", current=period, baseline=baseline, filters=view.filters, change=headline, events=page.events()
 )
-st.info(story.text, icon=":material/summarize:")
+st.info(escape_markdown(story.text), icon=":material/summarize:")
 page.narrative = story.text
 
 if "country" in data.dimensions:
@@ -92,6 +92,7 @@ if "country" in data.dimensions:
         page.show(
             charts.choropleth(by_country, "actions", title=f"Actions by country, {period.label()}", key="overview_map"),
             drill="country",
+            current=period,
         )
     with right:
         moved = movers(
@@ -113,6 +114,8 @@ if "country" in data.dimensions:
                 key="overview_movers",
             ),
             drill="country",
+            current=period,
+            baseline=baseline,
         )
 else:
     st.caption(f"This source ({data.provenance.kind}) has no country breakdown, so there is no map.")
@@ -120,6 +123,7 @@ else:
     if other:
         by_other = data.query("actions", by=[other], filters=view.filters, start=period.start, end=period.end)
         title = f"Actions by {dimension_label(other).lower()}, {period.label()}"
-        page.show(charts.breakdown(by_other, other, "actions", title=title, key="overview_breakdown"), drill=other)
+        chart = charts.breakdown(by_other, other, "actions", title=title, key="overview_breakdown")
+        page.show(chart, drill=other, current=period)
 page.caveats()
 page.finish()

@@ -63,6 +63,8 @@ page.show(
         key=f"regional_movers_{chosen}",
     ),
     drill="country",
+    current=period,
+    baseline=previous_period(period, view.grain),
 )
 per_region = data.query(chosen, by=["region"], grain=view.grain, **window)
 page.show(

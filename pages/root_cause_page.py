@@ -4,7 +4,7 @@ import polars as pl
 import streamlit as st
 
 from insights import charts
-from insights.formatting import evidence_text, p_value_text, signed_amount_text, value_text
+from insights.formatting import escape_markdown, evidence_text, p_value_text, signed_amount_text, value_text
 from insights.labels import dimension_label, label, segment_label
 from insights.metrics import measures, metric
 from insights.narrative import drivers_from_explanation, narrate
@@ -76,7 +76,7 @@ cards[0].metric("Baseline", value_text(definition, headline.baseline_value), hel
 cards[1].metric("Current", value_text(definition, headline.value), help=now.label())
 cards[2].metric(
     "Change",
-    headline.change_text() or "n/a",
+    signed_amount_text(definition, headline.change) if headline.change is not None else "n/a",
     delta=f"{headline.pct_change:+.1%}" if headline.pct_change is not None else None,
     delta_color="normal" if definition.higher_is_better else "inverse",
 )
@@ -98,7 +98,7 @@ story = narrate(
     events=page.events(),
     drivers=drivers_from_explanation(explanation),
 )
-st.info(story.text, icon=":material/summarize:")
+st.info(escape_markdown(story.text), icon=":material/summarize:")
 page.narrative = story.text
 if headline.significant is False:
     st.warning(
@@ -115,7 +115,7 @@ power = charts.explanatory_power(
     title=f"Which dimensions explain the change in {definition.label.lower()}",
 )
 if len(power.data):
-    page.show(power)
+    page.show(power, current=now, baseline=baseline)
 st.dataframe(
     power.data.with_columns(pl.col("dimension").map_elements(dimension_label, return_dtype=pl.String)),
     hide_index=True,
@@ -143,13 +143,16 @@ else:
             headline.value,
             key="rc_waterfall",
             title=f"{definition.label}: contributions by {dimension_label(top_dimension).lower()}",
-        )
+        ),
+        current=now,
+        baseline=baseline,
     )
 
 if explanation.localized:
     st.subheader("Where it is concentrated")
     for combination in explanation.localized:
-        st.markdown("- " + " · ".join(f"**{dimension_label(d)}** {label(d, v)}" for d, v in combination.items()))
+        parts = (f"**{dimension_label(d)}** {escape_markdown(label(d, v))}" for d, v in combination.items())
+        st.markdown("- " + " · ".join(parts))
 
 with st.expander("All contributing segments (depth 1–3)"):
     listed = explanation.contributors.filter(~pl.col("other"))
@@ -178,7 +181,7 @@ if explanation.mix_rate is not None and not explanation.mix_rate.is_empty():
         "For a rate, how much of the change came from rates moving within each dimension's values, and how much "
         "from volume moving between values with different rates. The two add up to the change."
     )
-    page.show(charts.mix_or_rate(explanation.mix_rate, chosen, key="rc_mix_rate"))
+    page.show(charts.mix_or_rate(explanation.mix_rate, chosen, key="rc_mix_rate"), current=now, baseline=baseline)
     with st.expander("Mix and rate effects as a table"):
         mix = explanation.mix_rate
         st.dataframe(

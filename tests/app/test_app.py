@@ -56,8 +56,11 @@ def test_url_state_round_trips(app):
 
 
 def plotted(at: AppTest, index: int = 0) -> dict:
-    """The figure of the index-th Plotly chart on the page, as a dict."""
-    return json.loads(at.get("plotly_chart")[index].proto.spec)
+    """The figure of the index-th Plotly chart on the page, as a dict, with the title the page writes
+    above it (the figure on screen carries it as data: its own title would be cut on a phone)."""
+    spec = json.loads(at.get("plotly_chart")[index].proto.spec)
+    spec["layout"]["title"] = {"text": spec["layout"]["meta"]["title"]}
+    return spec
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -199,7 +202,8 @@ def test_root_cause_names_the_story_and_drills_one_level_per_click(app):
     )
     at = app.switch_page("pages/root_cause_page.py").run()
     assert not at.exception
-    assert "**Content type** Live stream" in at.markdown[0].value and "**Language** Portuguese" in at.markdown[0].value
+    concentrated = next(m.value for m in at.markdown if m.value.startswith("- "))  # "Where it is concentrated"
+    assert "**Content type** Live stream" in concentrated and "**Language** Portuguese" in concentrated
     assert "Viral self-harm challenge on live streams" in at.info[0].value
     first = [b.label for b in at.button if b.key and b.key.startswith("rc_child_")]
     assert first[0].startswith("Live stream:")

@@ -4,7 +4,6 @@ Root cause opening on the story, numbers and codes in words (AppTest, in-process
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from urllib.parse import parse_qs
 
@@ -14,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from insights.periods import Period, latest_complete_period, previous_period
 from insights.rootcause import suggest_periods
 from insights.viewstate import period_param
+from tests.app.test_app import plotted
 from tests.conftest import ROOT
 
 MALFORMED = ROOT / "tests" / "data" / "malformed"
@@ -37,8 +37,7 @@ def sidebar_drawn(at: AppTest) -> bool:
 
 def figures(at: AppTest) -> dict[str, dict]:
     """Every Plotly chart on the page by its title."""
-    found = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
-    return {f["layout"]["title"]["text"]: f for f in found}
+    return {f["layout"]["title"]["text"]: f for f in (plotted(at, i) for i in range(len(at.get("plotly_chart"))))}
 
 
 # ---- the repros ------------------------------------------------------------------------------
