@@ -1,19 +1,24 @@
 """Benchmark the app in a real headless Chromium against `streamlit run` (sample data, 1M events).
 
-    python -m bench.browser [--repeats 7]
+    python -m bench.browser [--repeats 7] [--before PATH]
 
-Prints one table: time to the first chart after opening each page in a new tab (with the
-app's static files already in the browser cache, and with an empty cache), filter change → updated
-chart (median), page switch → first chart of the new page (median), and deck export (the
-browser's download of a review deck collected from several pages, at least 8 charts, and a deck
-of 8 charts built in-process).
+Prints one table: time to the first Plotly chart drawn after opening each page in a new tab
+(with the app's static files already in the browser cache, and with an empty cache; KPI numbers
+do not count), filter change → updated chart (median), page switch → first chart of the new page
+(median), and deck export (the browser's download of a review deck collected from several pages,
+at least 8 charts, and a deck of 8 charts built in-process).
+
+``--before PATH`` serves a second checkout (e.g. ``git worktree add /tmp/before <commit>``) on
+the same data and measures both in the same run, each measure taken on both apps in turn, with
+the change in % beside them.
 Targets: first chart ≤ 2.5 s; filter change ≤ 0.35 s median; page switch ≤ 1 s; deck with 8
-charts ≤ 5 s.
+charts ≤ 5 s; no page more than 10 % slower than before.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import time
@@ -41,9 +46,13 @@ PAGES = {
 
 
 def chart_title_contains(page, text: str, timeout: float = 30_000) -> None:
-    """Wait until some Plotly chart title on the page contains ``text``."""
+    """Wait until some chart title on the page contains ``text`` (in the figure, as older versions
+    draw it, or written above it), with the chart drawn."""
     page.wait_for_function(
-        "(t) => [...document.querySelectorAll('.js-plotly-plot .gtitle')].some(e => e.textContent.includes(t))",
+        "(t) => document.querySelector('.js-plotly-plot g.trace') && ("
+        "[...document.querySelectorAll('.js-plotly-plot .gtitle')].some(e => e.textContent.includes(t))"
+        " || [...document.querySelectorAll('[data-testid=stMarkdownContainer] strong')]"
+        ".some(e => e.textContent.includes(t)))",
         arg=text,
         timeout=timeout,
         polling="raf",
@@ -156,37 +165,64 @@ def in_process_deck_seconds(source: Path) -> float:
     return time.perf_counter() - start
 
 
+def measures(repeats: int) -> list[tuple[str, float, object]]:
+    """(name, target seconds, function of a browser and an app's URL giving seconds), in order."""
+    found: list[tuple[str, float, object]] = []
+    for cached, how in ((True, "cached"), (False, "empty cache")):
+        for title in PAGES:
+            found.append((f"first chart ({how}): {title}", 2.5, (cached, title)))
+    found.append(("filter change → updated chart (median)", 0.35, GRAIN_CHANGES))
+    found.append(("page switch → first chart (median)", 1.0, PAGE_SWITCHES))
+    found.append(("review deck export in the browser (≥ 8 charts)", 5.0, "deck"))
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--source", type=Path, default=ROOT / "sample_data" / "generated" / "events")
+    parser.add_argument("--before", type=Path, help="a checkout of an earlier version, measured side by side")
     args = parser.parse_args(argv)
-    rows: list[tuple[str, float, float]] = []
-    with served_app(args.source) as url, chromium() as browser:
-        warm_up(browser, url)
-        for cached, how in ((True, "cached"), (False, "empty cache")):
-            for title, seconds in first_chart_times(browser, url, max(1, args.repeats // 2), cached).items():
-                rows.append((f"first chart visible ({how}): {title}", seconds, 2.5))
-        rows.append(
-            (
-                "filter change → updated chart (median)",
-                statistics.median(alternating_times(browser, url, args.repeats, GRAIN_CHANGES)),
-                0.35,
-            )
-        )
-        rows.append(
-            (
-                "page switch → first chart (median)",
-                statistics.median(alternating_times(browser, url, args.repeats, PAGE_SWITCHES)),
-                1.0,
-            )
-        )
-        seconds, charts = browser_deck_seconds(browser, url)
-        rows.append((f"review deck export in the browser ({charts} charts)", seconds, 5.0))
-    rows.append(("deck export in-process (8 charts, 4 as images)", in_process_deck_seconds(args.source), 5.0))
-    print(f"{'measure':<62} {'seconds':>8} {'target':>8}  ok")
-    for name, seconds, target in rows:
-        print(f"{name:<62} {seconds:>8.3f} {target:>8.2f}  {'yes' if seconds <= target else 'NO'}")
+    apps = {"after": ROOT, **({"before": args.before.resolve()} if args.before else {})}
+    results: dict[str, dict[str, float]] = {}
+    with contextlib.ExitStack() as stack, chromium() as browser:
+        urls = {name: stack.enter_context(served_app(args.source, root=root)) for name, root in apps.items()}
+        for url in urls.values():
+            warm_up(browser, url)
+        first_charts = {
+            (name, cached): first_chart_times(browser, url, max(1, args.repeats // 2), cached)
+            for cached in (True, False)
+            for name, url in urls.items()
+        }
+        for label, _, how in measures(args.repeats):
+            row = results.setdefault(label, {})
+            for name, url in urls.items():
+                if isinstance(how, tuple):
+                    row[name] = first_charts[(name, how[0])][how[1]]
+                elif how == "deck":
+                    row[name] = browser_deck_seconds(browser, url)[0]
+                else:
+                    row[name] = statistics.median(alternating_times(browser, url, args.repeats, how))
+    targets = {label: target for label, target, _ in measures(args.repeats)}
+    results["deck export in-process (8 charts, 4 as images)"] = {"after": in_process_deck_seconds(args.source)}
+    targets["deck export in-process (8 charts, 4 as images)"] = 5.0
+    before = "before" in apps
+    header = (
+        f"{'measure':<52} {'before':>8} {'after':>8} {'change':>8} {'target':>7}  ok"
+        if before
+        else (f"{'measure':<52} {'seconds':>8} {'target':>7}  ok")
+    )
+    print(header)
+    for label, row in results.items():
+        after, target = row["after"], targets[label]
+        ok = "yes" if after <= target else "NO"
+        if before and "before" in row:
+            change = (after - row["before"]) / row["before"]
+            print(f"{label:<52} {row['before']:>8.3f} {after:>8.3f} {change:>+8.1%} {target:>7.2f}  {ok}")
+        elif before:
+            print(f"{label:<52} {'':>8} {after:>8.3f} {'':>8} {target:>7.2f}  {ok}")
+        else:
+            print(f"{label:<52} {after:>8.3f} {target:>7.2f}  {ok}")
     return 0
 
 

@@ -5,7 +5,9 @@ figure, the exporter exports the very same object, tests inspect it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -247,16 +249,37 @@ DARK = {"background": "#0E1117", "ink": "#E6E9EF", "muted": "#A3ACB9", "grid": "
 Theme = Literal["light", "dark"]
 
 
-def on_screen(chart: Chart, theme: str) -> go.Figure:
-    """The chart's figure for a page: a copy without its title (the page writes title and subtitle
-    as text above it, which wraps on a narrow screen, where a figure's title would be cut off),
-    restyled for a dark page when ``theme`` is "dark". Exports use the chart's own figure, with its
-    title, in the light style; series colours stay either way, so a harm area keeps its colour."""
-    figure = go.Figure(chart.figure)
-    title = {"title": chart.title, "subtitle": chart.subtitle}  # kept as data, for tests and tools
-    figure.update_layout(title=None, margin_t=min(figure.layout.margin.t or 60, 40), meta=title)
-    if theme != "dark":
-        return figure
+def draws_map(chart: Chart) -> bool:
+    """True when the chart draws a map (its page must hand Plotly.js the map shapes)."""
+    return any(trace.type in ("choropleth", "scattergeo") for trace in chart.figure.data)
+
+
+@contextlib.contextmanager
+def on_screen(chart: Chart, theme: str) -> Iterator[go.Figure]:
+    """The chart's figure as a page shows it, for the duration of the ``with`` block: without its
+    title (the page writes title and subtitle as text above it, which wraps on a narrow screen,
+    where a figure's title would be cut off), restyled for a dark page when ``theme`` is "dark".
+    Exports use the chart's own figure, with its title, in the light style; series colours stay
+    either way, so a harm area keeps its colour.
+
+    On a light page the chart's own figure is lent and put back as it was on leaving (copying a
+    figure costs more than serialising it); a dark page gets a restyled copy."""
+    layout = chart.figure.layout
+    saved = {"title": layout.title.to_plotly_json(), "margin_t": layout.margin.t, "meta": layout.meta}
+    screen = {
+        "title": None,
+        "margin_t": min(layout.margin.t or 60, 40),
+        "meta": {"title": chart.title, "subtitle": chart.subtitle},
+    }
+    chart.figure.update_layout(**screen)
+    try:
+        yield _dark(go.Figure(chart.figure)) if theme == "dark" else chart.figure
+    finally:
+        chart.figure.update_layout(**saved)
+
+
+def _dark(figure: go.Figure) -> go.Figure:
+    """A figure restyled for a dark page (changed in place and returned)."""
     ink, muted, grid, background = DARK["ink"], DARK["muted"], DARK["grid"], DARK["background"]
     figure.update_layout(
         paper_bgcolor=background, plot_bgcolor=background, font_color=ink, title_font_color=ink,
@@ -340,34 +363,47 @@ def add_markers(
     figure: go.Figure,
     events: pl.DataFrame | None,
     caveats: list[Caveat] | None,
-    row: int | None = None,
-    col: int | None = None,
+    panels: list[tuple[int, int, pl.DataFrame | None]] | None = None,
 ) -> None:
     """Dated events (dotted grey) and methodology caveats (dashed amber) as vertical markers with hover text.
 
-    ``row`` and ``col`` put them in one panel of a subplot grid; without them they go on the
-    figure's only axes.
+    Without ``panels`` they go on the figure's only axes; ``panels`` lists ``(row, col, events)``
+    of a subplot grid, each panel with its own events (caveats go in every panel). Lines and
+    markers are added in one batch each: Plotly re-checks every shape of a figure each time one
+    is added, which on a grid of panels cost more than the rest of a page.
     """
-    marks = []
-    if events is not None and len(events):
-        marks += [(event["date"], event["title"], "#7B8794", "dot") for event in events.iter_rows(named=True)]
-    marks += [(c.date, c.text, "#B7791F", "dash") for c in caveats or [] if c.date is not None]
-    for when, text, colour, dash in marks:
-        day = when if isinstance(when, dt.date) else dt.date.fromisoformat(str(when))
-        figure.add_vline(x=day, line={"color": colour, "dash": dash, "width": 1.5}, row=row, col=col)
-        figure.add_trace(
-            go.Scatter(
-                x=[day],
-                y=[0],
-                mode="markers",
-                marker={"symbol": "triangle-up", "size": 11, "color": colour},
-                name=text,
-                showlegend=False,
-                hovertemplate=f"{day:%d %b %Y}: {text}<extra></extra>",
-            ),
-            row=row,
-            col=col,
-        )
+    shapes: list[dict] = []
+    traces: list[go.Scatter] = []
+    for row, col, own in panels if panels is not None else [(None, None, events)]:
+        x, y = _axis_refs(figure, row, col)
+        marks = []
+        if own is not None and len(own):
+            marks += [(event["date"], event["title"], "#7B8794", "dot") for event in own.iter_rows(named=True)]
+        marks += [(c.date, c.text, "#B7791F", "dash") for c in caveats or [] if c.date is not None]
+        for when, text, colour, dash in marks:
+            day = when if isinstance(when, dt.date) else dt.date.fromisoformat(str(when))
+            shapes.append(
+                {"type": "line", "xref": x, "x0": day, "x1": day, "yref": f"{y} domain", "y0": 0, "y1": 1,
+                 "line": {"color": colour, "dash": dash, "width": 1.5}}
+            )  # fmt: skip
+            traces.append(
+                go.Scatter(
+                    x=[day], y=[0], xaxis=x, yaxis=y, mode="markers",
+                    marker={"symbol": "triangle-up", "size": 11, "color": colour}, name=text, showlegend=False,
+                    hovertemplate=f"{day:%d %b %Y}: {text}<extra></extra>",
+                )
+            )  # fmt: skip
+    if shapes:
+        figure.update_layout(shapes=[*figure.layout.shapes, *shapes])
+        figure.add_traces(traces)
+
+
+def _axis_refs(figure: go.Figure, row: int | None, col: int | None) -> tuple[str, str]:
+    """The x and y axis references ('x', 'y2'…) of a subplot, or of the figure's only axes."""
+    if row is None or col is None:
+        return "x", "y"
+    panel = figure.get_subplot(row, col)
+    return panel.xaxis.plotly_name.replace("axis", ""), panel.yaxis.plotly_name.replace("axis", "")
 
 
 def breakdown(
@@ -469,9 +505,11 @@ def small_multiples(
         shared_yaxes=True,
         vertical_spacing=0.12,
     )
+    panels = []
     for index, value in enumerate(values):
         part = frame.filter(pl.col(facet) == value).sort("period")
         row, col = index // columns + 1, index % columns + 1
+        panels.append((row, col, _panel_events(events, facet, value)))
         figure.add_trace(
             go.Scatter(
                 x=part["period"].to_list(),
@@ -485,7 +523,7 @@ def small_multiples(
             row=row,
             col=col,
         )
-        add_markers(figure, _panel_events(events, facet, value), caveats, row=row, col=col)
+    add_markers(figure, events, caveats, panels=panels)
     name = title or f"{definition.label} by {DIMENSION_LABELS.get(facet, facet).lower()}"
     style(figure, name, height=260 * rows + 80)
     figure.update_yaxes(**axis_format(metric))

@@ -158,6 +158,7 @@ class Cube:
         self.measures: tuple[str, ...] = tuple(m for m in MEASURES if m in data.columns)
         self._complete = frozenset(m for m in self.measures if data[m].null_count() == 0)
         self._rollups: dict[frozenset[str], pl.DataFrame] = {}
+        self._values: dict[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], list[str]] = {}
 
     def __repr__(self) -> str:
         return (
@@ -182,9 +183,16 @@ class Cube:
         return [name for name, m in metrics().items() if all(x in self.measures for x in m.measures)]
 
     def values(self, dimension: str, filters: Filters | None = None) -> list[str]:
-        """Distinct values of a dimension, the most actioned first."""
+        """Distinct values of a dimension, the most actioned first (remembered: a cube does not change)."""
+        normal = normalise_filters(filters)
+        key = (dimension, tuple((d, tuple(v)) for d, v in sorted(normal.items())))
+        if key not in self._values:
+            self._values[key] = self._ranked_values(dimension, normal)
+        return list(self._values[key])
+
+    def _ranked_values(self, dimension: str, filters: dict[str, list[str]]) -> list[str]:
         weight = "actions" if "actions" in self.measures else self.measures[0]
-        cells = self.rollup({dimension, *(filters or {})}, [weight]).lazy()
+        cells = self.rollup({dimension, *filters}, [weight]).lazy()
         lf = cells.filter(self._predicate(filters, None, None)) if filters else cells
         ranked = (
             lf.group_by(dimension)

@@ -294,6 +294,7 @@ class Page:
     url_won: bool
     title: str
     path: str
+    preload: Any = None
     charts: dict[str, charts.Chart] = field(default_factory=dict)
     kpis: list[export.Kpi] = field(default_factory=list)
     narrative: str = ""
@@ -423,18 +424,19 @@ class Page:
         st.markdown(f"**{escape_markdown(chart.title)}**")
         if chart.subtitle:
             st.caption(escape_markdown(chart.subtitle))
-        st.plotly_chart(
-            charts.on_screen(chart, st.context.theme.type or "light"),
-            key=key,
-            on_select=on_select,
-            selection_mode=("points",),
-            theme=None,
-            config={
-                "displaylogo": False,
-                "topojsonURL": topojson_data_url(),
-                "toImageButtonOptions": {"format": "png", "width": 1600, "height": 900},
-            },
-        )
+        with charts.on_screen(chart, st.context.theme.type or "light") as figure:
+            st.plotly_chart(
+                figure,
+                key=key,
+                on_select=on_select,
+                selection_mode=("points",),
+                theme=None,
+                config={
+                    "displaylogo": False,
+                    "toImageButtonOptions": {"format": "png", "width": 1600, "height": 900},
+                    **({"topojsonURL": topojson_data_url()} if charts.draws_map(chart) else {}),
+                },
+            )
         name = chart.key
         row = st.container(horizontal=True, gap="small")
         row.download_button(
@@ -511,6 +513,8 @@ class Page:
         """End a page: the URL, the sidebar's filters and the deck exports. Every page calls it
         last (``stop`` calls it when a page ends early)."""
         _write_url(self.url_state())
+        if self.preload is not None:
+            self.preload.empty()
         draw_filters(self.data)
         deck_export(self)
 
@@ -521,8 +525,29 @@ class Page:
         raise AssertionError("st.stop() returns only outside a Streamlit run")
 
 
+def _preload_charts() -> Any:
+    """An empty, invisible chart sent first, so the browser fetches and starts the chart library
+    while the server computes the page's numbers (removed when the page finishes)."""
+    slot = st.empty()
+    slot.plotly_chart(PRELOAD_FIGURE, key="preload", height=10, config={"staticPlot": True})
+    return slot
+
+
+#: The figure of ``_preload_charts``: no data, no axes, nothing drawn.
+PRELOAD_FIGURE = {
+    "data": [{"type": "scatter", "x": [], "y": [], "visible": False}],
+    "layout": {
+        "xaxis": {"visible": False},
+        "yaxis": {"visible": False},
+        "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+        "height": 10,
+    },
+}
+
+
 def start_page() -> Page:
     """Start a page: load the cube (or explain why it cannot be) and read the shared view."""
+    preload = _preload_charts()
     src, options = source()
     try:
         data = load_cube(src, options)
@@ -534,7 +559,13 @@ def start_page() -> Page:
     url = _url_state()
     view, url_won = read_view(data, url, (src, options))
     page = Page(
-        data, view, url, url_won, st.session_state.get("page_title", "Review"), st.session_state.get("page_path", "")
+        data,
+        view,
+        url,
+        url_won,
+        st.session_state.get("page_title", "Review"),
+        st.session_state.get("page_path", ""),
+        preload,
     )
     # The filters reach the URL at once (a link copied while the page draws is already right);
     # the page's own choices follow when it finishes.

@@ -78,7 +78,9 @@ for area in view.harm_areas or [None]:
             found = next((c for c in cards if c.key == area and c.metric == name), None)
             card(row.container(width=CARD_WIDTH), area, found, name)
 
-headline = measure_change(data, "actions", current=period, baseline=baseline, filters=view.filters)
+# The cards measured the slice's noise already (the same slice and grain): the headline reuses it.
+noise = next((c.change.noise for c in cards if c.metric == "actions"), None)
+headline = measure_change(data, "actions", current=period, baseline=baseline, filters=view.filters, noise=noise)
 story = narrate(
     data, "actions", current=period, baseline=baseline, filters=view.filters, change=headline, events=page.events()
 )

@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,48 +38,40 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def served_app(source: Path | str, timeout: float = 60) -> Iterator[str]:
-    """Serve app.py with `streamlit run` on 127.0.0.1; yields its base URL."""
+def served_app(
+    source: Path | str, timeout: float = 60, root: Path = ROOT, env: dict[str, str] | None = None
+) -> Iterator[str]:
+    """Serve ``root``/app.py with `streamlit run` on 127.0.0.1; yields its base URL. The server's
+    output goes to a file (a pipe nobody reads would fill up and stall it), shown if it fails."""
     port = free_port()
-    env = dict(os.environ, HARM_INSIGHTS_SOURCE=str(source), HARM_INSIGHTS_BASE_URL=f"http://127.0.0.1:{port}")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app.py"),
-            "--server.headless",
-            "true",
-            "--server.address",
-            "127.0.0.1",
-            "--server.port",
-            str(port),
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+    environment = dict(
+        os.environ, HARM_INSIGHTS_SOURCE=str(source), HARM_INSIGHTS_BASE_URL=f"http://127.0.0.1:{port}", **(env or {})
     )
-    try:
-        deadline = time.time() + timeout
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.time() > deadline or process.poll() is not None:
-                    raise RuntimeError(f"streamlit did not start: {process.stdout.read().decode()[-3000:]}") from None
-                time.sleep(0.3)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(root / "app.py"), "--server.headless", "true",
+        "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(command, cwd=root, env=environment, stdout=log, stderr=subprocess.STDOUT)
         try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            deadline = time.time() + timeout
+            while True:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if time.time() > deadline or process.poll() is not None:
+                        log.seek(0)
+                        output = log.read().decode(errors="replace")[-3000:]
+                        raise RuntimeError(f"streamlit did not start: {output}") from None
+                    time.sleep(0.3)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 @contextlib.contextmanager
@@ -135,6 +128,10 @@ def warm_up(browser, url: str) -> None:
     page.close()
 
 
+#: A Plotly chart with data drawn (a trace's SVG group): KPI numbers and empty charts do not count.
+DRAWN_CHART = ".js-plotly-plot g.trace"
+
+
 def first_chart_visible(page, timeout: float = 60_000) -> None:
-    """Wait for the first Plotly chart (or KPI metric) to be drawn."""
-    page.wait_for_selector('.js-plotly-plot .main-svg, [data-testid="stMetricValue"]', timeout=timeout)
+    """Wait for the first Plotly chart with data to be drawn."""
+    page.wait_for_selector(DRAWN_CHART, timeout=timeout, state="attached")

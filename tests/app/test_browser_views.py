@@ -59,7 +59,7 @@ def test_every_page_at_every_width(browser, app_url, name, width):  # noqa: F811
         if name == "data":
             page.get_by_text("Rows read").first.wait_for(timeout=60_000)
         else:
-            page.wait_for_selector(".js-plotly-plot .main-svg", timeout=60_000)
+            first_chart_visible(page)
         wait_for_app(page)
         page.wait_for_timeout(500)
         screenshot(page, SCREENS / f"{name}-{width}.png")
