@@ -49,7 +49,7 @@ def chart_title_contains(page, text: str, timeout: float = 30_000) -> None:
     """Wait until some chart title on the page contains ``text`` (in the figure, as older versions
     draw it, or written above it), with the chart drawn."""
     page.wait_for_function(
-        "(t) => document.querySelector('.js-plotly-plot g.trace') && ("
+        "(t) => document.querySelector('.js-plotly-plot g.trace path') && ("
         "[...document.querySelectorAll('.js-plotly-plot .gtitle')].some(e => e.textContent.includes(t))"
         " || [...document.querySelectorAll('[data-testid=stMarkdownContainer] strong')]"
         ".some(e => e.textContent.includes(t)))",

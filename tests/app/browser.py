@@ -129,7 +129,7 @@ def warm_up(browser, url: str) -> None:
 
 
 #: A Plotly chart with data drawn (a trace's SVG group): KPI numbers and empty charts do not count.
-DRAWN_CHART = ".js-plotly-plot g.trace"
+DRAWN_CHART = ".js-plotly-plot g.trace path"
 
 
 def first_chart_visible(page, timeout: float = 60_000) -> None:
