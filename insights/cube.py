@@ -55,16 +55,24 @@ class Provenance:
     (1-based data row; the header is not counted), the offending column and the reason. A
     row with several faults appears once per fault; ``rows_rejected`` counts rows. (A SQL
     source keeps a sample of its rejected rows; the count covers all of them.)
+    ``rows_accepted`` counts the rows that reached the cube, where the importer knows it: then
+    ``conserved`` says whether every row read was either accepted or rejected — nothing lost.
     """
 
     source: str
     kind: str
     rows_read: int
     rows_rejected: int = 0
+    rows_accepted: int | None = None
     as_of: dt.date | None = None
     rejected: pl.DataFrame = field(default_factory=lambda: empty_rejections())
     caveats: list[Caveat] = field(default_factory=list)
     loaded_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC).replace(microsecond=0))
+
+    @property
+    def conserved(self) -> bool | None:
+        """``rows_read == rows_rejected + rows_accepted`` (None where the accepted count is unknown)."""
+        return None if self.rows_accepted is None else self.rows_read == self.rows_rejected + self.rows_accepted
 
     @property
     def rejection_reasons(self) -> dict[str, int]:
