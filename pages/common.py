@@ -15,7 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import shutil
 import tempfile
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,15 +28,18 @@ import streamlit as st
 
 import insights
 from insights import charts, export
+from insights.access import Scope, restrict
 from insights.cube import source_name
 from insights.formatting import escape_markdown
 from insights.labels import dimension_label, label
+from insights.limits import check_upload
 from insights.maps import topojson_data_url
 from insights.model import harm_area_colours
 from insights.periods import GRAINS, Grain, Period
 from insights.trends import events_in_scope, read_events
 from insights.trends.events import EVENT_SCHEMA
 from insights.viewstate import PAGE_PREFIX, ViewState, parse_period_param, period_param
+from pages.signin import require_scope
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data" / "generated" / "events"
@@ -69,6 +74,15 @@ def load_cube(src: str, options: SourceKey = ()) -> insights.Cube:
     return loaded
 
 
+@st.cache_resource(show_spinner=False, max_entries=32)
+def scoped_cube(src: str, options: SourceKey, scope_key: str, _scope: Scope) -> insights.Cube:
+    """The cube as one scope sees it (``insights.access.restrict``), made once per source and
+    scope and shared by every session with that scope (``scope_key`` identifies the scope)."""
+    scoped = restrict(load_cube(src, options), _scope)
+    scoped.warm()
+    return scoped
+
+
 def source() -> tuple[str, SourceKey]:
     """The data source and its options: the one chosen on the Data page, else
     $HARM_INSIGHTS_SOURCE, else the sample."""
@@ -76,14 +90,29 @@ def source() -> tuple[str, SourceKey]:
     return chosen, source_key(st.session_state.get("source_options", {}))
 
 
+class SessionFolder:
+    """A temporary folder for one session's uploads, deleted when the session ends (Streamlit
+    frees a session's state once its browser has been gone for ``server.disconnectedSessionTTL``)
+    or when the server stops."""
+
+    def __init__(self) -> None:
+        UPLOADS.mkdir(parents=True, exist_ok=True)
+        self.path = Path(tempfile.mkdtemp(prefix="session-", dir=UPLOADS))
+        self._removal = weakref.finalize(self, shutil.rmtree, self.path, True)
+
+
 def keep_upload(upload) -> Path:
-    """Store an uploaded file on the server (named by its content hash) so it can be a source like any path."""
+    """Store an uploaded file in this session's folder (refused past the configured size) so it can
+    be a source like any path; only this session can name it, and it goes when the session ends."""
+    check_upload(upload.name, upload.size)
+    if "_uploads" not in st.session_state:
+        st.session_state["_uploads"] = SessionFolder()
+    session: SessionFolder = st.session_state["_uploads"]
     data = upload.getvalue()
-    folder = UPLOADS / hashlib.sha256(data).hexdigest()[:16]
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = session.path / hashlib.sha256(data).hexdigest()[:16]  # a changed file is a new source
+    folder.mkdir(exist_ok=True)
     path = folder / Path(upload.name).name
-    if not path.exists():
-        path.write_bytes(data)
+    path.write_bytes(data)
     return path
 
 
@@ -294,6 +323,7 @@ class Page:
     url_won: bool
     title: str
     path: str
+    scope: Scope
     preload: Any = None
     charts: dict[str, charts.Chart] = field(default_factory=dict)
     kpis: list[export.Kpi] = field(default_factory=list)
@@ -396,6 +426,10 @@ class Page:
         between ``start`` and ``end`` when given (a time chart's window)."""
         added = pl.DataFrame(st.session_state.get("added_events", []), schema=EVENT_SCHEMA)
         everything = pl.concat([annotated_events(), added], how="vertical_relaxed")
+        if not self.scope.everything:
+            everything = everything.filter(
+                pl.Series([self.scope.admits(e) for e in everything.iter_rows(named=True)], dtype=pl.Boolean)
+            )
         return events_in_scope(everything, self.view.filters, start, end).sort("date")
 
     def subtitle(self, current: Period | None = None, baseline: Period | None = None) -> str:
@@ -434,38 +468,12 @@ class Page:
                 config={
                     "displaylogo": False,
                     "toImageButtonOptions": {"format": "png", "width": 1600, "height": 900},
+                    **({} if self.scope.export else {"modeBarButtonsToRemove": ["toImage"]}),
                     **({"topojsonURL": topojson_data_url()} if charts.draws_map(chart) else {}),
                 },
             )
-        name = chart.key
-        row = st.container(horizontal=True, gap="small")
-        row.download_button(
-            "PNG",
-            data=lambda: export.image_bytes(chart, "png", scale=2),
-            file_name=f"{name}.png",
-            mime="image/png",
-            key=f"png_{name}",
-            on_click="ignore",
-            icon=":material/image:",
-        )
-        row.download_button(
-            "SVG",
-            data=lambda: export.image_bytes(chart, "svg"),
-            file_name=f"{name}.svg",
-            mime="image/svg+xml",
-            key=f"svg_{name}",
-            on_click="ignore",
-            icon=":material/polyline:",
-        )
-        row.download_button(
-            "CSV",
-            data=lambda: export.csv_bytes(chart),
-            file_name=f"{name}.csv",
-            mime="text/csv",
-            key=f"csv_{name}",
-            on_click="ignore",
-            icon=":material/table:",
-        )
+        if self.scope.export:
+            downloads(chart)
 
     def caveats(self) -> None:
         """Caveats that apply to this view, beside the numbers."""
@@ -525,6 +533,39 @@ class Page:
         raise AssertionError("st.stop() returns only outside a Streamlit run")
 
 
+def downloads(chart: charts.Chart) -> None:
+    """PNG, SVG and CSV downloads of a chart, in a row under it."""
+    name = chart.key
+    row = st.container(horizontal=True, gap="small")
+    row.download_button(
+        "PNG",
+        data=lambda: export.image_bytes(chart, "png", scale=2),
+        file_name=f"{name}.png",
+        mime="image/png",
+        key=f"png_{name}",
+        on_click="ignore",
+        icon=":material/image:",
+    )
+    row.download_button(
+        "SVG",
+        data=lambda: export.image_bytes(chart, "svg"),
+        file_name=f"{name}.svg",
+        mime="image/svg+xml",
+        key=f"svg_{name}",
+        on_click="ignore",
+        icon=":material/polyline:",
+    )
+    row.download_button(
+        "CSV",
+        data=lambda: export.csv_bytes(chart),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        key=f"csv_{name}",
+        on_click="ignore",
+        icon=":material/table:",
+    )
+
+
 def _preload_charts() -> Any:
     """An empty, invisible chart sent first, so the browser fetches and starts the chart library
     while the server computes the page's numbers (removed when the page finishes)."""
@@ -546,15 +587,20 @@ PRELOAD_FIGURE = {
 
 
 def start_page() -> Page:
-    """Start a page: load the cube (or explain why it cannot be) and read the shared view."""
+    """Start a page: check who is here, load the cube restricted to their scope (or explain why
+    it cannot be loaded) and read the shared view."""
+    scope = require_scope()
     preload = _preload_charts()
     src, options = source()
     try:
-        data = load_cube(src, options)
+        data = scoped_cube(src, options, scope.key, scope)
     except insights.DataError as error:
-        st.error(f"The data source could not be loaded: {error}", icon=":material/error:")
+        preload.empty()
         st.session_state.pop("source", None)
-        st.page_link("pages/data_page.py", label="Choose another source on the Data page")
+        detail = f": {error}" if scope.admin else ". An administrator can see why on the Data page."
+        st.error(f"The data source could not be loaded{detail}", icon=":material/error:")
+        if st.session_state.get("page_path") != "data":
+            st.page_link("pages/data_page.py", label="Choose another source on the Data page")
         st.stop()
     url = _url_state()
     view, url_won = read_view(data, url, (src, options))
@@ -565,6 +611,7 @@ def start_page() -> Page:
         url_won,
         st.session_state.get("page_title", "Review"),
         st.session_state.get("page_path", ""),
+        scope,
         preload,
     )
     # The filters reach the URL at once (a link copied while the page draws is already right);
@@ -599,7 +646,7 @@ def deck_export(page: Page) -> None:
     """Sidebar: this page's charts as a 16:9 deck (KPIs, narrative, the view link), and a review
     deck that collects views from several pages (each added with its filters at the time)."""
     review: dict[str, export.Section] = st.session_state.setdefault("review_deck", {})
-    if not page.charts and not review:
+    if not page.scope.export or (not page.charts and not review):
         return
     side = st.sidebar
     side.divider()
