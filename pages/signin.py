@@ -82,6 +82,7 @@ def account_note(scope: Scope) -> None:
 def _local_mode() -> Scope:
     address = str(st.get_option("server.address") or "")
     if address not in LOOPBACK:
+        _no_navigation()
         st.error(
             "**Sign-in is not configured, so this app serves only its own machine.** Serve it on "
             "localhost (`make run`), or configure sign-in (`[auth]` in `.streamlit/secrets.toml` and "
@@ -93,6 +94,7 @@ def _local_mode() -> Scope:
 
 
 def _sign_in_screen() -> NoReturn:
+    _no_navigation()
     st.title("Harm Insights")
     st.write("Trust & Safety enforcement trends, root causes and the regional picture. Sign in to continue.")
     st.button("Sign in", on_click=st.login, type="primary", icon=":material/login:", key="sign_in")
@@ -100,11 +102,17 @@ def _sign_in_screen() -> NoReturn:
 
 
 def _refuse(claims: dict[str, Any], message: str) -> NoReturn:
+    _no_navigation()
     st.title("Harm Insights")
     st.warning(message, icon=":material/block:")
     st.caption(f"Signed in as {claims.get('email') or claims.get('sub') or 'an unnamed account'}.")
     st.button("Sign out", on_click=st.logout, icon=":material/logout:", key="sign_out_denied")
     _stop()
+
+
+def _no_navigation() -> None:
+    """No page list before sign-in (without this, Streamlit would list the files in pages/)."""
+    st.navigation([st.Page(_stop, title="Harm Insights", url_path="welcome")], position="hidden")
 
 
 def _stop() -> NoReturn:

@@ -111,7 +111,7 @@ def texts_of(frame: pl.DataFrame) -> set[str]:
 
 def test_nothing_built_on_a_restricted_cube_names_what_is_outside_it(cube):
     restricted = restrict(cube, VE_EUROPE)
-    first, last = restricted.date_range
+    _first, last = restricted.date_range
     current = Period(last - dt.timedelta(days=27), last)
     baseline = Period(current.start - dt.timedelta(days=28), current.start - dt.timedelta(days=1))
     outside_areas = {label("harm_area", h) for h in cube.values("harm_area") if h != "violent_extremism"}
