@@ -81,8 +81,9 @@ DEFAULT_MIN_CHANGE = 0.02
 DEFAULT_MIN_VOLUME = 100.0
 #: The level the comparisons of one digest share (the library's default significance level).
 DEFAULT_ALPHA = 0.05
-#: Contributors listed per reported metric.
+#: Contributors listed per reported metric, and the least share of the change one must explain.
 TOP_CONTRIBUTORS = 3
+MIN_SHARE = 0.1
 #: Annotated events listed when they fall in the period or within this many days of it.
 EVENTS_WITHIN_DAYS = 7
 #: Periods of history a section's chart shows (26 weeks at week grain).
@@ -135,8 +136,10 @@ class Contributor:
     """A segment's part in a change, as ``explain_change`` measured it (its ``contributors`` row).
 
     ``before`` and ``after`` are the metric on the segment in each period, ``contribution`` its
-    part of the change in the metric's unit, ``share`` that part over the whole change.
-    ``localized`` marks a root cause ``localize`` found (listed first).
+    part of the change in the metric's unit, ``share`` that part over the whole change. For a rate,
+    ``weight_before`` and ``weight_after`` are the segment's shares of the slice's denominator (a
+    rate moves through its segments' rates and through their weights). ``localized`` marks a root
+    cause ``localize`` found (listed first).
     """
 
     segment: dict[str, str]
@@ -146,6 +149,8 @@ class Contributor:
     share: float | None
     p_value: float | None
     localized: bool = False
+    weight_before: float | None = None
+    weight_after: float | None = None
 
 
 @dataclass(frozen=True)
@@ -547,31 +552,38 @@ class DigestBuilder:
 # Results in words
 
 
-def top_contributors(explanation: ChangeExplanation, top: int = TOP_CONTRIBUTORS) -> tuple[Contributor, ...]:
+def top_contributors(
+    explanation: ChangeExplanation, top: int = TOP_CONTRIBUTORS, min_share: float = MIN_SHARE
+) -> tuple[Contributor, ...]:
     """The ``top`` segments that explain a change: the root causes ``localize`` found first, then the
     app narrative's drivers (listed segments that moved the way of the change, most surprising
-    first), each once, with their numbers from ``explain_change``'s ``contributors``."""
+    first), each once and only if it explains at least ``min_share`` of the change, with their
+    numbers from ``explain_change``'s ``contributors``."""
     rows = explanation.contributors.filter(~pl.col("other"))
+    candidates = len(rows)
     found: list[Contributor] = []
     wanted = [(s, True) for s in explanation.localized] + [
-        (d.segment, False) for d in drivers_from_explanation(explanation, top=top)
+        (d.segment, False) for d in drivers_from_explanation(explanation, top=candidates)
     ]
     for segment, localized in wanted:
         if len(found) >= top or any(c.segment == segment for c in found):
             continue
         row = _segment_row(rows, explanation.dims, segment)
-        if row is not None:
-            found.append(
-                Contributor(
-                    segment=dict(segment),
-                    before=row["before"],
-                    after=row["after"],
-                    contribution=row["contribution"],
-                    share=row["share"],
-                    p_value=row["p_value"],
-                    localized=localized,
-                )
+        if row is None or row["share"] is None or row["share"] < min_share:
+            continue
+        found.append(
+            Contributor(
+                segment={d: segment[d] for d in explanation.dims if d in segment},  # the breakdown's order
+                before=row["before"],
+                after=row["after"],
+                contribution=row["contribution"],
+                share=row["share"],
+                p_value=row["p_value"],
+                localized=localized,
+                weight_before=row.get("weight_before"),
+                weight_after=row.get("weight_after"),
             )
+        )
     return tuple(found)
 
 
@@ -618,14 +630,22 @@ def band_line(result: WatchResult, current: Period) -> str:
 
 
 def contributor_line(name: str, contributor: Contributor) -> str:
-    """'Live · Portuguese · Dangerous challenges: 1 → 265 (+264, 85% of the change)'."""
+    """A contributor in words, with its part of the change.
+
+    A count: 'Live stream · Portuguese · Dangerous challenges: 1 → 265 (+264, 85% of the change)'.
+    A rate also says how the segment's weight moved: 'User report: 29.6% → 14.9% of actions, its
+    rate 0.0% → 0.0% (+6.8 pp, 78% of the change)'.
+    """
     definition = metric(name)
     share = f", {contributor.share:.0%} of the change" if contributor.share is not None else ""
-    return (
-        f"{segment_label(contributor.segment)}: {value_text(definition, contributor.before)} → "
-        f"{value_text(definition, contributor.after)} ({signed_amount_text(definition, contributor.contribution)}"
-        f"{share})"
+    amount = f"({signed_amount_text(definition, contributor.contribution)}{share})"
+    rates = f"{value_text(definition, contributor.before)} → {value_text(definition, contributor.after)}"
+    if definition.denominator is None or contributor.weight_before is None or contributor.weight_after is None:
+        return f"{segment_label(contributor.segment)}: {rates} {amount}"
+    weights = (
+        f"{contributor.weight_before:.1%} → {contributor.weight_after:.1%} of {_measure_words(definition.denominator)}"
     )
+    return f"{segment_label(contributor.segment)}: {weights}, its {definition.label.lower()} {rates} {amount}"
 
 
 def event_lines(events: pl.DataFrame) -> list[str]:
