@@ -20,11 +20,13 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from insights.cube import Cube
+from insights.digest import content
 from insights.digest.content import (
     CHART_HEIGHT,
     CHART_SCALE,
     CHART_WIDTH,
     DEFAULT_METRICS,
+    ContentConfig,
     CubeSource,
     DigestBuilder,
     SliceReport,
@@ -32,6 +34,7 @@ from insights.digest.content import (
     default_follow,
 )
 from insights.digest.subscriptions import Channels, Follow, Subscription, Watch
+from insights.errors import DataError
 from insights.formatting import evidence_text, p_value_text, signed_amount_text, value_text
 from insights.labels import segment_label
 from insights.metrics import metric
@@ -340,3 +343,13 @@ def test_the_cube_source_loads_once_and_again_when_old(tmp_path):
     now[0] = 16 * 60
     again = source(subscriber())
     assert again is not first and again.provenance.rows_read == 3
+
+
+def test_the_environment_names_the_source_the_events_and_the_address(sample_dir, monkeypatch):
+    config = ContentConfig.from_env({"HARM_INSIGHTS_SOURCE": str(sample_dir), "HARM_INSIGHTS_BASE_URL": BASE_URL})
+    assert (config.source, config.events, config.base_url) == (str(sample_dir), None, BASE_URL)  # no sample events
+    with pytest.raises(DataError, match="is not an http"):
+        ContentConfig.from_env({"HARM_INSIGHTS_SOURCE": str(sample_dir), "HARM_INSIGHTS_BASE_URL": "javascript:x"})
+    monkeypatch.setattr(content, "_default", None)  # ``render`` builds its builder once, from the environment
+    monkeypatch.setenv("HARM_INSIGHTS_SOURCE", str(sample_dir))
+    assert content.render(core_follower(), QUIET).is_quiet
