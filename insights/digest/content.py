@@ -665,7 +665,7 @@ def chart_description(result: WatchResult, current: Period, periods: int = CHART
     latest = result.trend.series.filter(pl.col("period") == current.start)
     where = f"{definition.label} per {grain} over the last {periods} {grain}s, with its expected band"
     if not len(latest):
-        return where + "."
+        return where
     row = latest.row(0, named=True)
     expected = ""
     if row["expected"] is not None:
@@ -673,7 +673,7 @@ def chart_description(result: WatchResult, current: Period, periods: int = CHART
             f", where {value_text(definition, row['expected'])} was expected "
             f"(range {value_text(definition, row['lower'])} to {value_text(definition, row['upper'])})"
         )
-    return f"{where}: {value_text(definition, row[definition.name])} in the {grain} of {current.label()}{expected}."
+    return f"{where}: {value_text(definition, row[definition.name])} in the {grain} of {current.label()}{expected}"
 
 
 def _unchanged_line(report: DigestReport) -> str | None:
