@@ -653,7 +653,8 @@ def event_lines(events: pl.DataFrame) -> list[str]:
     lines = []
     for row in events.iter_rows(named=True):
         apart = row["days_apart"]
-        when = "in the period" if apart == 0 else f"{-apart} days before" if apart < 0 else f"{apart} days after"
+        days = f"{abs(apart)} day{'s' if abs(apart) != 1 else ''}"
+        when = "in the period" if apart == 0 else f"{days} before" if apart < 0 else f"{days} after"
         lines.append(f"{row['date']:%Y-%m-%d}: {row['title']} ({when})")
     return lines
 
@@ -677,42 +678,45 @@ def chart_description(result: WatchResult, current: Period, periods: int = CHART
 
 
 def _unchanged_line(report: DigestReport) -> str | None:
-    """One line naming the followed slices that did not change, and those too small to judge."""
+    """One line naming the followed slices that did not change, and what could not be judged."""
     steady = [slice_name(s.follow) for s in report.slices if s.judged and not s.changed]
-    small = [s for s in report.slices if not s.judged]
-    parts = []
-    if steady:
-        parts.append(f"No change beyond the usual variation in {_and(steady)}")
-    if small:
-        parts.append(_small_note(small, report))
+    parts = [f"No change beyond the usual variation in {_and(steady)}"] if steady else []
+    parts += _not_judged(report)
     return ("; ".join(parts) + ".") if parts else None
 
 
 def _quiet_line(report: DigestReport) -> str:
-    """A quiet period in one line, naming what is followed."""
+    """A quiet period in one line, naming what is followed (and what could not be judged)."""
     grain = grain_of(report.current)
     judged = [slice_name(s.follow) for s in report.slices if s.judged]
-    small = [s for s in report.slices if not s.judged]
     line = f"A quiet {grain}: nothing you follow changed beyond its usual variation"
     line += f" ({_and(judged)})" if judged else ""
-    return line + (f"; {_small_note(small, report)}." if small else ".")
+    return "; ".join([line, *_not_judged(report)]) + "."
 
 
-def _small_note(small: Sequence[SliceReport], report: DigestReport) -> str:
-    """'too small to judge this week: X (under 100 actions)'; 'not in your data: Y'."""
+def _not_judged(report: DigestReport) -> list[str]:
+    """'too small to judge this week: X (under 100 actions)', 'not in the data you can see: Y',
+    'not measurable in this data: overturn rate (Z)'."""
     grain = grain_of(report.current)
     notes = []
     few = [
         f"{slice_name(s.follow)} (under {s.follow.min_volume:,.0f} {_measure_words(s.follow.volume_measure)})"
-        for s in small
+        for s in report.slices
         if s.status == "small"
     ]
     if few:
         notes.append(f"too small to judge this {grain}: {_and(few)}")
-    absent = [slice_name(s.follow) for s in small if s.status == "absent"]
+    absent = [slice_name(s.follow) for s in report.slices if s.status == "absent"]
     if absent:
         notes.append(f"not in the data you can see: {_and(absent)}")
-    return "; ".join(notes)
+    unmeasured = [
+        f"{', '.join(metric(m).label.lower() for m in s.missing)} ({slice_name(s.follow)})"
+        for s in report.slices
+        if s.judged and s.missing
+    ]
+    if unmeasured:
+        notes.append(f"not measurable in this data: {_and(unmeasured)}")
+    return notes
 
 
 def _measure_words(name: str) -> str:

@@ -353,3 +353,17 @@ def test_the_environment_names_the_source_the_events_and_the_address(sample_dir,
     monkeypatch.setattr(content, "_default", None)  # ``render`` builds its builder once, from the environment
     monkeypatch.setenv("HARM_INSIGHTS_SOURCE", str(sample_dir))
     assert content.render(core_follower(), QUIET).is_quiet
+
+
+def test_what_the_data_cannot_show_is_said_not_skipped(sample_cube):
+    narrower = Cube(sample_cube.data.drop("appeals", "overturns", "language"), sample_cube.provenance)
+    follows = (default_follow({"harm_area": "self_harm"}), default_follow({"language": "pt"}))
+    report = DigestBuilder(lambda _: narrower, base_url=BASE_URL, charts=False).report(subscriber(*follows), QUIET)
+    assert [s.status for s in report.slices] == ["judged", "absent"]
+    assert report.slices[0].missing == ("appeal_rate", "overturn_rate") and report.comparisons == 3
+    digest = DigestBuilder(lambda _: narrower, base_url=BASE_URL, charts=False).compose(report)
+    assert digest.quiet == (
+        "A quiet week: nothing you follow changed beyond its usual variation (Mental health / self-harm); "
+        "not in the data you can see: All harm areas · Language: Portuguese; "
+        "not measurable in this data: appeal rate, overturn rate (Mental health / self-harm)."
+    )
