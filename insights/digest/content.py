@@ -33,9 +33,10 @@ gives Monday–Sunday weeks) ending on or before the end of the days it is sent 
 the period before (:func:`comparison_periods`). When the data stops earlier, it covers the last
 complete period in the data and says so.
 
-**Seams.** The cube a digest reads comes from ``cube_for(subscription)``: today every subscriber
-gets the same cube (:class:`CubeSource`); with per-user access scopes, pass a function that
-returns the subscriber's scoped cube, and nothing else changes. Small-cell suppression goes in
+**Seams.** The cube a digest reads comes from ``cube_for(subscription)``: :class:`CubeSource`
+gives each subscriber the source restricted to their access scope (the app's policy,
+``insights.access``; the whole source when no policy is configured, nothing when the policy does
+not name them). Small-cell suppression goes in
 ``disclose``: it gets each slice's results (:class:`SliceReport`) before any text or chart is
 made, and returns them with what may not be shown removed.
 """
@@ -55,6 +56,7 @@ from urllib.parse import urlencode
 
 import polars as pl
 
+from insights.access import Scope, load_policy, restrict
 from insights.change import Change
 from insights.charts import Chart, expected_band, subtitle_text
 from insights.cube import Cube
@@ -245,9 +247,11 @@ class DigestReport:
 class CubeSource:
     """The cube of one data source, loaded on first use and reloaded when older than ``max_age``.
 
-    Called with a subscription it returns the cube (every subscriber sees the whole source: the
-    default ``cube_for`` until access scopes exist). A long-lived scheduler thus picks up new data
-    without a restart, while the digests of one run share one load.
+    Called with a subscription it returns the cube that subscriber may read: restricted to the
+    scope the access policy (``$HARM_INSIGHTS_ACCESS``) gives the subscriber's id (their email,
+    as the app's Follow button writes it); the whole source when no policy is configured; no cells
+    at all when the policy does not name them (deny by default). A long-lived scheduler thus picks
+    up new data without a restart, while the digests of one run share one load.
     """
 
     def __init__(
@@ -263,6 +267,7 @@ class CubeSource:
         self.options = dict(options or {})
         self.clock = clock
         self._cube: Cube | None = None
+        self._scoped: dict[str, Cube] = {}
         self._loaded_at = 0.0
         self._lock = threading.Lock()
 
@@ -273,12 +278,21 @@ class CubeSource:
         with self._lock:
             if self._cube is None or self.clock() - self._loaded_at > self.max_age.total_seconds():
                 self._cube = load_source(self.source, **self.options)  # type: ignore[arg-type]
+                self._scoped.clear()
                 self._loaded_at = self.clock()
             return self._cube
 
     def __call__(self, subscription: Subscription) -> Cube:
-        """The cube ``subscription`` may read: today, the whole source."""
-        return self.cube()
+        """The cube ``subscription`` may read (see the class docstring)."""
+        cube = self.cube()
+        policy = load_policy()
+        if policy is None:
+            return cube
+        scope = policy.scope_for({"email": subscription.id}) or Scope(subscription.id, (), ())
+        with self._lock:
+            if scope.key not in self._scoped:
+                self._scoped[scope.key] = restrict(cube, scope)
+            return self._scoped[scope.key]
 
 
 # ---------------------------------------------------------------------------------------------

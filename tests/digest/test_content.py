@@ -345,6 +345,25 @@ def test_the_cube_source_loads_once_and_again_when_old(tmp_path):
     assert again is not first and again.provenance.rows_read == 3
 
 
+def test_each_subscriber_reads_only_their_scope_and_an_unnamed_one_nothing(tmp_path, monkeypatch):
+    events = tmp_path / "events.csv"
+    events.write_text(
+        "event_id,actioned_at,harm_area,country\n1,2026-01-05T10:00:00,self_harm,BR\n"
+        "2,2026-01-06T11:00:00,violent_extremism,DE\n3,2026-01-06T12:00:00,violent_extremism,BR\n"
+    )
+    policy = tmp_path / "access.toml"
+    policy.write_text(
+        '[groups.ve_europe]\nharm_areas = ["violent_extremism"]\nregions = ["Europe"]\n'
+        '[[members]]\nemail = "ana@example.com"\ngroups = ["ve_europe"]\n'
+    )
+    source = CubeSource(events)
+    assert source(subscriber(ident="ana@example.com")).query("actions")["actions"][0] == 3  # no policy: everything
+    monkeypatch.setenv("HARM_INSIGHTS_ACCESS", str(policy))
+    ana = source(subscriber(ident="ana@example.com"))
+    assert ana.values("harm_area") == ["violent_extremism"] and ana.values("country") == ["DE"]
+    assert not source(subscriber(ident="bo@example.com")).has_data()
+
+
 def test_the_environment_names_the_source_the_events_and_the_address(sample_dir, monkeypatch):
     config = ContentConfig.from_env({"HARM_INSIGHTS_SOURCE": str(sample_dir), "HARM_INSIGHTS_BASE_URL": BASE_URL})
     assert (config.source, config.events, config.base_url) == (str(sample_dir), None, BASE_URL)  # no sample events
