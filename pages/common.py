@@ -30,6 +30,14 @@ import insights
 from insights import charts, export
 from insights.access import Scope, restrict
 from insights.cube import source_name
+from insights.digest.content import default_follow
+from insights.digest.subscriptions import (
+    add_follow,
+    load_subscriptions,
+    remove_follow,
+    slice_key,
+    subscriptions_path,
+)
 from insights.formatting import escape_markdown
 from insights.labels import dimension_label, label
 from insights.limits import check_upload
@@ -475,6 +483,40 @@ class Page:
         if self.scope.export:
             downloads(chart)
 
+    def follow(self, filters: dict[str, list[str]], name: str, where: Any = st) -> None:
+        """A *Follow* popover for a slice: a digest when it really changes, written to the
+        subscriptions file (``insights.digest``) for the signed-in user, or the local one."""
+        path = subscriptions_path()
+        key = slice_key({d: v for d, v in filters.items() if v})
+        try:
+            mine = load_subscriptions(path).get(self.scope.user) if path.is_file() else None
+        except insights.DataError as error:
+            where.caption(f"Follow is unavailable: {error}")
+            return
+        followed = mine is not None and mine.following(key) is not None
+        widget = hashlib.sha256(key.encode()).hexdigest()[:12]
+        label_text = "Following" if followed else "Follow"
+        icon = ":material/notifications_active:" if followed else ":material/notifications:"
+        with where.popover(label_text, icon=icon, help=f"A weekly digest when {name} really changes"):
+            st.caption(
+                f"A digest every Monday when {name} changes beyond its usual variation: actions, proactive rate, "
+                "actioned within 24 h, appeal and overturn rates (rises or falls of 10 % / 2 pp or more)."
+            )
+            if followed:
+                st.button("Stop following", key=f"unfollow_{widget}", on_click=_unfollow, args=(path, self.scope, key))
+                return
+            email = self.scope.user if "@" in self.scope.user else None
+            if mine is None and email is None:  # a new subscriber needs somewhere to send digests
+                email = st.text_input("Send digests to (email)", key=f"follow_email_{widget}") or None
+            st.button(
+                "Follow",
+                key=f"follow_{widget}",
+                type="primary",
+                disabled=mine is None and email is None,
+                on_click=_follow,
+                args=(path, self.scope, filters, name, email),
+            )
+
     def caveats(self) -> None:
         """Caveats that apply to this view, beside the numbers."""
         areas = self.view.harm_areas
@@ -531,6 +573,22 @@ class Page:
         self.finish()
         st.stop()
         raise AssertionError("st.stop() returns only outside a Streamlit run")
+
+
+def _follow(path: Path, scope: Scope, filters: dict[str, list[str]], name: str, email: str | None) -> None:
+    try:
+        follow = default_follow({d: v for d, v in filters.items() if v}, label=name)
+        add_follow(path, follow, subscriber_id=scope.user, name=scope.user, email=email)
+        st.toast(f"Following {name}: digests go to {email or 'your subscription'}", icon=":material/check:")
+    except insights.DataError as error:
+        st.toast(f"Could not follow: {error}", icon=":material/error:")
+
+
+def _unfollow(path: Path, scope: Scope, key: str) -> None:
+    try:
+        remove_follow(path, subscriber_id=scope.user, key=key)
+    except insights.DataError as error:
+        st.toast(f"Could not stop following: {error}", icon=":material/error:")
 
 
 def downloads(chart: charts.Chart) -> None:

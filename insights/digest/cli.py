@@ -16,7 +16,8 @@ links to the app at ``--base-url`` (``HARM_INSIGHTS_BASE_URL``). ``--render MODU
 another builder (``insights.digest.outline:outline_digest``: what is followed, no numbers).
 
 Configuration from the environment: ``HARM_INSIGHTS_SUBSCRIPTIONS`` (instead of
-``--subscriptions``), ``HARM_INSIGHTS_DELIVERY_LOG`` (default: ``deliveries.sqlite3`` beside the
+``--subscriptions``; default ``~/.config/harm-insights/subscriptions.toml``, the file the app's
+Follow button writes), ``HARM_INSIGHTS_DELIVERY_LOG`` (default: ``deliveries.sqlite3`` beside the
 subscriptions file), ``HARM_INSIGHTS_SMTP_*`` (see :class:`~insights.digest.delivery.SmtpSettings`),
 ``HARM_INSIGHTS_HTTP_TIMEOUT``, and the three above.
 """
@@ -45,7 +46,7 @@ from insights.digest.email_message import email_message, html_body, plain_text
 from insights.digest.message import Digest, webhook_payload
 from insights.digest.schedule import Scheduler
 from insights.digest.slack_blocks import slack_payload
-from insights.digest.subscriptions import Subscription, load_subscriptions
+from insights.digest.subscriptions import Subscription, load_subscriptions, subscriptions_path
 from insights.errors import DataError
 from insights.viewstate import DEFAULT_BASE_URL
 
@@ -133,10 +134,13 @@ def _environ(environ: Mapping[str, str] | None) -> Mapping[str, str]:
 
 
 def _subscriptions_path(args: argparse.Namespace, env: Mapping[str, str]) -> Path:
-    path = args.subscriptions or env.get("HARM_INSIGHTS_SUBSCRIPTIONS")
-    if not path:
-        raise _UsageError("no subscriptions file: pass --subscriptions FILE or set HARM_INSIGHTS_SUBSCRIPTIONS")
-    return Path(path)
+    path = Path(args.subscriptions) if args.subscriptions else subscriptions_path(env)
+    if not path.is_file():
+        raise _UsageError(
+            f"no subscriptions file at {path}: follow a slice in the app, or pass --subscriptions FILE "
+            "or set HARM_INSIGHTS_SUBSCRIPTIONS"
+        )
+    return path
 
 
 def _delivery_log(args: argparse.Namespace, env: Mapping[str, str], subscriptions: Path) -> DeliveryLog:
