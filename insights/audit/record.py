@@ -42,6 +42,9 @@ LOCAL = "local"
 #: The previous hash of the first record.
 GENESIS = "0" * 64
 
+#: The canonical serialization of a record's fields: compact JSON, UTF-8 as it is.
+_SERIALIZATION = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
 #: ``scheme://user:password@``: the password part of a URL written in the details.
 _URL_PASSWORD = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.\-]*://[^\s/@:]*:)[^\s]*@")
 
@@ -114,7 +117,7 @@ class AuditRecord:
 
 def seal(seq: int, at: str, who: str, action: str, what: str, outcome: str, prev_hash: str) -> str:
     """SHA-256 (hex) of the canonical serialization of a record's fields and the previous hash."""
-    payload = json.dumps([seq, at, who, action, what, outcome, prev_hash], ensure_ascii=False, separators=(",", ":"))
+    payload = _SERIALIZATION.encode([seq, at, who, action, what, outcome, prev_hash])
     return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
 
 

@@ -12,6 +12,8 @@ import polars as pl
 
 from insights.audit import AuditLog
 
+from .helpers import drop, new_table
+
 ROOT = Path(__file__).resolve().parents[2]
 
 #: One writer process: it opens the log, waits until every writer has (a file each in the start
@@ -78,17 +80,17 @@ def test_processes_appending_at_once_make_one_chain(backend, tmp_path):
 
 
 def test_processes_opening_a_new_log_at_once_share_it(backend, tmp_path):
-    """Both processes create the tables and the head of a log nobody has opened yet."""
-    with backend.fresh() as fresh:
-        table = f"{fresh.table}_new"
-        writers = start_writers(fresh.url, table, 1, 5, tmp_path)
+    """Both processes create the tables and the head of a log nobody has opened yet (for SQLite,
+    in a file that does not exist yet)."""
+    url, table = backend.url(), new_table()
+    writers = start_writers(url, table, 1, 5, tmp_path)
+    try:
+        assert [writer.wait(timeout=300) for writer in writers] == [0, 0]
+        shared = AuditLog(url, table=table)
         try:
-            assert [writer.wait(timeout=300) for writer in writers] == [0, 0]
-            shared = AuditLog(fresh.url, table=table)
-            try:
-                assert shared.verify().ok and shared.verify().checked == 10
-            finally:
-                shared.close()
+            check = shared.verify()
+            assert check.ok and check.checked == 10
         finally:
-            for name in (table, f"{table}_head"):
-                fresh.sql(f"DROP TABLE IF EXISTS {name}")
+            shared.close()
+    finally:
+        drop(url, table)

@@ -9,7 +9,7 @@ import math
 import random
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from insights.audit import ACTIONS, LOCAL, OUTCOMES, AuditRecord, Event, check_chain, hide_passwords
@@ -23,11 +23,15 @@ JSON = st.recursive(
     max_leaves=12,
 )
 DETAILS = st.dictionaries(st.text(), JSON, max_size=6)
+
+#: Generated JSON is slow to make on a busy machine; that is not what these tests are about.
+PROPERTY = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 #: Fixed offsets: Python compares wall times in a zone's DST fold by their own rules (PEP 495).
 OFFSETS = st.timedeltas(-dt.timedelta(hours=23, minutes=59), dt.timedelta(hours=23, minutes=59)).map(dt.timezone)
 TIMES = st.datetimes(dt.datetime(1970, 1, 2), dt.datetime(2200, 1, 1), timezones=OFFSETS)
 
 
+@PROPERTY
 @given(DETAILS, st.randoms())
 def test_details_are_canonical_whatever_the_key_order(details, rng: random.Random):
     items = list(details.items())
@@ -57,6 +61,7 @@ PASSWORDS = st.text(st.characters(exclude_categories=VISIBLE, exclude_characters
 SCHEMES = st.sampled_from(["postgresql", "postgresql+psycopg", "mysql+pymysql", "https", "snowflake"])
 
 
+@PROPERTY
 @given(SCHEMES, USERINFO, PASSWORDS, st.sampled_from(["db.internal:5432/harm", "10.0.0.5/x", "host"]))
 def test_passwords_in_urls_are_hidden_wherever_they_sit_in_the_details(scheme, user, password, host):
     url = f"{scheme}://{user}:{password}@{host}"
@@ -72,6 +77,7 @@ def test_urls_without_a_password_are_left_alone():
         assert hide_passwords(text) == text
 
 
+@PROPERTY
 @given(TIMES, TIMES)
 def test_stored_times_are_utc_and_sort_as_text_in_time_order(one, other):
     assert timestamp(one).endswith("+00:00")
@@ -106,6 +112,7 @@ def test_every_action_has_a_meaning():
 SEAL_FIELDS = st.tuples(st.integers(1, 10**12), st.text(), st.text(), st.text(), st.text(), st.text(), st.text())
 
 
+@PROPERTY
 @given(SEAL_FIELDS, st.integers(0, 6), st.text())
 def test_the_seal_changes_with_every_field(fields, position, replacement):
     changed = list(fields)
@@ -117,7 +124,7 @@ def test_the_seal_changes_with_every_field(fields, position, replacement):
 EVENTS = st.lists(st.tuples(st.sampled_from(sorted(ACTIONS)), DETAILS, st.sampled_from(OUTCOMES)), max_size=5)
 
 
-@settings(max_examples=40)
+@settings(PROPERTY, max_examples=40)
 @given(EVENTS)
 def test_events_chained_in_turn_form_a_valid_chain(events):
     records: list[AuditRecord] = []

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from insights.audit import AuditRecord, Event
 from insights.audit.record import GENESIS
 
-from .conftest import Fresh
+from .helpers import Fresh
 
 FIELDS = ("at", "who", "action", "what", "outcome", "prev_hash", "hash")
 COLUMNS = ("seq", *FIELDS)
