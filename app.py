@@ -37,6 +37,8 @@ PAGES = {
     ],
     "Data": [st.Page("pages/data_page.py", title="Data", icon=":material/database:", url_path="data")],
 }
+if scope.admin:
+    PAGES["Data"].append(st.Page("pages/audit_page.py", title="Audit log", icon=":material/policy:", url_path="audit"))
 
 navigation = st.navigation(PAGES)
 st.session_state.update(page_path=navigation.url_path, page_title=navigation.title)

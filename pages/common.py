@@ -47,7 +47,7 @@ from insights.periods import GRAINS, Grain, Period
 from insights.trends import events_in_scope, read_events
 from insights.trends.events import EVENT_SCHEMA
 from insights.viewstate import PAGE_PREFIX, ViewState, parse_period_param, period_param
-from pages.signin import require_scope
+from pages.signin import audit, require_scope
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data" / "generated" / "events"
@@ -481,7 +481,7 @@ class Page:
                 },
             )
         if self.scope.export:
-            downloads(chart)
+            downloads(chart, self.scope)
 
     def follow(self, filters: dict[str, list[str]], name: str, where: Any = st) -> None:
         """A *Follow* popover for a slice: a digest when it really changes, written to the
@@ -562,7 +562,9 @@ class Page:
     def finish(self) -> None:
         """End a page: the URL, the sidebar's filters and the deck exports. Every page calls it
         last (``stop`` calls it when a page ends early)."""
-        _write_url(self.url_state())
+        state = self.url_state()
+        _write_url(state)
+        _audit_view(self.scope, self.path or "overview", state)
         if self.preload is not None:
             self.preload.empty()
         draw_filters(self.data)
@@ -591,37 +593,35 @@ def _unfollow(path: Path, scope: Scope, key: str) -> None:
         st.toast(f"Could not stop following: {error}", icon=":material/error:")
 
 
-def downloads(chart: charts.Chart) -> None:
-    """PNG, SVG and CSV downloads of a chart, in a row under it."""
+def audited(scope: Scope, action: str, what: dict[str, Any], make: Callable[[], bytes]) -> Callable[[], bytes]:
+    """A download's bytes, made when the user asks for them and recorded in the audit log."""
+
+    def download() -> bytes:
+        audit(scope.user, action, what)
+        return make()
+
+    return download
+
+
+def downloads(chart: charts.Chart, scope: Scope) -> None:
+    """PNG, SVG and CSV downloads of a chart, in a row under it (each recorded in the audit log)."""
     name = chart.key
     row = st.container(horizontal=True, gap="small")
-    row.download_button(
-        "PNG",
-        data=lambda: export.image_bytes(chart, "png", scale=2),
-        file_name=f"{name}.png",
-        mime="image/png",
-        key=f"png_{name}",
-        on_click="ignore",
-        icon=":material/image:",
-    )
-    row.download_button(
-        "SVG",
-        data=lambda: export.image_bytes(chart, "svg"),
-        file_name=f"{name}.svg",
-        mime="image/svg+xml",
-        key=f"svg_{name}",
-        on_click="ignore",
-        icon=":material/polyline:",
-    )
-    row.download_button(
-        "CSV",
-        data=lambda: export.csv_bytes(chart),
-        file_name=f"{name}.csv",
-        mime="text/csv",
-        key=f"csv_{name}",
-        on_click="ignore",
-        icon=":material/table:",
-    )
+    files: list[tuple[str, str, str, Callable[[], bytes]]] = [
+        ("png", "image/png", ":material/image:", lambda: export.image_bytes(chart, "png", scale=2)),
+        ("svg", "image/svg+xml", ":material/polyline:", lambda: export.image_bytes(chart, "svg")),
+        ("csv", "text/csv", ":material/table:", lambda: export.csv_bytes(chart)),
+    ]
+    for kind, mime, icon, make in files:
+        row.download_button(
+            kind.upper(),
+            data=audited(scope, "export", {"chart": chart.title, "format": kind}, make),
+            file_name=f"{name}.{kind}",
+            mime=mime,
+            key=f"{kind}_{name}",
+            on_click="ignore",
+            icon=icon,
+        )
 
 
 def _preload_charts() -> Any:
@@ -678,6 +678,14 @@ def start_page() -> Page:
     return page
 
 
+def _audit_view(scope: Scope, path: str, state: ViewState) -> None:
+    """Record a page view with its filters (once per distinct view of a session)."""
+    what = {"page": path, "view": state.to_query()}
+    if st.session_state.get("_audited_view") != what:
+        audit(scope.user, "page_view", what)
+        st.session_state["_audited_view"] = what
+
+
 def _write_url(state: ViewState) -> None:
     """Mirror the view into the query string in one update (one browser-history entry)."""
     wanted = state.to_query()
@@ -712,8 +720,13 @@ def deck_export(page: Page) -> None:
         section = page.section()
         side.download_button(
             f"Export deck ({len(page.charts)} charts)",
-            data=lambda: export.build_deck(
-                export.Deck(f"Harm Insights · {page.title}", section.subtitle, [section], source=section.source)
+            data=audited(
+                page.scope,
+                "deck",
+                {"title": page.title, "views": [section.link]},
+                lambda: export.build_deck(
+                    export.Deck(f"Harm Insights · {page.title}", section.subtitle, [section], source=section.source)
+                ),
             ),
             file_name="harm-insights.pptx",
             mime=PPTX,
@@ -743,7 +756,9 @@ def deck_export(page: Page) -> None:
         )
         side.download_button(
             f"Export review deck ({len(sections)} view{'s' if len(sections) > 1 else ''}, {count} charts)",
-            data=lambda: export.build_deck(deck),
+            data=audited(
+                page.scope, "deck", {"title": deck.title, "views": list(review)}, lambda: export.build_deck(deck)
+            ),
             file_name="harm-insights-review.pptx",
             mime=PPTX,
             icon=":material/library_books:",

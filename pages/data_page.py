@@ -11,7 +11,7 @@ import streamlit as st
 from insights import DataError
 from insights.export import safe_csv
 from insights.model import taxonomy_table
-from pages.common import SAMPLE, keep_upload, load_cube, source_key, start_page
+from pages.common import SAMPLE, audited, keep_upload, load_cube, source_key, start_page
 from pages.signin import require_scope
 
 scope = require_scope()
@@ -94,7 +94,9 @@ if scope.admin and provenance.rows_rejected:
     if scope.export:
         st.download_button(
             "Download rejected rows (CSV)",
-            data=lambda: safe_csv(provenance.rejected),
+            data=audited(
+                scope, "export", {"table": "rejected rows", "format": "csv"}, lambda: safe_csv(provenance.rejected)
+            ),
             file_name="rejected-rows.csv",
             mime="text/csv",
             on_click="ignore",

@@ -16,6 +16,7 @@ import streamlit as st
 
 from insights import DataError
 from insights.access import POLICY_VARIABLE, Policy, Scope, load_policy
+from insights.audit import AuditLog
 
 #: Addresses local mode may serve on: this machine only.
 LOOPBACK = {"localhost", "127.0.0.1", "::1"}
@@ -46,6 +47,34 @@ def _policy() -> Policy | None:
     return access_policy(path, modified)
 
 
+@st.cache_resource(show_spinner=False)
+def audit_log() -> AuditLog:
+    """The audit log ($HARM_INSIGHTS_AUDIT_URL, else a SQLite file in the user's state folder)."""
+    return AuditLog()
+
+
+def audit(who: str, action: str, what: dict[str, Any] | None = None, outcome: str = "allowed") -> None:
+    """Append one record to the audit log. A log that cannot be written stops the page: the app
+    does not serve what it cannot account for."""
+    try:
+        audit_log().record(who, action, what, outcome=outcome)  # type: ignore[arg-type]
+    except Exception as error:  # any failure of the log's database: say so, serve nothing
+        st.error(
+            f"The audit log cannot be written ({type(error).__name__}), so the app cannot serve this. "
+            "An administrator must check $HARM_INSIGHTS_AUDIT_URL.",
+            icon=":material/error:",
+        )
+        _stop()
+
+
+def audit_once(who: str, action: str, what: dict[str, Any] | None = None, outcome: str = "allowed") -> None:
+    """``audit`` unless this session recorded the same thing already (a sign-in, a refusal)."""
+    mark = f"_audited_{action}_{outcome}_{who}"
+    if not st.session_state.get(mark):
+        audit(who, action, what, outcome)
+        st.session_state[mark] = True
+
+
 def require_scope() -> Scope:
     """The scope of whoever is using the app; renders the sign-in (or "no access") screen and
     stops the script when there is none."""
@@ -63,6 +92,7 @@ def require_scope() -> Scope:
     scope = policy.scope_for(claims)
     if scope is None:
         _refuse(claims, "Your account is not granted access to any data. Ask your Trust & Safety admin to add you.")
+    audit_once(scope.user, "sign_in", {"groups": list(scope.groups)})
     return scope
 
 
@@ -76,7 +106,7 @@ def account_note(scope: Scope) -> None:
         return
     row = st.sidebar.container(horizontal=True, vertical_alignment="center")
     row.caption(f"Signed in as {scope.user}")
-    row.button("Sign out", on_click=st.logout, icon=":material/logout:", key="sign_out", type="tertiary")
+    row.button("Sign out", on_click=sign_out, args=(scope,), icon=":material/logout:", key="sign_out", type="tertiary")
 
 
 def _local_mode() -> Scope:
@@ -103,11 +133,22 @@ def _sign_in_screen() -> NoReturn:
 
 def _refuse(claims: dict[str, Any], message: str) -> NoReturn:
     _no_navigation()
+    audit_once(_who(claims), "sign_in", {"reason": message}, outcome="denied")
     st.title("Harm Insights")
     st.warning(message, icon=":material/block:")
-    st.caption(f"Signed in as {claims.get('email') or claims.get('sub') or 'an unnamed account'}.")
+    st.caption(f"Signed in as {_who(claims)}.")
     st.button("Sign out", on_click=st.logout, icon=":material/logout:", key="sign_out_denied")
     _stop()
+
+
+def _who(claims: dict[str, Any]) -> str:
+    return str(claims.get("email") or claims.get("sub") or "an unnamed account")
+
+
+def sign_out(scope: Scope) -> None:
+    """Record the sign-out, then sign out."""
+    audit(scope.user, "sign_out")
+    st.logout()
 
 
 def _no_navigation() -> None:

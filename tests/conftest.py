@@ -32,6 +32,15 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def audit_log_of_the_run(tmp_path_factory) -> Path:
+    """The tests' audit log: a SQLite file of this test run (never the user's own log); the apps
+    the tests serve inherit it."""
+    path = tmp_path_factory.mktemp("audit") / "audit.db"
+    os.environ["HARM_INSIGHTS_AUDIT_URL"] = f"sqlite:///{path}"
+    return path
+
+
 @pytest.fixture(scope="session")
 def sample_dir(tmp_path_factory) -> Path:
     """The default sample data (about 1M events), generated once per test session."""
