@@ -133,7 +133,11 @@ class Store(Protocol):
     """Where a cube's cells live and how its questions are answered: the Polars frame in memory
     (``insights.engines.memory``) or an engine (``insights.engines.store``)."""
 
-    engine: str
+    @property
+    def engine(self) -> str:
+        """Where the questions run ('polars', 'duckdb', 'postgresql', …)."""
+        ...
+
     dimensions: tuple[str, ...]
     measures: tuple[str, ...]
     complete: frozenset[str]
