@@ -12,6 +12,8 @@ and offers the deck export.
 
 import streamlit as st
 
+from insights import DataError
+
 st.set_page_config(page_title="Harm Insights", page_icon="🛡️", layout="wide")
 
 PAGES = {
@@ -36,4 +38,7 @@ PAGES = {
 
 navigation = st.navigation(PAGES)
 st.session_state.update(page_path=navigation.url_path, page_title=navigation.title)
-navigation.run()
+try:
+    navigation.run()
+except DataError as error:  # a query the engine could not answer (a database down, a cancelled query)
+    st.error(f"The data source could not answer: {error}", icon=":material/error:")

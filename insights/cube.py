@@ -16,6 +16,7 @@ from typing import Literal, Protocol
 
 import polars as pl
 
+from insights.engines.aggregates import Progress
 from insights.engines.memory import MemoryStore, known_sum
 from insights.engines.request import Request, sum_names
 from insights.errors import DataError
@@ -158,6 +159,14 @@ class Store(Protocol):
         """True when the source changed since it was loaded (its answers are stale)."""
         ...
 
+    def progress(self) -> Progress | None:
+        """How far materialising aggregates is (None: nothing to prepare)."""
+        ...
+
+    def cancel(self) -> None:
+        """Stop the questions running now (their callers get a DataError)."""
+        ...
+
 
 class Cube:
     """Dimensions plus additive measures, at the source's native time grain.
@@ -214,6 +223,17 @@ class Cube:
         """True when the source (a file, a table, a database) changed since the cube was loaded:
         its answers are stale and the app should offer to reload it."""
         return self.store.changed()
+
+    def preparation(self) -> Progress | None:
+        """Materialisation of the aggregates pages use most (an engine cube, after ``warm()``):
+        ready of planned, the one building; None for a cube held in memory. Pages answer from
+        the raw events meanwhile; show ``progress.text()`` while ``not progress.done``."""
+        return self.store.progress()
+
+    def cancel(self) -> None:
+        """Stop the questions this cube's engine is running (call it from another thread, e.g. a
+        Cancel button while a long query runs); the interrupted ``query`` raises ``DataError``."""
+        self.store.cancel()
 
     def values(self, dimension: str, filters: Filters | None = None) -> list[str]:
         """Distinct values of a dimension, the most actioned first (remembered: a cube does not change)."""

@@ -36,6 +36,14 @@ with st.container(border=True):
         table = st.text_input("Table (or leave empty and give a query)")
         query = st.text_area("Query")
         options = {"table": table} if table else {"query": query} if query else {}
+    if kind != "SQL database":
+        engine = st.selectbox(
+            "Engine",
+            ["auto", "polars", "duckdb", "spark"],
+            help="Where questions run: auto picks DuckDB for large Parquet events, else Polars in memory",
+        )
+        if engine != "auto":
+            options["engine"] = engine
     mapping_text = st.text_area(
         "Column mapping (one `their name = canonical name` per line)",
         placeholder="decided_at = actioned_at\ncategory = policy",
@@ -56,7 +64,7 @@ st.subheader("What was loaded")
 cols = st.columns(4)
 cols[0].metric("Rows read", f"{provenance.rows_read:,}")
 cols[1].metric("Rows rejected", f"{provenance.rows_rejected:,}")
-cols[2].metric("Cube cells", f"{len(data.data):,}")
+cols[2].metric("Engine", data.engine)
 cols[3].metric("Data as of", str(provenance.as_of))
 st.caption(
     f"Source: {provenance.source} · kind: {provenance.kind} · loaded {provenance.loaded_at:%Y-%m-%d %H:%M} UTC · "

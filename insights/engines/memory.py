@@ -61,6 +61,13 @@ class MemoryStore:
         """A frame in memory never changes under the cube."""
         return False
 
+    def progress(self) -> None:
+        """Nothing is materialised in the background."""
+        return None
+
+    def cancel(self) -> None:
+        """Questions in memory are short; nothing to cancel."""
+
     def sums(self, request: Request) -> pl.DataFrame:
         """The measure sums of ``request`` per key (unsorted), read from the smallest fitting roll-up."""
         lf = self.rollup(request.dimensions, request.measures).lazy()

@@ -18,7 +18,7 @@ from dataclasses import replace
 
 import polars as pl
 
-from insights.engines.aggregates import Aggregates
+from insights.engines.aggregates import Aggregates, Progress
 from insights.engines.compile import EventColumns, compile_request
 from insights.engines.connections import Connection
 from insights.engines.request import Request
@@ -73,6 +73,14 @@ class EngineStore:
             self._answers.clear()
         self.aggregates.retire()
         return True
+
+    def progress(self) -> Progress:
+        """How far materialising the aggregates is."""
+        return self.aggregates.progress
+
+    def cancel(self) -> None:
+        """Cancel the queries running on the engine."""
+        self.connection.cancel()
 
     def warm(self, dimension_sets: Iterable[Iterable[str]] | None = None) -> None:
         """Materialise the aggregates pages use most, in the background (see ``Aggregates``)."""
