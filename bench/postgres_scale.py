@@ -70,7 +70,7 @@ def main() -> None:
     for millions in args.events:
         folder = args.data / ("10m" if millions <= 10 else "100m") / "events"
         events = pl.scan_parquet(folder / "*.parquet").head(millions * 1_000_000).collect()
-        table = f"bench_events_{millions}m"
+        table = f"bench_events_{millions}m_{os.getpid()}"
         postgres_table(URL, events, table)
         del events
         seen.clear()
