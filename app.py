@@ -13,6 +13,7 @@ draws the sidebar filters and offers the deck export.
 
 import streamlit as st
 
+from insights import DataError
 from pages.signin import account_note, require_scope
 
 st.set_page_config(page_title="Harm Insights", page_icon="🛡️", layout="wide")
@@ -43,4 +44,7 @@ if scope.admin:
 navigation = st.navigation(PAGES)
 st.session_state.update(page_path=navigation.url_path, page_title=navigation.title)
 account_note(scope)
-navigation.run()
+try:
+    navigation.run()
+except DataError as error:  # a query the engine could not answer (a database down, a cancelled query)
+    st.error(f"The data source could not answer: {error}", icon=":material/error:")

@@ -34,19 +34,24 @@ Example (the README documents every key)::
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from functools import reduce
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from insights.cube import Cube, empty_rejections
+from insights.cube import Cube, Store, empty_rejections
+from insights.engines.aggregates import Progress
+from insights.engines.memory import known_sum
+from insights.engines.request import Request
 from insights.errors import DataError
+from insights.geo import region_of
+from insights.metrics import Metric
 
 #: The value meaning "every harm area" / "every place" in the policy file.
 EVERY = "all"
@@ -70,16 +75,6 @@ class Grant:
         """True when the grant covers every cell."""
         return self.harm_areas is None and self.places is None
 
-    def predicate(self, dimensions: tuple[str, ...]) -> pl.Expr:
-        """The cells of a cube with these dimensions inside the grant. A restriction on a
-        dimension the cube lacks cannot be checked, so it admits nothing (deny by default)."""
-        inside = pl.lit(True)
-        if self.harm_areas is not None:
-            inside &= _among("harm_area", self.harm_areas, dimensions)
-        if self.places is not None:
-            inside &= _among("region", self.places, dimensions) | _among("country", self.places, dimensions)
-        return inside
-
     def admits(self, record: Mapping[str, Any]) -> bool:
         """True when a record (an annotated event, a caveat) with these fields is inside the grant.
         Fields the record leaves empty are not restricted (a platform-wide event is everyone's)."""
@@ -89,12 +84,6 @@ class Grant:
         if self.places is None or (region is None and country is None):
             return True
         return str(region) in self.places or str(country) in self.places
-
-
-def _among(dimension: str, names: frozenset[str], dimensions: tuple[str, ...]) -> pl.Expr:
-    if dimension not in dimensions:
-        return pl.lit(False)
-    return pl.col(dimension).cast(pl.String).is_in(sorted(names)).fill_null(False)
 
 
 @dataclass(frozen=True)
@@ -130,12 +119,6 @@ class Scope:
             return None
         return frozenset().union(*(g.harm_areas or () for g in self.grants))
 
-    def predicate(self, dimensions: tuple[str, ...]) -> pl.Expr:
-        """The cells inside the scope: the union of its grants."""
-        if not self.grants:
-            return pl.lit(False)
-        return reduce(lambda a, b: a | b, (g.predicate(dimensions) for g in self.grants))
-
     def admits(self, record: Mapping[str, Any]) -> bool:
         """True when a record (an annotated event, a caveat) is inside one of the scope's grants."""
         return any(g.admits(record) for g in self.grants)
@@ -146,19 +129,135 @@ def _sorted(names: Names) -> list[str] | None:
 
 
 def restrict(cube: Cube, scope: Scope) -> Cube:
-    """The cube as the scope sees it: only in-scope cells; caveats of other harm areas removed;
+    """The cube as the scope sees it: every question answered over in-scope cells only (its
+    store wrapped by ``ScopedStore``, whatever the engine); caveats of other harm areas removed;
     rejected rows (raw input of every harm area) kept for admins with an unrestricted scope only.
     The source's row counts stay (they describe the file, not its cells)."""
     if scope.everything and scope.admin:
         return cube
-    data = cube.data if scope.everything else cube.data.filter(scope.predicate(cube.dimensions))
-    provenance = cube.provenance
     provenance = replace(
-        provenance,
-        caveats=[c for c in provenance.caveats if scope.admits({"harm_area": c.harm_area})],
-        rejected=provenance.rejected if scope.everything and scope.admin else empty_rejections(),
+        cube.provenance,
+        caveats=[c for c in cube.provenance.caveats if scope.admits({"harm_area": c.harm_area})],
+        rejected=empty_rejections(),
     )
-    return Cube(data, provenance, cube.time_grain)
+    store = cube.store if scope.everything else ScopedStore(cube.store, blocks(cube, scope))
+    return Cube(store, provenance, cube.time_grain)
+
+
+#: A block of cells a scope may see: harm areas × countries (None: every value of the dimension).
+Block = tuple[tuple[str, ...] | None, tuple[str, ...] | None]
+
+
+def blocks(cube: Cube, scope: Scope) -> list[Block]:
+    """The scope over this cube's data as disjoint blocks (harm areas × countries): for each harm
+    area the countries any grant gives it (regions resolved to the data's countries), harm areas
+    with the same countries in one block. A grant restricting a dimension the cube lacks gives
+    nothing (deny by default)."""
+    areas = cube.values("harm_area") if "harm_area" in cube.dimensions else None
+    countries = cube.values("country") if "country" in cube.dimensions else None
+    regions = {c: region_of(c) for c in countries or []}
+    reach: dict[str | None, frozenset[str] | None] = {}
+    for grant in scope.grants:
+        if (grant.harm_areas is not None and areas is None) or (grant.places is not None and countries is None):
+            continue
+        places = (
+            None
+            if grant.places is None
+            else frozenset(c for c in countries or [] if c in grant.places or regions[c] in grant.places)
+        )
+        everywhere: list[str | None] = [None]
+        given: list[str | None] = (list(areas) if areas else everywhere) if grant.harm_areas is None else []
+        given += sorted(grant.harm_areas & set(areas or [])) if grant.harm_areas is not None else []
+        for area in given:
+            before = reach.get(area, frozenset())
+            reach[area] = None if before is None or places is None else before | places
+    grouped: dict[frozenset[str] | None, list[str | None]] = {}
+    for area, reached in reach.items():
+        if reached is None or reached:
+            grouped.setdefault(reached, []).append(area)
+    every_area = areas is None or sum(len(group) for group in grouped.values()) == len(areas)
+    return [
+        (
+            None if areas is None or (every_area and len(grouped) == 1) else tuple(sorted(a for a in group if a)),
+            None if reached is None else tuple(sorted(reached)),
+        )
+        for reached, group in grouped.items()
+    ]
+
+
+#: A value no dimension holds: a question outside every block asks for it, so it finds no cells.
+NOTHING = "(outside your access)"
+
+
+class ScopedStore:
+    """A store that answers every request over a scope's blocks only: each block is one request
+    to the store underneath (the request's own filters narrowed to the block), and the blocks'
+    sums are added (they are disjoint). Works the same over every engine."""
+
+    def __init__(self, inner: Store, scope_blocks: list[Block]):
+        self.inner = inner
+        self.blocks = scope_blocks
+        self.dimensions = inner.dimensions
+        self.measures = inner.measures
+        self.complete = inner.complete
+
+    @property
+    def engine(self) -> str:
+        """The engine of the store underneath."""
+        return self.inner.engine
+
+    def sums(self, request: Request) -> pl.DataFrame:
+        """The request's sums over in-scope cells."""
+        narrowed = [r for r in (_narrow(request, block) for block in self.blocks) if r is not None]
+        if not narrowed:  # outside every block: the store's own answer to a slice with no cells
+            if not self.dimensions:
+                return self.inner.sums(request).clear()
+            nothing = {**dict(request.filters), self.dimensions[0]: (NOTHING,)}
+            return self.inner.sums(replace(request, filters=tuple(sorted(nothing.items()))))
+        if len(narrowed) == 1:
+            return self.inner.sums(narrowed[0])
+        parts = pl.concat([self.inner.sums(r) for r in narrowed], how="vertical_relaxed")
+        keys = request.keys
+        sums = [known_sum(c) for c in parts.columns if c not in keys]
+        return parts.group_by(keys).agg(sums) if keys else parts.select(sums)
+
+    def date_range(self) -> tuple[dt.date, dt.date] | None:
+        """First and last day with in-scope cells."""
+        measure = "actions" if "actions" in self.measures else self.measures[0]
+        weight = Metric(measure, measure, measure, None, "count", None, "")
+        days = self.sums(Request.of([weight], (), None, "day"))["period"]
+        return (days.min(), days.max()) if len(days) else None  # type: ignore[return-value]
+
+    def warm(self, dimension_sets: Iterable[Iterable[str]] | None = None) -> None:
+        """Prepare the store underneath."""
+        self.inner.warm(dimension_sets)
+
+    def changed(self) -> bool:
+        """True when the source underneath changed."""
+        return self.inner.changed()
+
+    def progress(self) -> Progress | None:
+        """Materialisation of the store underneath."""
+        return self.inner.progress()
+
+    def cancel(self) -> None:
+        """Stop the questions running underneath."""
+        self.inner.cancel()
+
+
+def _narrow(request: Request, block: Block) -> Request | None:
+    """The request over one block (its filters intersected with the block's); None when the two
+    share no cell."""
+    filters = dict(request.filters)
+    for dimension, allowed in zip(("harm_area", "country"), block, strict=True):
+        if allowed is None:
+            continue
+        wanted = filters.get(dimension)
+        kept = allowed if wanted is None else tuple(v for v in wanted if v in allowed)
+        if not kept:
+            return None
+        filters[dimension] = kept
+    return replace(request, filters=tuple(sorted(filters.items())))
 
 
 @dataclass(frozen=True)

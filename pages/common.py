@@ -660,6 +660,15 @@ def start_page() -> Page:
         if st.session_state.get("page_path") != "data":
             st.page_link("pages/data_page.py", label="Choose another source on the Data page")
         st.stop()
+    if data.changed():
+        st.info("The data changed since it was loaded.", icon=":material/sync:")
+        if st.button("Reload the data"):
+            load_cube.clear()
+            scoped_cube.clear()
+            st.rerun()
+    preparing = data.preparation()
+    if preparing is not None and not preparing.done:
+        st.caption(f"Preparing faster answers: {preparing.text()}")
     url = _url_state()
     view, url_won = read_view(data, url, (src, options))
     page = Page(

@@ -53,6 +53,14 @@ with st.container(border=True):
         mapping = dict(line.split("=", 1) for line in mapping_text.splitlines() if "=" in line)
         if mapping:
             options["columns"] = {k.strip(): v.strip() for k, v in mapping.items()}
+        if kind != "SQL database":
+            engine = st.selectbox(
+                "Engine",
+                ["auto", "polars", "duckdb", "spark"],
+                help="Where questions run: auto picks DuckDB for large Parquet events, else Polars in memory",
+            )
+            if engine != "auto":
+                options["engine"] = engine
         if chosen and st.button("Load", type="primary"):
             load_cube(chosen, source_key(options))
             st.session_state["source"], st.session_state["source_options"] = chosen, options
@@ -68,7 +76,7 @@ cols = st.columns(4)
 if scope.admin:
     cols[0].metric("Rows read", f"{provenance.rows_read:,}")
     cols[1].metric("Rows rejected", f"{provenance.rows_rejected:,}")
-cols[2].metric("Cube cells" + ("" if page.scope.everything else " you may see"), f"{len(data.data):,}")
+cols[2].metric("Engine", data.engine)
 cols[3].metric("Data as of", str(provenance.as_of))
 if scope.admin and provenance.conserved is not None:
     accepted = provenance.rows_accepted or 0

@@ -36,9 +36,10 @@ def events(tmp_path_factory) -> Path:
     return generate.generate(events=40_000, out=tmp_path_factory.mktemp("access"))
 
 
-@pytest.fixture(scope="module")
-def cube(events) -> insights.Cube:
-    return insights.load_source(events)
+@pytest.fixture(scope="module", params=["polars", "duckdb"])
+def cube(events, request) -> insights.Cube:
+    """The sample in memory, and in DuckDB (a scope restricts any engine's answers)."""
+    return insights.load_source(events, engine=request.param)
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +50,9 @@ def raw(events) -> pl.DataFrame:
     )
 
 
-def oracle(raw: pl.DataFrame, scope: Scope, folder: Path) -> insights.Cube:
-    """The cube of the in-scope events only, loaded like any file (rows checked one by one in Python)."""
+def oracle(raw: pl.DataFrame, scope: Scope, folder: Path) -> insights.Cube | None:
+    """The cube of the in-scope events only, loaded like any file (rows checked one by one in Python);
+    None when the scope admits no event."""
 
     def inside(grant: Grant, area: str | None, region: str | None, country: str | None) -> bool:
         area_ok = grant.harm_areas is None or area in grant.harm_areas
@@ -60,6 +62,8 @@ def oracle(raw: pl.DataFrame, scope: Scope, folder: Path) -> insights.Cube:
     keep = [
         any(inside(g, *row) for g in scope.grants) for row in raw.select("harm_area", "_region", "country").iter_rows()
     ]
+    if not any(keep):
+        return None
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "in_scope.parquet"
     raw.filter(pl.Series(keep)).drop("_region").write_parquet(path)
@@ -95,6 +99,9 @@ def test_a_restricted_cube_answers_as_a_cube_of_only_the_in_scope_events(
     restricted = restrict(cube, scope)
     truth = oracle(raw, scope, tmp_path_factory.mktemp("oracle"))
     got = restricted.query(metric, by=list(by), grain=grain)
+    if truth is None:
+        assert got.height == 0 and restricted.values("harm_area") == [], (scope, got)
+        return
     expected = truth.query(metric, by=list(by), grain=grain)
     assert got.equals(expected), (scope, metric, by, grain)
     assert set(restricted.values("harm_area")) == set(truth.values("harm_area"))
@@ -153,11 +160,8 @@ def test_filters_outside_the_scope_find_nothing(cube):
 
 
 def test_a_scope_on_a_dimension_the_data_lacks_admits_nothing(cube):
-    without_places = insights.Cube(
-        cube.data.drop("country", "region").group_by("date", "harm_area").agg(pl.col("actions").sum()),
-        cube.provenance,
-        cube.time_grain,
-    )
+    by_area = cube.query("actions", by=["harm_area"], grain="day").rename({"period": "date"})
+    without_places = insights.Cube(by_area, cube.provenance, cube.time_grain)
     assert not restrict(without_places, VE_EUROPE).has_data()
 
 
