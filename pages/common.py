@@ -44,6 +44,7 @@ from insights.limits import check_upload
 from insights.maps import topojson_data_url
 from insights.model import harm_area_colours
 from insights.periods import GRAINS, Grain, Period
+from insights.sources.confine import load_confined
 from insights.trends import events_in_scope, read_events
 from insights.trends.events import EVENT_SCHEMA
 from insights.viewstate import PAGE_PREFIX, ViewState, parse_period_param, period_param
@@ -76,8 +77,12 @@ def source_key(options: dict[str, Any]) -> SourceKey:
 
 @st.cache_resource(show_spinner="Loading enforcement data…", max_entries=8)
 def load_cube(src: str, options: SourceKey = ()) -> insights.Cube:
-    """Load a source once per process; every page, rerun and session of it reuses the cube."""
-    loaded = insights.load_source(src, **{k: dict(v) if k == "columns" else v for k, v in options})
+    """Load a source once per process; every page, rerun and session of it reuses the cube. A
+    source typed on the Data page (option ``confined``) loads only under the data roots or from an
+    allowlisted database (``insights.sources.confine.load_confined``)."""
+    given = {k: dict(v) if k == "columns" else v for k, v in options if k != "confined"}
+    confined = dict(options).get("confined", False)
+    loaded = load_confined(src, **given) if confined else insights.load_source(src, **given)
     loaded.warm()
     return loaded
 

@@ -35,17 +35,29 @@ with st.container(border=True):
             if upload is not None:
                 chosen = str(keep_upload(upload))
         elif kind == "Path on the server":
-            chosen = st.text_input("File or folder", placeholder="/data/enforcement/events/") or None
+            chosen = (
+                st.text_input(
+                    "File or folder",
+                    placeholder="/data/enforcement/events/",
+                    help="Under a folder listed in HARM_INSIGHTS_DATA_ROOTS",
+                )
+                or None
+            )
         else:
             chosen = (
                 st.text_input(
-                    "SQLAlchemy URL", placeholder="postgresql+psycopg://user:password@host/db", type="password"
+                    "SQLAlchemy URL",
+                    placeholder="postgresql+psycopg://user:password@host/db",
+                    type="password",
+                    help="A database listed in HARM_INSIGHTS_SQL_ALLOW; read-only sessions",
                 )
                 or None
             )
             table = st.text_input("Table (or leave empty and give a query)")
             query = st.text_area("Query")
             options = {"table": table} if table else {"query": query} if query else {}
+        if kind in ("Path on the server", "SQL database"):
+            options["confined"] = True  # under the data roots, or an allowlisted database, read-only
         mapping_text = st.text_area(
             "Column mapping (one `their name = canonical name` per line)",
             placeholder="decided_at = actioned_at\ncategory = policy",

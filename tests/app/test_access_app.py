@@ -117,3 +117,28 @@ def test_without_sign_in_the_app_says_it_is_in_local_mode(sample_dir, monkeypatc
     monkeypatch.setenv("HARM_INSIGHTS_SOURCE", str(sample_dir))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     assert any("Local mode" in c.value for c in at.sidebar.caption)
+
+
+def test_an_admins_server_path_loads_only_under_the_data_roots(signed, sample_dir, monkeypatch, tmp_path):
+    """The Data page's typed path goes through the confinement: disabled without data roots,
+    refused outside them (without saying whether it exists), loaded inside them."""
+    admin_user = {"email": "root@example.org", "groups": ["ts-admins"]}
+
+    def load_typed(path: str) -> AppTest:
+        at = signed(admin_user, "data")
+        at.radio[0].set_value("Path on the server").run()
+        at.text_input[0].set_value(path).run()
+        at.button[0].click().run()
+        return at
+
+    monkeypatch.delenv("HARM_INSIGHTS_DATA_ROOTS", raising=False)
+    disabled = load_typed(str(sample_dir))
+    assert any("HARM_INSIGHTS_DATA_ROOTS" in e.value for e in disabled.error), [e.value for e in disabled.error]
+
+    monkeypatch.setenv("HARM_INSIGHTS_DATA_ROOTS", str(sample_dir.parent))
+    outside = load_typed("/etc/passwd")
+    assert outside.error and not outside.exception
+    assert all("root:" not in e.value for e in outside.error)
+    inside = load_typed(str(sample_dir))
+    assert not inside.error and not inside.exception, [e.value for e in inside.error]
+    assert "Rows read" in [m.label for m in inside.metric]
