@@ -247,6 +247,17 @@ def read_view(data: insights.Cube, url: ViewState, source_id: object) -> tuple[V
     return view, url_won
 
 
+def _dimension_filter(where: Any, data: insights.Cube, dim: str) -> None:
+    """A multiselect of one dimension's codes, shown by label ("All" when empty)."""
+    where.multiselect(
+        dimension_label(dim),
+        filter_choices(data, dim),
+        key=f"f_{dim}",
+        format_func=lambda c: label(dim, c),
+        placeholder="All",
+    )
+
+
 def draw_filters(data: insights.Cube) -> None:
     """The shared sidebar: harm areas, dates, grain, region, country, more dimensions (state in the URL)."""
     first, last = date_bounds(data)
@@ -264,22 +275,10 @@ def draw_filters(data: insights.Cube) -> None:
     dimensions = filter_dimensions(data)
     extra = [d for d in dimensions if d in MORE_FILTERS]
     for dim in [d for d in dimensions if d not in extra]:
-        side.multiselect(
-            dimension_label(dim),
-            filter_choices(data, dim),
-            key=f"f_{dim}",
-            format_func=lambda c, d=dim: label(d, c),
-            placeholder="All",
-        )
+        _dimension_filter(side, data, dim)
     with side.expander("More filters", expanded=any(st.session_state.get(f"f_{d}") for d in extra)):
         for dim in extra:
-            st.multiselect(
-                dimension_label(dim),
-                filter_choices(data, dim),
-                key=f"f_{dim}",
-                format_func=lambda c, d=dim: label(d, c),
-                placeholder="All",
-            )
+            _dimension_filter(st, data, dim)
 
 
 def colour(harm_area: str) -> str:

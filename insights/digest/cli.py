@@ -46,7 +46,7 @@ from insights.digest.email_message import email_message, html_body, plain_text
 from insights.digest.message import Digest, webhook_payload
 from insights.digest.schedule import Scheduler
 from insights.digest.slack_blocks import slack_payload
-from insights.digest.subscriptions import Subscription, load_subscriptions, subscriptions_path
+from insights.digest.subscriptions import Subscription, Subscriptions, load_subscriptions, subscriptions_path
 from insights.errors import DataError
 from insights.viewstate import DEFAULT_BASE_URL
 
@@ -189,6 +189,17 @@ def _configure_logging() -> None:
             logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
+def _set_up(
+    args: argparse.Namespace, render: Render | None, env: Mapping[str, str]
+) -> tuple[Path, Render, RetryPolicy, Subscriptions]:
+    """What both commands start from: logging configured, the subscriptions file and its
+    subscriptions, the content builder and the retry policy (``_UsageError``/``DataError`` if any
+    is wrong)."""
+    _configure_logging()
+    path = _subscriptions_path(args, env)
+    return path, _render(args, render, env), _policy(args), load_subscriptions(path)
+
+
 def digest_command(
     argv: Sequence[str] | None = None,
     *,
@@ -204,12 +215,8 @@ def digest_command(
     out = stdout or sys.stdout
     args = digest_parser().parse_args(argv)
     env = _environ(environ)
-    _configure_logging()
     try:
-        path = _subscriptions_path(args, env)
-        builder = _render(args, render, env)
-        policy = _policy(args)
-        subscriptions = load_subscriptions(path)
+        path, builder, policy, subscriptions = _set_up(args, render, env)
     except (_UsageError, DataError) as exc:
         print(f"harm-insights digest: {exc}", file=sys.stderr)
         return 2
@@ -297,12 +304,8 @@ def schedule_command(
     out = stdout or sys.stdout
     args = schedule_parser().parse_args(argv)
     env = _environ(environ)
-    _configure_logging()
     try:
-        path = _subscriptions_path(args, env)
-        builder = _render(args, render, env)
-        policy = _policy(args)
-        subscriptions = load_subscriptions(path)
+        path, builder, policy, subscriptions = _set_up(args, render, env)
     except (_UsageError, DataError) as exc:
         print(f"harm-insights schedule: {exc}", file=sys.stderr)
         return 2
