@@ -21,18 +21,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from insights.checkout import checkout
 from insights.errors import DataError
 
 #: Benchmarks ``harm-insights bench`` runs when none is named.
 DEFAULT_BENCHMARKS = ("cube", "tcpd", "rca")
-
-
-def checkout() -> Path | None:
-    """The current folder, or the checkout this package runs from, if it holds ``app.py`` and ``pages/``."""
-    for folder in (Path.cwd(), Path(__file__).resolve().parents[1]):
-        if (folder / "app.py").is_file() and (folder / "pages").is_dir():
-            return folder
-    return None
 
 
 def _need_checkout() -> Path:

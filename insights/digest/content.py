@@ -59,6 +59,7 @@ import polars as pl
 from insights.access import Scope, load_policy, restrict
 from insights.change import Change
 from insights.charts import Chart, expected_band, subtitle_text
+from insights.checkout import checkout
 from insights.cube import Cube
 from insights.digest.message import Digest, Section
 from insights.digest.subscriptions import Follow, Subscription, Watch, follow_of, is_http_url
@@ -800,7 +801,7 @@ class ContentConfig:
         events = events or env.get("HARM_INSIGHTS_EVENTS")
         base = base_url or env.get("HARM_INSIGHTS_BASE_URL") or DEFAULT_BASE_URL
         if not chosen:
-            root = _checkout()
+            root = checkout()
             if root is None:
                 raise DataError("no data source: pass --source PATH_OR_URL or set HARM_INSIGHTS_SOURCE")
             chosen = str(root / "sample_data" / "generated" / "events")
@@ -823,12 +824,6 @@ class ContentConfig:
         """A content builder on this configuration (``options`` as for ``DigestBuilder``)."""
         events = read_events(self.events) if self.events else None
         return DigestBuilder(CubeSource(self.source), events=events, base_url=self.base_url, **options)
-
-
-def _checkout() -> Path | None:
-    from insights.cli import checkout
-
-    return checkout()
 
 
 _default: DigestBuilder | None = None
