@@ -151,7 +151,8 @@ def drill_down(
     ``change`` is the watched metric's change on the whole slice (its periods are the drill-down's)
     and ``noise`` the slice's noise model (the screen's); ``examined`` the slice's
     :func:`examined_segments`; ``level`` the level the drill-down of this slice and metric has.
-    Returns at most ``top`` segments, the strongest evidence first, each with its contributors.
+    Returns at most ``top`` segments, the strongest evidence first, each with its contributors; of
+    segments holding the same events (a country and its only language) the first only.
     """
     filters = follow.cube_filters()
     current, baseline = change.current, change.baseline
@@ -179,10 +180,14 @@ def drill_down(
     passed = sorted(
         ((segment, own, replace(c, alpha=at)) for (segment, own, c), at in zip(tested, levels, strict=True) if at),
         key=lambda found: found[2].p_value or 0.0,
-    )[:top]
+    )
     shares = {(r["dimension"], r["value"]): r for r in examined.iter_rows(named=True)}
-    found = []
+    found: list[SegmentChange] = []
     for segment, own, moved in passed:
+        if len(found) >= top:
+            break
+        if any(_same_events(moved) == _same_events(f.change) for f in found):
+            continue
         [(dimension, value)] = segment.items()
         row = shares[(dimension, value)]
         found.append(
@@ -191,6 +196,13 @@ def drill_down(
             )
         )
     return tuple(found)
+
+
+def _same_events(change: Change) -> tuple[float | None, float | None, float | None]:
+    """What tells that two segments hold the same events (a country and the one language spoken in
+    it): the same value in both weeks and the same p-value against the same own series. Of such
+    twins only the first is reported."""
+    return change.value, change.baseline_value, change.p_value
 
 
 __all__ = ["MIN_SEGMENT_SHARE", "SegmentChange", "drill_down", "examined_segments", "holm_levels", "volume_metric"]
