@@ -259,6 +259,7 @@ def test_a_digests_comparisons_share_the_level_and_each_verdict_is_the_rule(samp
                 assert moved.filters == followed | {d: [v] for d, v in inside.segment.items()}
 
 
+@settings(deadline=None)  # a pure function; a busy machine is no failure
 @given(
     start=st.dates(dt.date(2025, 1, 1), dt.date(2026, 12, 31)),
     length=st.sampled_from([1, 7, 7, 7, 30, 31]),
