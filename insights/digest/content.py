@@ -10,7 +10,9 @@ bench (``bench/digest_stories.py``) can recompute:
    against the week before (:func:`insights.trends.measure_change`, tested against the slice's
    own week-to-week noise, :attr:`insights.trends.Trend.noise`) and whether it is *reported*; for
    a reported change its top contributors (:func:`insights.rootcause.explain_change`, ranked as the
-   app's narrative ranks them) and the annotated events nearby (:func:`insights.trends.events_near`).
+   app's narrative ranks them); for a change that is not reported, the segments inside the slice
+   that moved beyond their own noise (the drill-down, :mod:`insights.digest.drilldown`); and the
+   annotated events nearby (:func:`insights.trends.events_near`).
 2. :meth:`DigestBuilder.compose` → :class:`~insights.digest.message.Digest`: the numbers in words
    (:mod:`insights.formatting`), one chart per changed slice (the Trends page's own
    :func:`insights.charts.expected_band`, exported by :func:`insights.export.image_bytes`) and links
@@ -23,10 +25,20 @@ bench (``bench/digest_stories.py``) can recompute:
 - the change goes the watched way and clears the watch's thresholds
   (:meth:`~insights.digest.subscriptions.Watch.matters`);
 - it is more than noise by the library's test, at ``alpha`` (default 5 %, the library's level)
-  shared by the comparisons of one digest: with *m* comparisons each is tested at ``alpha / m``
-  (Bonferroni), so a digest as a whole flags noise at most ``alpha`` of the time, however many
-  slices and metrics its reader follows. The ``Change`` carries that level (``Change.alpha``), so
-  ``Change.significant`` is the verdict the digest prints.
+  shared by the comparisons of one digest: with *m* comparisons each has ``alpha / m``
+  (Bonferroni), half of it for the slice as a whole (tested at ``alpha / 2m``) and half for its
+  drill-down (its segments share ``alpha / 2m``). So a digest as a whole flags noise at most
+  ``alpha`` of the time, however many slices, metrics and segments its reader's follows hold.
+  The ``Change`` carries its level (``Change.alpha``), so ``Change.significant`` is the verdict the
+  digest prints.
+
+**Drill-down.** A watched change that is not reported may hide a segment that moved a lot: the
+digest then reports the segment (one value of one dimension of the slice) when it was big enough
+to examine (the follow's ``min_volume`` and a hundredth of the slice), moved the watched way by
+the watch's thresholds, and is beyond its *own* noise with the slice's segments sharing the
+drill-down's level (Holm). Its section says that the slice as a whole did not move beyond what is
+watched, and what the segment did, with the segment's own contributors, chart and link. The rule
+is :mod:`insights.digest.drilldown`'s.
 
 **Periods.** A digest covers the last complete period of its grain (a cadence of ``0 7 * * MON``
 gives Monday–Sunday weeks) ending on or before the end of the days it is sent for, compared with
@@ -61,15 +73,15 @@ from insights.change import Change
 from insights.charts import Chart, expected_band, subtitle_text
 from insights.checkout import checkout
 from insights.cube import Cube
+from insights.digest.contributors import TOP_CONTRIBUTORS, Contributor, explain, top_contributors
+from insights.digest.drilldown import SegmentChange, drill_down, examined_segments, volume_metric
 from insights.digest.message import Digest, Section
 from insights.digest.subscriptions import Follow, Subscription, Watch, follow_of, is_http_url
 from insights.errors import DataError
 from insights.formatting import evidence_text, p_value_text, signed_amount_text, value_text
 from insights.labels import segment_label
-from insights.metrics import Metric, measures, metric
-from insights.narrative import drivers_from_explanation
+from insights.metrics import measures, metric
 from insights.periods import Grain, Period, grain_of, latest_complete_period, previous_period, shift
-from insights.rootcause import ChangeExplanation, explain_change
 from insights.trends import Trend, events_near, measure_change, read_events, trend
 from insights.viewstate import ALL_HARM_AREAS, DEFAULT_BASE_URL, ViewState, period_param
 
@@ -84,9 +96,6 @@ DEFAULT_MIN_CHANGE = 0.02
 DEFAULT_MIN_VOLUME = 100.0
 #: The level the comparisons of one digest share (the library's default significance level).
 DEFAULT_ALPHA = 0.05
-#: Contributors listed per reported metric, and the least share of the change one must explain.
-TOP_CONTRIBUTORS = 3
-MIN_SHARE = 0.1
 #: Annotated events listed when they fall in the period or within this many days of it.
 EVENTS_WITHIN_DAYS = 7
 #: Periods of history a section's chart shows (26 weeks at week grain).
@@ -117,6 +126,13 @@ def default_watch(name: str) -> Watch:
     return Watch(name, "both", min_change_pct=DEFAULT_MIN_CHANGE_PCT)
 
 
+def comparison_level(alpha: float, comparisons: int) -> float:
+    """The level one of a digest's ``comparisons`` tests its slice at: ``alpha`` shared by the
+    comparisons (Bonferroni), each one's part split in half between the slice as a whole and the
+    segments its drill-down examines."""
+    return alpha / (2 * max(1, comparisons))
+
+
 def comparison_periods(period: Period, as_of: dt.date | None = None) -> tuple[Period, Period]:
     """The period a digest reports on and the one it is compared with.
 
@@ -135,33 +151,13 @@ def comparison_periods(period: Period, as_of: dt.date | None = None) -> tuple[Pe
 
 
 @dataclass(frozen=True)
-class Contributor:
-    """A segment's part in a change, as ``explain_change`` measured it (its ``contributors`` row).
-
-    ``before`` and ``after`` are the metric on the segment in each period, ``contribution`` its
-    part of the change in the metric's unit, ``share`` that part over the whole change. For a rate,
-    ``weight_before`` and ``weight_after`` are the segment's shares of the slice's denominator (a
-    rate moves through its segments' rates and through their weights). ``localized`` marks a root
-    cause ``localize`` found (listed first).
-    """
-
-    segment: dict[str, str]
-    before: float | None
-    after: float | None
-    contribution: float
-    share: float | None
-    p_value: float | None
-    localized: bool = False
-    weight_before: float | None = None
-    weight_after: float | None = None
-
-
-@dataclass(frozen=True)
 class WatchResult:
     """One watched metric of a followed slice in the period: its change, and whether it is reported.
 
     ``trend`` is the slice's series with its expected band (its ``noise`` tested the change; the
-    chart draws it). ``contributors`` are filled for a reported change only.
+    chart draws it). ``contributors`` are filled for a reported change only; ``segments`` for a
+    change that is not reported: the segments of the slice that moved beyond their own noise
+    (the drill-down's findings, the strongest evidence first).
     """
 
     watch: Watch
@@ -169,6 +165,7 @@ class WatchResult:
     trend: Trend
     reported: bool
     contributors: tuple[Contributor, ...] = ()
+    segments: tuple[SegmentChange, ...] = ()
 
 
 SliceStatus = Literal["judged", "small", "absent"]
@@ -203,9 +200,14 @@ class SliceReport:
         return tuple(sorted(found, key=lambda r: r.change.p_value if r.change.p_value is not None else 1.0))
 
     @property
+    def drilled(self) -> tuple[WatchResult, ...]:
+        """The watched metrics not reported on the whole slice but on segments inside it."""
+        return tuple(r for r in self.results if r.segments)
+
+    @property
     def changed(self) -> bool:
-        """True when some watched metric of the slice really changed."""
-        return any(r.reported for r in self.results)
+        """True when some watched metric of the slice, or of a segment inside it, really changed."""
+        return any(r.reported or r.segments for r in self.results)
 
 
 @dataclass(frozen=True)
@@ -213,8 +215,9 @@ class DigestReport:
     """Everything one digest says, as results: whose, which periods, at which level, each slice.
 
     ``period`` is the days the digest is sent for (the cadence's); ``current`` and ``baseline``
-    are the periods compared; ``comparisons`` is how many tests share ``alpha`` (each is run at
-    ``alpha / comparisons``); ``first_day`` and ``as_of`` are the data's first and last days.
+    are the periods compared; ``comparisons`` is how many watched metrics of judged slices share
+    ``alpha`` (each tests its slice at ``test_level``, and its segments share as much);
+    ``first_day`` and ``as_of`` are the data's first and last days.
     ``comparable`` is False when the data does not reach back to ``baseline`` (then no slice is
     judged).
     """
@@ -232,8 +235,9 @@ class DigestReport:
 
     @property
     def test_level(self) -> float:
-        """The level each comparison is tested at (``alpha`` shared by the comparisons)."""
-        return self.alpha / max(1, self.comparisons)
+        """The level each comparison tests its slice at, and its drill-down's segments share: half of
+        its part of ``alpha`` each (``alpha / 2m`` for *m* comparisons)."""
+        return comparison_level(self.alpha, self.comparisons)
 
     @property
     def changed(self) -> tuple[SliceReport, ...]:
@@ -359,20 +363,21 @@ class DigestBuilder:
         comparisons = sum(
             1 for f in subscription.follows if status[f.key] == "judged" for w in f.watches if w.metric in available
         )
-        level = self.alpha / max(1, comparisons)
+        level = comparison_level(self.alpha, comparisons)
         slices = []
         for follow in subscription.follows:
             missing = tuple(w.metric for w in follow.watches if w.metric not in available)
             if status[follow.key] != "judged":
                 slices.append(SliceReport(follow, volumes[follow.key], status[follow.key], missing=missing))
                 continue
+            examined = examined_segments(cube, follow, current=current, baseline=baseline)
             results = tuple(
-                self._watch(cube, follow, watch, current, baseline, level)
+                self._watch(cube, follow, watch, current, baseline, level, examined)
                 for watch in follow.watches
                 if watch.metric in available
             )
             nearby = None
-            if self.events is not None and any(r.reported for r in results):
+            if self.events is not None and any(r.reported or r.segments for r in results):
                 nearby = events_near(self.events, [(current.start, current.end)], self.within_days, follow.filters)
             found = SliceReport(follow, volumes[follow.key], "judged", results, nearby, missing)
             slices.append(self.disclose(found) if self.disclose is not None else found)
@@ -386,26 +391,34 @@ class DigestBuilder:
         name = follow.volume_measure
         if name not in cube.measures or any(d not in cube.dimensions for d in follow.filters):
             return None
-        count = Metric(name, measures()[name].label, name, None, "count", None, "")
-        total = cube.sums(count, filters=follow.cube_filters(), start=current.start, end=current.end)
+        total = cube.sums(volume_metric(name), filters=follow.cube_filters(), start=current.start, end=current.end)
         value = total["numerator"][0] if len(total) else None
         return float(value) if value is not None else 0.0
 
     def _watch(
-        self, cube: Cube, follow: Follow, watch: Watch, current: Period, baseline: Period, level: float
+        self,
+        cube: Cube,
+        follow: Follow,
+        watch: Watch,
+        current: Period,
+        baseline: Period,
+        level: float,
+        examined: pl.DataFrame,
     ) -> WatchResult:
-        """One watched metric: the slice's trend (its noise), the change, the verdict, the contributors."""
+        """One watched metric: the slice's trend (its noise), the change, the verdict, the
+        contributors; when the change is not reported, the drill-down into the ``examined`` segments."""
         filters = follow.cube_filters()
         grain: Grain = grain_of(current)
         fitted = trend(cube, watch.metric, grain, filters, end=current.end)
         change = measure_change(
             cube, watch.metric, current=current, baseline=baseline, filters=filters, noise=fitted.noise, alpha=level
         )
-        reported = change.significant and watch.matters(change.change, change.pct_change)
-        if not reported:
-            return WatchResult(watch, change, fitted, False)
-        why = explain_change(cube, watch.metric, current=current, baseline=baseline, filters=filters, change=change)
-        return WatchResult(watch, change, fitted, True, top_contributors(why, self.top))
+        if change.significant and watch.matters(change.change, change.pct_change):
+            return WatchResult(watch, change, fitted, True, explain(cube, change, self.top))
+        inside = drill_down(
+            cube, follow, watch, change, noise=fitted.noise, examined=examined, level=level, top=self.top
+        )
+        return WatchResult(watch, change, fitted, False, segments=inside)
 
     # -- step 2: words, charts, links ------------------------------------------------------------
 
@@ -473,52 +486,64 @@ class DigestBuilder:
             f"The {grain} of {report.current.label()} against the {grain} before ({report.baseline.label()}). "
             f"A change is reported when it goes the way you watch, clears your thresholds and is beyond the "
             f"slice's usual {grain}-to-{grain} variation, tested at {report.alpha:.0%} across this digest's "
-            f"{report.comparisons} comparison{'s' if report.comparisons != 1 else ''}."
+            f"{report.comparisons} comparison{'s' if report.comparisons != 1 else ''}. Where a slice did not "
+            f"change so, a part of it (a country, a policy …) that did is reported too: tested against its own "
+            f"usual variation and the number of parts looked at."
         )
         return " ".join(parts)
 
     def _section(self, report: DigestReport, found: SliceReport) -> Section:
         grain = grain_of(report.current)
-        reported = found.reported
-        numbers = [line for r in reported for line in (change_line(r.change, grain), band_line(r, report.current))]
-        several = len(reported) > 1
+        reported, drilled = found.reported, found.drilled
+        name = slice_name(found.follow)
+        numbers = [x for r in reported for x in (change_line(r.change, grain), band_line(r.trend, report.current))]
+        several = len(reported) + len(drilled) > 1
         contributors = [
             (f"{metric(r.change.metric).label}: " if several else "") + contributor_line(r.change.metric, c)
             for r in reported
             for c in r.contributors
         ]
-        lead = reported[0]
+        words = _measure_words(found.follow.volume_measure)
+        for result in drilled:
+            numbers.append(whole_line(name, result, grain))
+            for inside in result.segments:
+                numbers += [segment_line(inside, words, grain), band_line(inside.trend, report.current, inside.segment)]
+                part = segment_label(inside.segment)
+                prefix = f"{metric(result.change.metric).label} in {part}: " if several else f"In {part}: "
+                contributors += [prefix + contributor_line(result.change.metric, c) for c in inside.contributors]
+        lead = _lead(reported, drilled)
         chart_png, chart_alt = None, ""
         if self.charts:
-            chart = self.chart(lead, report.current, report.baseline, report.as_of, found.events)
+            chart = self.chart(lead.trend, report.current, report.baseline, report.as_of, found.events)
             chart_png = _image(chart)
-            chart_alt = chart_description(lead, report.current, self.chart_periods)
+            segment = lead.segment if isinstance(lead, SegmentChange) else None
+            chart_alt = chart_description(lead.trend, report.current, self.chart_periods, segment)
         return Section(
-            title=slice_name(found.follow),
+            title=name,
             numbers=tuple(numbers),
             contributors=tuple(contributors),
             events=tuple(event_lines(found.events)) if found.events is not None else (),
             chart_png=chart_png,
             chart_alt=chart_alt,
-            link=self._root_cause_link(found.follow, lead.change),
+            link=self._root_cause_link(lead.change),
         )
 
     def chart(
         self,
-        result: WatchResult,
+        fitted: Trend,
         current: Period,
         baseline: Period,
         as_of: dt.date | None,
         events: pl.DataFrame | None = None,
     ) -> Chart:
-        """A reported change's chart: the Trends page's expected band over the last ``chart_periods``,
-        with the section's nearby ``events`` marked (a static image cannot show a marker's title on
-        hover, so only the events the section lists in words are drawn)."""
+        """A reported change's chart (of a slice, or of a segment a drill-down found): the Trends page's
+        expected band of its trend over the last ``chart_periods``, with the section's nearby
+        ``events`` marked (a static image cannot show a marker's title on hover, so only the events
+        the section lists in words are drawn)."""
         grain: Grain = grain_of(current)
         window_start = shift(current.start, grain, -(self.chart_periods - 1))
-        fitted = result.trend
         shown = dataclasses.replace(fitted, series=fitted.series.filter(pl.col("period") >= window_start))
-        definition = metric(result.change.metric)
+        definition = metric(fitted.metric)
         chart = expected_band(
             shown,
             title=f"{definition.label} per {grain}: expected band",
@@ -536,11 +561,11 @@ class DigestBuilder:
     def _window(self, current: Period) -> tuple[dt.date, dt.date]:
         return shift(current.start, grain_of(current), -(self.chart_periods - 1)), current.end
 
-    def _root_cause_link(self, follow: Follow, change: Change) -> str:
-        """The Root cause page on this slice, metric and the two periods compared."""
+    def _root_cause_link(self, change: Change) -> str:
+        """The Root cause page on the change's slice (or segment), metric and the two periods compared."""
         start, end = self._window(change.current)
         state = ViewState(
-            filters=_view_filters(follow),
+            filters=_view_filters(change.filters),
             start=start,
             end=end,
             grain=grain_of(change.current),
@@ -567,52 +592,6 @@ class DigestBuilder:
 # Results in words
 
 
-def top_contributors(
-    explanation: ChangeExplanation, top: int = TOP_CONTRIBUTORS, min_share: float = MIN_SHARE
-) -> tuple[Contributor, ...]:
-    """The ``top`` segments that explain a change: the root causes ``localize`` found first, then the
-    app narrative's drivers (listed segments that moved the way of the change, most surprising
-    first), each once and only if it explains at least ``min_share`` of the change, with their
-    numbers from ``explain_change``'s ``contributors``."""
-    rows = explanation.contributors.filter(~pl.col("other"))
-    candidates = len(rows)
-    found: list[Contributor] = []
-    wanted = [(s, True) for s in explanation.localized] + [
-        (d.segment, False) for d in drivers_from_explanation(explanation, top=candidates)
-    ]
-    for segment, localized in wanted:
-        if len(found) >= top or any(c.segment == segment for c in found):
-            continue
-        row = _segment_row(rows, explanation.dims, segment)
-        if row is None or row["share"] is None or row["share"] < min_share:
-            continue
-        found.append(
-            Contributor(
-                segment={d: segment[d] for d in explanation.dims if d in segment},  # the breakdown's order
-                before=row["before"],
-                after=row["after"],
-                contribution=row["contribution"],
-                share=row["share"],
-                p_value=row["p_value"],
-                localized=localized,
-                weight_before=row.get("weight_before"),
-                weight_after=row.get("weight_after"),
-            )
-        )
-    return tuple(found)
-
-
-def _segment_row(rows: pl.DataFrame, dims: Sequence[str], segment: Mapping[str, str]) -> dict | None:
-    """The contributors row of exactly this segment (its dimensions set, the others null), or None."""
-    if any(d not in dims for d in segment):
-        return None
-    match = pl.lit(True)
-    for d in dims:
-        match = match & ((pl.col(d) == segment[d]) if d in segment else pl.col(d).is_null())
-    hit = rows.filter(match)
-    return hit.row(0, named=True) if len(hit) else None
-
-
 def change_line(change: Change, grain: str = "week") -> str:
     """'Actions: 1,050 against 741 the week before (+41.7%) — very unlikely to be noise (p < 0.001)'."""
     definition = metric(change.metric)
@@ -623,14 +602,16 @@ def change_line(change: Change, grain: str = "week") -> str:
     )
 
 
-def band_line(result: WatchResult, current: Period) -> str:
-    """'Expected from its trend: 771 (679 to 868); this week is above that range' (the trend's band)."""
-    definition = metric(result.change.metric)
+def band_line(fitted: Trend, current: Period, segment: Mapping[str, str] | None = None) -> str:
+    """'Actions expected from its trend: 771 (679 to 868); this week is above that range' (the trend's
+    band in ``current``); of a segment: 'Actions (France) expected from its trend: …'."""
+    definition = metric(fitted.metric)
+    label = _metric_label(definition.label, segment)
     grain = grain_of(current)
-    latest = result.trend.series.filter(pl.col("period") == current.start)
+    latest = fitted.series.filter(pl.col("period") == current.start)
     row = latest.row(0, named=True) if len(latest) else None
     if row is None or row["expected"] is None or row["lower"] is None or row["upper"] is None:
-        return f"{definition.label}: no expected value yet (too little history)"
+        return f"{label}: no expected value yet (too little history)"
     value = row[definition.name]
     where = "inside"
     if value is not None and value > row["upper"]:
@@ -638,9 +619,32 @@ def band_line(result: WatchResult, current: Period) -> str:
     elif value is not None and value < row["lower"]:
         where = "below"
     return (
-        f"{definition.label} expected from its trend: {value_text(definition, row['expected'])} "
+        f"{label} expected from its trend: {value_text(definition, row['expected'])} "
         f"({value_text(definition, row['lower'])} to {value_text(definition, row['upper'])}); "
         f"this {grain} is {where} {'the' if where == 'inside' else 'that'} range"
+    )
+
+
+def whole_line(name: str, result: WatchResult, grain: str = "week") -> str:
+    """The whole slice's change when only segments inside it are reported: 'Violent extremism as a
+    whole did not change beyond its usual variation. Actions: 5,810 against 5,517 the week before
+    (+5.3%) — could well be noise (p = 0.161)'."""
+    verdict = (
+        "did not change the way or by as much as you watch for"
+        if result.change.significant
+        else "did not change beyond its usual variation"
+    )
+    return f"{name} as a whole {verdict}. {change_line(result.change, grain)}"
+
+
+def segment_line(found: SegmentChange, measure_words: str = "actions", grain: str = "week") -> str:
+    """A segment a drill-down found, with its part of the slice and its change: 'But France (3.5% of
+    its actions the week before) did, beyond its own usual variation (1 of 62 parts looked at):
+    Actions: 348 against 195 the week before (+78.5%) — very unlikely to be noise (p < 0.001)'."""
+    return (
+        f"But {segment_label(found.segment)} ({found.baseline_share:.1%} of its {measure_words} the {grain} before) "
+        f"did, beyond its own usual variation (1 of {found.examined} parts looked at): "
+        f"{change_line(found.change, grain)}"
     )
 
 
@@ -674,12 +678,17 @@ def event_lines(events: pl.DataFrame) -> list[str]:
     return lines
 
 
-def chart_description(result: WatchResult, current: Period, periods: int = CHART_PERIODS) -> str:
+def chart_description(
+    fitted: Trend, current: Period, periods: int = CHART_PERIODS, segment: Mapping[str, str] | None = None
+) -> str:
     """The chart's text alternative: what it shows and the latest period against its expected range."""
-    definition = metric(result.change.metric)
+    definition = metric(fitted.metric)
     grain = grain_of(current)
-    latest = result.trend.series.filter(pl.col("period") == current.start)
-    where = f"{definition.label} per {grain} over the last {periods} {grain}s, with its expected band"
+    latest = fitted.series.filter(pl.col("period") == current.start)
+    where = (
+        f"{_metric_label(definition.label, segment)} per {grain} over the last {periods} {grain}s, "
+        "with its expected band"
+    )
     if not len(latest):
         return where
     row = latest.row(0, named=True)
@@ -690,6 +699,19 @@ def chart_description(result: WatchResult, current: Period, periods: int = CHART
             f"(range {value_text(definition, row['lower'])} to {value_text(definition, row['upper'])})"
         )
     return f"{where}: {value_text(definition, row[definition.name])} in the {grain} of {current.label()}{expected}"
+
+
+def _metric_label(label: str, segment: Mapping[str, str] | None) -> str:
+    """'Actions', or of a segment 'Actions (France)'."""
+    return f"{label} ({segment_label(segment)})" if segment else label
+
+
+def _lead(reported: Sequence[WatchResult], drilled: Sequence[WatchResult]) -> WatchResult | SegmentChange:
+    """What a section's chart and link show: its strongest reported change, else its strongest segment."""
+    if reported:
+        return reported[0]
+    found = [s for r in drilled for s in r.segments]
+    return min(found, key=lambda s: s.change.p_value if s.change.p_value is not None else 1.0)
 
 
 def _unchanged_line(report: DigestReport) -> str | None:
@@ -751,11 +773,11 @@ def _and(items: Sequence[str]) -> str:
     return f"{', '.join(items[:-1])} and {items[-1]}"
 
 
-def _view_filters(follow: Follow) -> dict[str, list[str]]:
-    """A follow's slice as the app's URL filters (harm_area=all when it follows every harm area)."""
-    filters = {d: list(v) for d, v in follow.filters.items()}
-    filters.setdefault("harm_area", [ALL_HARM_AREAS])
-    return filters
+def _view_filters(filters: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    """A slice as the app's URL filters (harm_area=all when it is of every harm area)."""
+    shown = {d: list(v) for d, v in filters.items()}
+    shown.setdefault("harm_area", [ALL_HARM_AREAS])
+    return shown
 
 
 def _image(chart: Chart) -> bytes:

@@ -30,6 +30,7 @@ from insights.digest.content import (
     CubeSource,
     DigestBuilder,
     SliceReport,
+    comparison_level,
     comparison_periods,
     default_follow,
 )
@@ -76,7 +77,8 @@ def test_the_story_week_reports_the_spike_and_every_number_is_the_librarys(sampl
     report, digest = spike_digest
     assert (report.current, report.baseline) == (SPIKE, SPIKE_BASELINE)
     assert report.comparisons == len(CORE) * len(DEFAULT_METRICS)
-    level = 0.05 / report.comparisons
+    level = comparison_level(0.05, report.comparisons)
+    assert level == 0.05 / (2 * report.comparisons)  # half for the slice, half for its drill-down
     # every comparison, recomputed: the slice's own noise (its trend's), at the digest's level
     for found in report.slices:
         filters = found.follow.cube_filters()
@@ -184,13 +186,22 @@ def test_the_watch_decides_what_is_reported(sample_cube):
     made = builder(sample_cube, charts=False)
     spike = {"harm_area": "self_harm"}
 
+    def found(follow: Follow) -> SliceReport:
+        [one] = made.report(subscriber(follow), SPIKE).slices
+        return one
+
     def reported(follow: Follow) -> bool:
-        return bool(made.report(subscriber(follow), SPIKE).changed)
+        return bool(found(follow).reported)
 
     assert reported(Follow(spike, (Watch("actions", "up", min_change_pct=40),)))
-    assert not reported(Follow(spike, (Watch("actions", "down"),)))  # a rise, and only falls matter
-    assert not reported(Follow(spike, (Watch("actions", "up", min_change_pct=50),)))  # +41.7 % is under 50 %
-    assert not reported(Follow(spike, (Watch("actions", "up", min_change=400),)))  # +309 actions
+    assert not found(Follow(spike, (Watch("actions", "down"),))).changed  # a rise, and only falls matter
+    assert not found(Follow(spike, (Watch("actions", "up", min_change=400),))).changed  # +309 actions, +265 inside
+    # +41.7 % is under 50 %, but inside it the Portuguese live streams rose from 5 to 267
+    over_half = found(Follow(spike, (Watch("actions", "up", min_change_pct=50),)))
+    assert not reported(over_half.follow) and over_half.changed
+    [result] = over_half.drilled
+    story = [{"content_type": "live"}, {"policy": "dangerous_challenges"}, {"language": "pt"}, {"country": "BR"}]
+    assert result.segments and all(s.segment in story for s in result.segments)
     small = made(subscriber(Follow(spike, (Watch("actions"),), min_volume=5_000)), SPIKE)
     assert small.is_quiet and "too small to judge this week: Mental health / self-harm (under 5,000 actions)" in (
         small.quiet or ""
@@ -229,16 +240,26 @@ def test_a_digests_comparisons_share_the_level_and_each_verdict_is_the_rule(samp
         assert found.judged == (found.volume is not None and found.volume >= found.follow.min_volume)
         for result in found.results:
             change = result.change
-            assert change.alpha == pytest.approx(0.05 / report.comparisons)
+            level = 0.05 / (2 * report.comparisons)
+            assert change.alpha == pytest.approx(level)
             rule = (
                 change.p_value is not None
-                and change.p_value < 0.05 / report.comparisons
+                and change.p_value < level
                 and result.watch.matters(change.change, change.pct_change)
             )
             assert result.reported == rule
             assert bool(result.contributors) <= result.reported
+            assert not (result.reported and result.segments)  # a drill-down only where the slice is quiet
+            for inside in result.segments:  # each beyond its own noise at its share of the level
+                moved = inside.change
+                assert moved.p_value is not None and moved.alpha is not None
+                assert moved.p_value < moved.alpha <= level
+                assert result.watch.matters(moved.change, moved.pct_change)
+                followed = {d: list(v) for d, v in found.follow.filters.items()}
+                assert moved.filters == followed | {d: [v] for d, v in inside.segment.items()}
 
 
+@settings(deadline=None)  # a pure function; a busy machine is no failure
 @given(
     start=st.dates(dt.date(2025, 1, 1), dt.date(2026, 12, 31)),
     length=st.sampled_from([1, 7, 7, 7, 30, 31]),
@@ -312,7 +333,8 @@ def test_a_rate_contributor_says_how_its_weight_and_rate_moved(sample_cube):
     top = result.contributors[0]
     assert top.segment == {"detection_source": "user_report"} and top.weight_after < top.weight_before
     digest = builder(sample_cube, charts=False).compose(report)
-    assert digest.sections[0].contributors[0] == (
+    several = len(found.reported) + len(found.drilled) > 1  # then each line names its metric
+    assert digest.sections[0].contributors[0] == ("Proactive rate: " if several else "") + (
         f"User report: {top.weight_before:.1%} → {top.weight_after:.1%} of actions, its proactive rate "
         f"{value_text('proactive_rate', top.before)} → {value_text('proactive_rate', top.after)} "
         f"({signed_amount_text('proactive_rate', top.contribution)}, {top.share:.0%} of the change)"
