@@ -5,10 +5,12 @@
 
 For SQLite (a file in a temporary folder) and PostgreSQL (``HARM_INSIGHTS_PG_URL``, default the
 test server; left out with a note when unreachable): the time of one ``AuditLog.record`` of a page
-view with a realistic filters payload, median and 95th percentile over ``--appends`` appends,
-on an empty log and on one already holding ``--records`` records; then, on that full log,
-``verify()`` and listing the last 500 records. Each append is its own committed transaction, so
-its time is mostly the database's durable commit (fsync) on this machine's disk.
+view as the app writes it (``pages.common.view_record`` of a Root cause view with filters, dates
+and choices; the app appends one per distinct view of a session, through ``pages.signin.audit``),
+median and 95th percentile over ``--appends`` appends, on an empty log and on one already
+holding ``--records`` records; then, on that full log, ``verify()`` and listing the last 500
+records. Each append is its own committed transaction, so its time is mostly the database's
+durable commit (fsync) on this machine's disk.
 
 The full log is filled in bulk (records chained here, inserted in one transaction and the head
 moved), which is what ``record`` would have written one by one.
@@ -31,29 +33,29 @@ import sqlalchemy as sa
 
 from insights.audit import AuditLog, Event
 from insights.audit.record import GENESIS
+from insights.viewstate import ViewState
+from pages.common import view_record
 
 PG_URL = os.environ.get("HARM_INSIGHTS_PG_URL", "postgresql+psycopg://harm:harm@127.0.0.1:5432/harm_insights")
 
-#: What a page view records: the page, its whole filter state and the link that reopens it.
-PAGE_VIEW = {
-    "page": "root_cause",
-    "filters": {
-        "harm_area": ["hateful_behavior", "violent_extremism"],
-        "region": "Europe",
-        "country": ["FR", "BE", "NL", "DE"],
-        "content_type": ["video", "live"],
-        "detection_source": ["user_report", "trusted_flagger"],
-        "start": "2026-01-05",
-        "end": "2026-03-29",
-        "grain": "week",
-    },
-    "metric": "proactive_rate",
-    "current": ["2026-03-02", "2026-03-29"],
-    "baseline": ["2026-02-02", "2026-03-01"],
-    "source": "sample_data/generated/events",
-    "link": "/root_cause?harm_area=hateful_behavior&harm_area=violent_extremism&region=Europe&grain=week"
-    "&p_metric=proactive_rate&cur=2026-03-02..2026-03-29&base=2026-02-02..2026-03-01",
-}
+#: What the app records of a page view (``pages.common.view_record``, one record per distinct
+#: view of a session): here a Root cause view with filters, dates, grain and the page's choices.
+PAGE_VIEW = view_record(
+    "root_cause",
+    ViewState(
+        filters={
+            "harm_area": ["hateful_behavior", "violent_extremism"],
+            "region": ["Europe"],
+            "country": ["FR", "BE", "NL", "DE"],
+            "content_type": ["video", "live"],
+            "detection_source": ["user_report", "trusted_flagger"],
+        },
+        start=dt.date(2026, 1, 5),
+        end=dt.date(2026, 3, 29),
+        grain="week",
+        page={"metric": "proactive_rate", "current": "2026-03-02..2026-03-29", "baseline": "2026-02-02..2026-03-01"},
+    ),
+)
 
 
 @contextmanager

@@ -691,9 +691,14 @@ def start_page() -> Page:
     return page
 
 
+def view_record(path: str, state: ViewState) -> dict[str, Any]:
+    """What the audit log keeps of a page view: the page and its view as query parameters."""
+    return {"page": path, "view": state.to_query()}
+
+
 def _audit_view(scope: Scope, path: str, state: ViewState) -> None:
     """Record a page view with its filters (once per distinct view of a session)."""
-    what = {"page": path, "view": state.to_query()}
+    what = view_record(path, state)
     if st.session_state.get("_audited_view") != what:
         audit(scope.user, "page_view", what)
         st.session_state["_audited_view"] = what
