@@ -1,11 +1,11 @@
 """Limits on what one input may cost before it is parsed: bytes uploaded, bytes once decompressed,
-columns in a header, files and bytes of a source on the server. Past a limit the input is refused
+columns in a header, bytes in one line, files and bytes of a source on the server. Past a limit the input is refused
 with a ``DataError`` naming the limit and the setting that raises it, so a crafted file (a zip
 bomb, a million-column header) or a careless path (a whole disk) cannot take the server's memory
 or time.
 
 Each limit is read from the environment (``HARM_INSIGHTS_MAX_UPLOAD_MB``,
-``HARM_INSIGHTS_MAX_DECOMPRESSED_MB``, ``HARM_INSIGHTS_MAX_COLUMNS``,
+``HARM_INSIGHTS_MAX_DECOMPRESSED_MB``, ``HARM_INSIGHTS_MAX_COLUMNS``, ``HARM_INSIGHTS_MAX_LINE_KB``,
 ``HARM_INSIGHTS_MAX_SERVER_FILES``, ``HARM_INSIGHTS_MAX_SERVER_MB``) when it is checked.
 """
 
@@ -18,6 +18,8 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
+
 from insights.errors import DataError
 
 MB = 1024 * 1024
@@ -26,13 +28,16 @@ MB = 1024 * 1024
 @dataclass(frozen=True)
 class Limits:
     """What one input may cost: ``upload_bytes`` as sent, ``decompressed_bytes`` once unpacked
-    (per file and for all parts of an archive together), ``columns`` in a header, and for a
+    (per file and for all parts of an archive together), ``columns`` in a header, ``line_bytes`` in
+    one line of a text file (a record is a few hundred bytes; a file of one endless line is how a
+    decompression bomb looks, and a parser holds such a line whole), and for a
     file or folder on the server ``server_files`` (the entries walked: files and sub-folders)
     and ``server_bytes`` (its data files' sizes added up)."""
 
     upload_bytes: int = 200 * MB
     decompressed_bytes: int = 2048 * MB
     columns: int = 500
+    line_bytes: int = MB
     server_files: int = 10_000
     server_bytes: int = 20_480 * MB
 
@@ -44,6 +49,7 @@ class Limits:
             upload_bytes=_megabytes("HARM_INSIGHTS_MAX_UPLOAD_MB", default.upload_bytes),
             decompressed_bytes=_megabytes("HARM_INSIGHTS_MAX_DECOMPRESSED_MB", default.decompressed_bytes),
             columns=int(os.environ.get("HARM_INSIGHTS_MAX_COLUMNS", default.columns)),
+            line_bytes=int(float(os.environ.get("HARM_INSIGHTS_MAX_LINE_KB", default.line_bytes / 1024)) * 1024),
             server_files=int(os.environ.get("HARM_INSIGHTS_MAX_SERVER_FILES", default.server_files)),
             server_bytes=_megabytes("HARM_INSIGHTS_MAX_SERVER_MB", default.server_bytes),
         )
@@ -74,6 +80,46 @@ def check_columns(name: str, count: int, limits: Limits | None = None) -> None:
         )
 
 
+class LineWatch:
+    """Follows the lines of a text as its bytes pass (in chunks) and refuses the first line longer
+    than ``Limits.line_bytes``, so an endless line is stopped after a megabyte, not parsed."""
+
+    def __init__(self, name: str, limits: Limits | None = None) -> None:
+        self.name, self.limit = name, (limits or Limits.from_env()).line_bytes
+        self.line, self.run = 1, 0  # the line being read, and its bytes so far
+
+    def feed(self, chunk: bytes) -> None:
+        """Account for the next bytes of the text (a ``DataError`` on a line past the limit)."""
+        ends = np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == ord("\n"))
+        if ends.size == 0:
+            self.run += len(chunk)
+            if self.run > self.limit:
+                raise self._refusal(self.line)
+            return
+        if self.run + int(ends[0]) > self.limit:
+            raise self._refusal(self.line)
+        over = np.flatnonzero(np.diff(ends) - 1 > self.limit)
+        if over.size:
+            raise self._refusal(self.line + int(over[0]) + 1)
+        self.line += int(ends.size)
+        self.run = len(chunk) - int(ends[-1]) - 1
+        if self.run > self.limit:
+            raise self._refusal(self.line)
+
+    def _refusal(self, line: int) -> DataError:
+        return DataError(
+            f"{self.name}: line {line:,} is longer than {self.limit / 1024:,.0f} KB (HARM_INSIGHTS_MAX_LINE_KB); "
+            "expected a text file of records (a row of the canonical model is a few hundred bytes)"
+        )
+
+
+def check_lines(name: str, data: bytes, limits: Limits | None = None) -> None:
+    """Refuse a text whose longest line is past ``Limits.line_bytes`` (before it is decoded or parsed)."""
+    watch = LineWatch(name, limits)
+    for start in range(0, len(data), 16 * MB):
+        watch.feed(data[start : start + 16 * MB])
+
+
 def _refuse_decompressed(name: str, limit: int) -> DataError:
     return DataError(
         f"{name}: unpacks to more than {limit / MB:,.0f} MB (HARM_INSIGHTS_MAX_DECOMPRESSED_MB); "
@@ -82,12 +128,14 @@ def _refuse_decompressed(name: str, limit: int) -> DataError:
 
 
 def gunzip(name: str, data: bytes, limits: Limits | None = None) -> bytes:
-    """A gzip file's content, read in chunks and refused as soon as it passes the limit."""
+    """A gzip file's content, read in chunks and refused as soon as it passes the limit (or a line
+    passes ``Limits.line_bytes``)."""
     limit = (limits or Limits.from_env()).decompressed_bytes
-    out = io.BytesIO()
+    out, lines = io.BytesIO(), LineWatch(name, limits)
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
             while chunk := stream.read(MB):
+                lines.feed(chunk)
                 out.write(chunk)
                 if out.tell() > limit:
                     raise _refuse_decompressed(name, limit)
@@ -98,8 +146,8 @@ def gunzip(name: str, data: bytes, limits: Limits | None = None) -> bytes:
 
 def zip_members(name: str, data: bytes, budget: list[int], limits: Limits | None = None) -> Iterator[tuple[str, bytes]]:
     """The files of a zip archive as (name, bytes), in name order, one at a time, each read in
-    chunks; ``budget`` (one mutable number shared by nested archives) is what may still be
-    unpacked in all."""
+    chunks (a text member's lines checked as it unpacks); ``budget`` (one mutable number shared by
+    nested archives) is what may still be unpacked in all."""
     limit = (limits or Limits.from_env()).decompressed_bytes
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -110,9 +158,16 @@ def zip_members(name: str, data: bytes, budget: list[int], limits: Limits | None
             if member.is_dir():
                 continue
             out = io.BytesIO()
+            lines = (
+                None
+                if member.filename.lower().endswith((".zip", ".parquet"))
+                else LineWatch(f"{name}: {member.filename}", limits)
+            )
             try:
                 with archive.open(member) as stream:
                     while chunk := stream.read(MB):
+                        if lines is not None:
+                            lines.feed(chunk)
                         out.write(chunk)
                         budget[0] -= len(chunk)
                         if budget[0] < 0:

@@ -22,7 +22,7 @@ import polars as pl
 
 from insights.cube import empty_rejections
 from insights.errors import DataError
-from insights.limits import check_columns, gunzip
+from insights.limits import check_columns, check_lines, gunzip
 from insights.sources.rejections import as_rejections
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz")
@@ -85,7 +85,9 @@ def read_one(name: str, source: Path | bytes, encoding: str) -> RawTable:
         return read_parquet(name, source)
     data = source.read_bytes() if isinstance(source, Path) else source
     if name.lower().endswith(".gz") or data[:2] == b"\x1f\x8b":
-        data = gunzip(name, data)
+        data = gunzip(name, data)  # lines checked as it unpacks
+    else:
+        check_lines(name, data)
     return read_csv_bytes(name, data, encoding)
 
 
@@ -147,7 +149,7 @@ def read_csv_bytes(name: str, data: bytes, encoding: str = "utf-8") -> RawTable:
     ragged = _ragged_records(text, delimiter, n_fields)
     try:
         frame = pl.read_csv(
-            io.StringIO(text),
+            text.encode(),  # bytes: a StringIO holds four bytes a character
             separator=delimiter,
             infer_schema=False,
             truncate_ragged_lines=True,
@@ -189,8 +191,10 @@ def _without_blank_records(text: str) -> str:
 def _ragged_records(text: str, delimiter: str, n_fields: int) -> list[tuple[int, int]]:
     """(data row number, field count) of every record whose field count differs from the header's."""
     if '"' not in text:
-        lines = pl.Series(text.splitlines()[1:], dtype=pl.String)
-        lines = lines.filter(lines.str.len_chars() > 0)
+        # split in Arrow, not into Python strings (a line costs 8 bytes, not 50+): records end at "\n"
+        # only, as for the parser
+        lines = pl.Series([text], dtype=pl.String).str.split("\n").explode().slice(1)
+        lines = lines.filter(lines.str.len_bytes() > 0)
         counts = lines.str.count_matches(delimiter, literal=True) + 1
         bad = (counts != n_fields).arg_true()
         return [(int(i) + 1, int(counts[i])) for i in bad]
