@@ -8,6 +8,7 @@ rate is a ratio of sums.
 from __future__ import annotations
 
 import ast
+import copy
 import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
@@ -17,6 +18,7 @@ from typing import Literal
 
 import polars as pl
 
+from insights.disclosure import Suppression, suppress, withheld_of
 from insights.errors import DataError
 from insights.filters import Filters, normalise_filters
 from insights.metrics import MEASURES, Metric, as_metric, metrics
@@ -167,6 +169,7 @@ class Cube:
         self._complete = frozenset(m for m in self.measures if data[m].null_count() == 0)
         self._rollups: dict[frozenset[str], pl.DataFrame] = {}
         self._values: dict[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], list[str]] = {}
+        self.suppression: Suppression | None = None
 
     def __repr__(self) -> str:
         return (
@@ -359,7 +362,8 @@ class Cube:
         """
         wanted = [as_metric(n) for n in ([metrics] if isinstance(metrics, str) else metrics)]
         grouped, keys = self._summed(wanted, by, filters, grain, start, end)
-        return self._collect(grouped.select(*self._key_columns(keys), *self.metric_exprs(wanted)), keys)
+        withheld = self._withheld({m.name: self._sum_names(m) for m in wanted})
+        return self._collect(grouped.select(*self._key_columns(keys), *self.metric_exprs(wanted), *withheld), keys)
 
     def sums(
         self,
@@ -388,6 +392,9 @@ class Cube:
                 pl.col(num_name).alias("numerator"),
                 denominator.alias("denominator"),
                 *self.metric_exprs([wanted]),
+                *self._withheld(
+                    {"numerator": (num_name,), "denominator": (den_name,), wanted.name: (num_name, den_name)}
+                ),
             ),
             keys,
         )
@@ -413,7 +420,7 @@ class Cube:
             lf = lf.with_columns(period=period_start(pl.col("date"), grain))
             keys = ["period", *keys]
         sums = self.sum_exprs(wanted)
-        return (lf.group_by(keys).agg(sums) if keys else lf.select(sums)), keys
+        return self._disclosed(lf.group_by(keys).agg(sums) if keys else lf.select(sums), keys, filters), keys
 
     def _key_columns(self, keys: Sequence[str]) -> list[pl.Expr]:
         return [pl.col(k).cast(pl.String) if k in self.dimensions else pl.col(k) for k in keys]
@@ -421,3 +428,32 @@ class Cube:
     @staticmethod
     def _collect(result: pl.LazyFrame, keys: Sequence[str]) -> pl.DataFrame:
         return result.sort(keys, nulls_last=True).collect() if keys else result.collect()
+
+    # -- Small-cell suppression (insights.disclosure): the one hook ------------------------------
+    # ``_summed`` hands its sums to ``_disclosed``; ``query`` and ``sums`` add ``_withheld`` columns.
+
+    def with_suppression(self, policy: Suppression | None) -> Cube:
+        """This cube answering with small cells suppressed by ``policy`` (None: not suppressed).
+
+        The same data and caches; every answer of ``query`` and ``sums`` (and so everything built
+        on them) has its counts and the sums behind its rates suppressed, and carries a
+        ``<column>__withheld`` companion per value (see ``insights.disclosure``).
+        """
+        suppressed = copy.copy(self)
+        suppressed.suppression = policy
+        return suppressed
+
+    def _disclosed(self, sums: pl.LazyFrame, keys: list[str], filters: Filters | None) -> pl.LazyFrame:
+        """The measure sums of an answer, suppressed by the cube's policy (as they are without one)."""
+        if self.suppression is None:
+            return sums
+        frame = sums.collect()
+        columns = [c for c in frame.columns if c not in keys]
+        return suppress(frame, self.suppression, keys=keys, columns=columns, filters=filters).lazy()
+
+    def _withheld(self, values: dict[str, tuple[str | None, ...]]) -> list[pl.Expr]:
+        """The companions of an answer's values, each computed from these sum columns (none
+        without a policy)."""
+        if self.suppression is None:
+            return []
+        return [withheld_of(name, [s for s in sums if s is not None]) for name, sums in values.items()]
