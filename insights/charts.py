@@ -16,8 +16,9 @@ import polars as pl
 from plotly.basedatatypes import BaseTraceType
 
 from insights.cube import Caveat
+from insights.disclosure import withheld_column
 from insights.filters import Filters, normalise_filters
-from insights.formatting import change_text
+from insights.formatting import change_text, value_text, withheld_in, withheld_note
 from insights.labels import dimension_label, label, plain
 from insights.metrics import Format, as_metric, measures
 from insights.model import DIMENSION_LABELS, harm_area_colours
@@ -343,7 +344,7 @@ def trend(
         )
     add_markers(figure, events, caveats)
     figure.update_yaxes(**axis_format(metric), title=definition.label)
-    figure.update_xaxes(title=None)
+    figure.update_xaxes(title=withheld_note(withheld_in(frame, metric)))
     style(figure, title or f"{definition.label} over time")
     return Chart(
         key,
@@ -411,10 +412,14 @@ def breakdown(
 ) -> Chart:
     """Horizontal bars of a metric by the values of one dimension, largest first."""
     definition = as_metric(metric)
-    shown = _label_values(frame.drop_nulls(metric).sort(metric, descending=True).head(top), dimension)
+    withheld = withheld_column(metric)
+    kept = pl.col(metric).is_not_null() | (pl.col(withheld).is_not_null() if withheld in frame.columns else False)
+    ranked = frame.filter(kept).sort(metric, descending=True, nulls_last=True).head(top)
+    shown = _label_values(ranked, dimension)
     colours = [
         series_colour(dimension, v, 0) if dimension == "harm_area" else ACCENT for v in shown[dimension].to_list()
     ]
+    hidden = withheld_in(shown, metric)
     figure = go.Figure(
         go.Bar(
             x=shown[metric].to_list(),
@@ -425,6 +430,11 @@ def breakdown(
             hovertemplate=f"%{{y}}: %{{x{hover_format(metric)}}}<extra></extra>",
         )
     )
+    if any(hidden):  # withheld rows keep their place, labelled '<10', with no bar
+        texts = [value_text(metric, v, w) for v, w in zip(shown[metric].to_list(), hidden, strict=True)]
+        figure.update_traces(
+            text=texts, textposition="outside", cliponaxis=False, hovertemplate="%{y}: %{text}<extra></extra>"
+        )
     figure.update_yaxes(autorange="reversed", title=None)
     figure.update_xaxes(**axis_format(metric), title=definition.label)
     name = title or f"{definition.label} by {DIMENSION_LABELS.get(dimension, dimension).lower()}"
@@ -527,6 +537,9 @@ def small_multiples(
     name = title or f"{definition.label} by {DIMENSION_LABELS.get(facet, facet).lower()}"
     style(figure, name, height=260 * rows + 80)
     figure.update_yaxes(**axis_format(metric))
+    note = withheld_note(withheld_in(frame, metric))
+    if note:
+        figure.update_xaxes(title=note, row=rows, col=1)
     return Chart(key, name, figure, frame, "other", "period", facet, [metric], metric, definition.definition)
 
 
@@ -615,6 +628,7 @@ def expected_band(
         )
     add_markers(figure, events, caveats)
     figure.update_yaxes(**axis_format(trend.metric), title=definition.label)
+    figure.update_xaxes(title=withheld_note(withheld_in(frame, trend.metric)))
     name = title or f"{definition.label}: expected band, anomalies and change points"
     style(figure, name)
     data = frame.select(
@@ -624,6 +638,7 @@ def expected_band(
         "lower",
         "upper",
         "anomaly",
+        *[c for c in [withheld_column(trend.metric)] if c in frame.columns],
         is_change_point=pl.col("period").is_in(trend.change_points),
     )
     # "other": a native line chart would drop the band, the anomalies and the change points

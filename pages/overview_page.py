@@ -48,7 +48,7 @@ def card(column, area: str | None, found: KpiCard | None, name: str) -> None:
         help_text += f"\n\nAgainst a year earlier: {yoy}."
     column.metric(
         definition.label,
-        value_text(definition, change.value if change else None),
+        change.value_text() if change else value_text(definition, None),
         delta=change.change_text() if change else None,
         delta_color="normal" if definition.higher_is_better else "inverse",
         help=help_text,
@@ -56,9 +56,9 @@ def card(column, area: str | None, found: KpiCard | None, name: str) -> None:
     )
     spark = history.filter(history[by] == area) if by else history
     column.markdown(charts.sparkline_svg(spark.tail(26)[name].to_list(), colour(area or "")), unsafe_allow_html=True)
-    if change and change.value is not None:
+    if change and (change.value is not None or change.withheld is not None):
         title = f"{definition.label} · {label('harm_area', area) if area else 'All harm areas'}"
-        page.kpis.append(Kpi(title, value_text(definition, change.value), change.change_text()))
+        page.kpis.append(Kpi(title, change.value_text(), change.change_text()))
 
 
 for area in view.harm_areas or [None]:
