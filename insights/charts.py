@@ -430,11 +430,14 @@ def breakdown(
             hovertemplate=f"%{{y}}: %{{x{hover_format(metric)}}}<extra></extra>",
         )
     )
-    if any(hidden):  # withheld rows keep their place, labelled '<10', with no bar
+    if any(hidden):  # withheld rows keep their place with no bar, labelled '<10' (Plotly labels no empty bar)
         texts = [value_text(metric, v, w) for v, w in zip(shown[metric].to_list(), hidden, strict=True)]
         figure.update_traces(
             text=texts, textposition="outside", cliponaxis=False, hovertemplate="%{y}: %{text}<extra></extra>"
         )
+        for name, text, why in zip(shown[f"{dimension}_label"].to_list(), texts, hidden, strict=True):
+            if why is not None:
+                figure.add_annotation(x=0, y=name, text=text, xanchor="left", showarrow=False, font={"color": MUTED})
     figure.update_yaxes(autorange="reversed", title=None)
     figure.update_xaxes(**axis_format(metric), title=definition.label)
     name = title or f"{definition.label} by {DIMENSION_LABELS.get(dimension, dimension).lower()}"
