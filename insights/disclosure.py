@@ -236,28 +236,32 @@ def _companion(column: str, primary: pl.Expr, hidden: pl.Expr) -> pl.Expr:
 
 def _complements(work: pl.DataFrame, keys: Sequence[str], hidden: Mapping[str, str]) -> pl.DataFrame:
     """Withhold complements until no group of siblings along any key has exactly one hidden cell."""
+    groups = {key: f"__siblings_{i}" for i, key in enumerate(keys)}  # one integer id per sibling group
+    work = work.with_columns(
+        (pl.struct(others).rank("dense") if (others := [k for k in keys if k != key]) else pl.lit(0)).alias(group)
+        for key, group in groups.items()
+    )
     while True:
         before = work.select(pl.sum_horizontal(pl.col(h).sum() for h in hidden.values())).item()
         for column, flag in hidden.items():
-            for key in keys:
-                work = work.with_columns(_complement_pass(column, flag, [k for k in keys if k != key]).alias(flag))
+            for group in groups.values():
+                work = _complement_pass(work, column, flag, group)
         if work.select(pl.sum_horizontal(pl.col(h).sum() for h in hidden.values())).item() == before:
-            return work
+            return work.drop(groups.values())
 
 
-def _complement_pass(column: str, flag: str, others: list[str]) -> pl.Expr:
-    """``flag`` with, in each group of cells sharing the ``others`` keys that has exactly one hidden
-    cell, the smallest other non-zero shown cell hidden as well."""
-
-    def over(expr: pl.Expr) -> pl.Expr:
-        return expr.over(others) if others else expr
-
+def _complement_pass(work: pl.DataFrame, column: str, flag: str, group: str) -> pl.DataFrame:
+    """``work`` with, in each ``group`` of siblings that has exactly one hidden cell (``flag``), the
+    smallest other non-zero shown cell hidden as well (one window per step: nested windows are slow)."""
     value, hidden = pl.col(column), pl.col(flag)
-    lonely = over(hidden.sum()) == 1
     candidate = ~hidden & (value > 0).fill_null(False)
-    smallest = over(pl.when(candidate).then(value).min())
-    chosen = over(pl.when(candidate & (value == smallest)).then(pl.col("__row")).min())
-    return hidden | (lonely & (pl.col("__row") == chosen)).fill_null(False)
+    work = work.with_columns(
+        __lonely=hidden.sum().over(group) == 1, __smallest=pl.when(candidate).then(value).min().over(group)
+    )
+    first = pl.when(candidate & (value == pl.col("__smallest"))).then(pl.col("__row")).min().over(group)
+    work = work.with_columns(__chosen=first)
+    chosen = (pl.col("__lonely") & (pl.col("__row") == pl.col("__chosen"))).fill_null(False)
+    return work.with_columns((hidden | chosen).alias(flag)).drop("__lonely", "__smallest", "__chosen")
 
 
 def zero_unless_withheld(column: str, columns: Collection[str]) -> pl.Expr:
