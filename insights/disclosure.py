@@ -114,14 +114,19 @@ class Suppression:
     harm_areas: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        _check_threshold("suppression.threshold", self.threshold, 1)
+        _check_threshold("suppression.threshold", self.threshold, 1, "1 switches suppression off")
         known = labels("harm_area")
         for area, threshold in self.harm_areas.items():
             if area not in known:
                 raise ValueError(
                     f"suppression.harm_area.{area}: unknown harm area {area!r}; expected one of {', '.join(known)}"
                 )
-            _check_threshold(f"suppression.harm_area.{area}", threshold, self.threshold)
+            _check_threshold(
+                f"suppression.harm_area.{area}",
+                threshold,
+                self.threshold,
+                "the threshold; a harm area's can only be stricter",
+            )
         object.__setattr__(self, "harm_areas", MappingProxyType(dict(self.harm_areas)))
 
     @property
@@ -173,12 +178,11 @@ class Suppression:
         return cls.from_table(document.get("suppression", {}))
 
 
-def _check_threshold(name: str, value: object, minimum: int) -> None:
+def _check_threshold(name: str, value: object, minimum: int, why: str) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"{name} must be a whole number (such as 10), not {value!r}")
     if value < minimum:
-        floor = "the default threshold" if minimum > 1 else "1"
-        raise ValueError(f"{name} must be at least {floor} ({minimum}): a harm area's threshold can only be stricter")
+        raise ValueError(f"{name} must be at least {minimum} ({why}), not {value}")
 
 
 def cell_threshold(policy: Suppression, keys: Sequence[str], filters: Filters | None) -> pl.Expr:

@@ -47,13 +47,13 @@ def test_policy_from_toml_text_and_file(tmp_path):
 @pytest.mark.parametrize(
     ("text", "says"),
     [
-        ("[suppression]\nthreshold = 0", "suppression.threshold must be at least 1"),
+        ("[suppression]\nthreshold = 0", "threshold must be at least 1 (1 switches suppression off), not 0"),
         ("[suppression]\nthreshold = '10'", "suppression.threshold must be a whole number (such as 10), not '10'"),
         ("[suppression]\nthreshold = true", "must be a whole number"),
         ("[suppression]\nthreshold = 9.5", "must be a whole number"),
         (
             "[suppression.harm_area]\nchild_safety = 5",
-            "suppression.harm_area.child_safety must be at least the default",
+            "child_safety must be at least 10 (the threshold; a harm area's can only be stricter), not 5",
         ),
         ("[suppression.harm_area]\nchild_safty = 20", "unknown harm area 'child_safty'; expected one of"),
         ("[suppression]\nthreshhold = 10", "unknown key(s) ['threshhold']"),
