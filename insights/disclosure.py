@@ -10,9 +10,9 @@ Rules, applied to each additive column of an answer (a count, or a sum behind a 
 
 - **Primary.** A value ``n`` with ``0 < n < threshold`` is withheld. A zero is shown: cells of an
   answer are enforcement actions, appeals and the like, not people, and "no actions of this
-  kind" is what a reader needs to see (ACRO, whose rules the tests check against, flags zeros as
-  well unless ``zeros_are_disclosive`` is off; here they are off). A zero is never used to hide
-  another cell either (below).
+  kind" is what a reader needs to see. ACRO, whose threshold rule the tests check against, flags
+  empty cells as well (0 is below any threshold; its ``zeros_are_disclosive`` setting flags them
+  once more): that is the one deliberate difference. A zero never hides another cell either.
 - **Secondary.** Along each key of the answer (``period`` and every breakdown dimension), the
   cells that share all other keys are siblings; their sum is the total another answer shows. In
   every group of siblings where exactly one cell is withheld, the smallest other non-zero shown
