@@ -56,6 +56,9 @@ What this does not protect (a reviewer should know):
 - **Derived numbers.** Results computed from suppressed answers (root-cause segments summed from
   visible leaves, a derived region summed from its countries) see hidden cells as unknown; they
   never show a hidden value but can fall short of the real total.
+- **Existence.** Filter lists (``Cube.values``) name every value with data, ranked by volume,
+  and a cube answer has a row for every combination with data: that a cell is non-empty, and its
+  order among others, is not hidden. Maps leave withheld countries blank.
 - **Code.** Suppression governs what the product shows and exports. ``Cube.data`` still holds
   the unsuppressed table for the code that loaded it; it is not an access-control boundary.
 """
