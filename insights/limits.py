@@ -1,10 +1,12 @@
 """Limits on what one input may cost before it is parsed: bytes uploaded, bytes once decompressed,
-columns in a header. Past a limit the input is refused with a ``DataError`` naming the limit and
-the setting that raises it, so a crafted file (a zip bomb, a million-column header) cannot take
-the server's memory or time.
+columns in a header, files and bytes of a source on the server. Past a limit the input is refused
+with a ``DataError`` naming the limit and the setting that raises it, so a crafted file (a zip
+bomb, a million-column header) or a careless path (a whole disk) cannot take the server's memory
+or time.
 
 Each limit is read from the environment (``HARM_INSIGHTS_MAX_UPLOAD_MB``,
-``HARM_INSIGHTS_MAX_DECOMPRESSED_MB``, ``HARM_INSIGHTS_MAX_COLUMNS``) when it is checked.
+``HARM_INSIGHTS_MAX_DECOMPRESSED_MB``, ``HARM_INSIGHTS_MAX_COLUMNS``,
+``HARM_INSIGHTS_MAX_SERVER_FILES``, ``HARM_INSIGHTS_MAX_SERVER_MB``) when it is checked.
 """
 
 from __future__ import annotations
@@ -24,11 +26,15 @@ MB = 1024 * 1024
 @dataclass(frozen=True)
 class Limits:
     """What one input may cost: ``upload_bytes`` as sent, ``decompressed_bytes`` once unpacked
-    (per file and for all parts of an archive together), ``columns`` in a header."""
+    (per file and for all parts of an archive together), ``columns`` in a header, and for a
+    file or folder on the server ``server_files`` (the entries walked: files and sub-folders)
+    and ``server_bytes`` (its data files' sizes added up)."""
 
     upload_bytes: int = 200 * MB
     decompressed_bytes: int = 2048 * MB
     columns: int = 500
+    server_files: int = 10_000
+    server_bytes: int = 20_480 * MB
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -38,6 +44,8 @@ class Limits:
             upload_bytes=_megabytes("HARM_INSIGHTS_MAX_UPLOAD_MB", default.upload_bytes),
             decompressed_bytes=_megabytes("HARM_INSIGHTS_MAX_DECOMPRESSED_MB", default.decompressed_bytes),
             columns=int(os.environ.get("HARM_INSIGHTS_MAX_COLUMNS", default.columns)),
+            server_files=int(os.environ.get("HARM_INSIGHTS_MAX_SERVER_FILES", default.server_files)),
+            server_bytes=_megabytes("HARM_INSIGHTS_MAX_SERVER_MB", default.server_bytes),
         )
 
 

@@ -351,6 +351,7 @@ class DsaStatementsImporter:
     """EU DSA Transparency Database statements of reasons: CSV parts, daily dump zips, folders, uploads."""
 
     kind = STATEMENTS_KIND
+    engines: tuple[str, ...] = ("polars",)
     description = "EU DSA Transparency Database statements of reasons (transparency.dsa.ec.europa.eu daily dumps)"
 
     def claims(self, src: Any, **options: Any) -> bool:

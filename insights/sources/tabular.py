@@ -11,12 +11,14 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import pandera.polars as pa
 import polars as pl
 
 from insights.cube import Caveat, Cube, Provenance, empty_rejections, known_sum
+from insights.engines.choice import choose_engine, duckdb_events, spark_events
 from insights.errors import DataError
 from insights.metrics import MEASURES, measures
 from insights.model import DIMENSIONS, EVENT_COLUMNS
@@ -25,7 +27,7 @@ from insights.sources import codes
 from insights.sources.aggregation import aggregate_events
 from insights.sources.parsing import parse_columns
 from insights.sources.rejections import as_rejections, combine
-from insights.sources.tables import RawTable, is_table_path, is_uploaded_file, read_tables
+from insights.sources.tables import RawTable, files_in, is_table_path, is_uploaded_file, read_tables
 
 CATEGORICAL = [d for d in DIMENSIONS if d not in ("date", "region")]
 AGGREGATE_COLUMNS = {
@@ -437,11 +439,27 @@ class TableImporter:
 
     kind = "table"
     description = "CSV or Parquet in the canonical model (event-level or pre-aggregated)"
+    engines: tuple[str, ...] = ("polars", "duckdb", "spark")
 
     def claims(self, src: Any, **options: Any) -> bool:
         """Any CSV/Parquet path, folder or uploaded file."""
         return is_table_path(src) or is_uploaded_file(src)
 
-    def load(self, src: Any, **options: Any) -> Cube:
-        """Load with ``columns=`` (name mapping) and ``encoding=`` options."""
-        return load_table(src, **options)
+    def load(self, src: Any, engine: str | None = None, **options: Any) -> Cube:
+        """Load with ``columns=`` (name mapping) and ``encoding=`` options. Parquet events go to
+        the engine ``choose_engine`` picks (``engine=`` overrides): in memory, DuckDB or Spark."""
+        if is_uploaded_file(src):
+            return load_table(src, **options)
+        path = Path(src)
+        files = files_in(path)
+        chosen = choose_engine(files, engine)
+        if chosen == "polars" or not _events_in(files[0], options.get("columns")):
+            return load_table(src, **options)
+        opener = duckdb_events if chosen == "duckdb" else spark_events
+        return opener(files, lambda: files_in(path), str(src), options.get("columns"))
+
+
+def _events_in(path: Path, columns: Mapping[str, str] | None) -> bool:
+    """True when a Parquet file holds event rows (an ``actioned_at`` column, after the mapping)."""
+    names = pl.scan_parquet(path).collect_schema().names()
+    return "actioned_at" in [(columns or {}).get(c, c.strip().lower()) for c in names]

@@ -12,7 +12,7 @@ from insights.cube import Cube
 from insights.disclosure import withheld_column, zero_unless_withheld
 from insights.filters import Filters
 from insights.metrics import Metric, as_metric
-from insights.periods import Grain, as_date, period_end, period_start
+from insights.periods import Grain, as_date, period_end
 
 
 def coverage(cube: Cube, start: object = None, end: object = None) -> tuple[dt.date, dt.date] | None:
@@ -61,13 +61,7 @@ def trend_series(
     if span is None:
         return pl.DataFrame(schema=schema)
     first, last = span
-    periods = (
-        cube.rollup(())
-        .lazy()
-        .filter(pl.col("date").is_between(first, last))
-        .select(period=period_start(pl.col("date"), grain))
-        .unique()
-    )
+    periods = pl.LazyFrame({"period": cube.periods(grain, start=first, end=last)}, schema={"period": pl.Date})
     counted = ["numerator", "denominator"] if wanted.is_ratio else ["numerator"]
     withheld = [
         withheld_column(c) for c in ("numerator", "denominator", wanted.name) if withheld_column(c) in sums.columns
