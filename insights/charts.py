@@ -818,9 +818,13 @@ def mix_or_rate(mix_rate: pl.DataFrame, metric: str, title: str | None = None, k
 
 
 def movers(frame: pl.DataFrame, level: str, metric: str, title: str | None = None, key: str = "movers") -> Chart:
-    """Diverging bars of each geography's change (``insights.regional.movers``); faded when not significant."""
+    """Diverging bars of each geography's change (``insights.regional.movers``); faded when not
+    significant. Geographies whose value or baseline small-cell suppression withheld have no change
+    to draw; the axis note says they are left out."""
     definition = as_metric(metric)
     shown = frame.drop_nulls("change").head(12)
+    withheld = [*withheld_in(frame, "value"), *withheld_in(frame, "baseline_value")]
+    note = withheld_note(withheld)
     up_bad = definition.higher_is_better is False
     colours = [
         ("#C05621" if (change > 0) == up_bad else "#2F855A") if significant else "#CBD2D9"
@@ -842,7 +846,8 @@ def movers(frame: pl.DataFrame, level: str, metric: str, title: str | None = Non
     figure.update_traces(cliponaxis=False)
     figure.update_yaxes(autorange="reversed", title=None)
     figure.update_xaxes(
-        title=f"Change in {definition.label.lower()}<br>(grey: within the usual variation)",
+        title=f"Change in {definition.label.lower()}<br>(grey: within the usual variation)"
+        + (f"<br>{note}; those geographies are left out" if note else ""),
         zeroline=True,
         zerolinecolor=MUTED,
         range=_padded_range(shown["change"].to_list(), pad=0.2),

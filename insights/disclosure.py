@@ -65,6 +65,7 @@ What this does not protect (a reviewer should know):
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -74,11 +75,14 @@ from typing import Any, Literal
 
 import polars as pl
 
+from insights.errors import DataError
 from insights.filters import Filters, normalise_filters
 from insights.model import labels, policy_harm_areas
 
 #: The threshold used when none is configured.
 DEFAULT_THRESHOLD = 10
+#: The environment variable naming the TOML file with the ``[suppression]`` table the app applies.
+SUPPRESSION_VARIABLE = "HARM_INSIGHTS_SUPPRESSION"
 #: Suffix of the companion column saying why a value is withheld (``withheld_column``).
 WITHHELD_SUFFIX = "__withheld"
 Reason = Literal["count", "rate", "complement"]
@@ -179,6 +183,23 @@ class Suppression:
         except tomllib.TOMLDecodeError as error:
             raise ValueError(f"suppression settings are not valid TOML: {error}") from None
         return cls.from_table(document.get("suppression", {}))
+
+
+def load_suppression(path: str | os.PathLike[str] | None = None) -> Suppression | None:
+    """The suppression policy of a TOML file (``$HARM_INSIGHTS_SUPPRESSION`` when no path is given),
+    or None when none is configured. A file without a ``[suppression]`` table gives the default
+    policy (threshold 10). Raises ``DataError`` naming the file for one that cannot be read or
+    holds a bad policy: a deployment that asked for suppression never runs without it."""
+    path = path or os.environ.get(SUPPRESSION_VARIABLE)
+    if not path:
+        return None
+    file = Path(path)
+    try:
+        return Suppression.from_toml(file)
+    except OSError as error:
+        raise DataError(f"suppression settings {file}: cannot read them ({error.strerror})") from None
+    except ValueError as error:
+        raise DataError(f"suppression settings {file}: {error}") from None
 
 
 def _check_threshold(name: str, value: object, minimum: int, why: str) -> None:

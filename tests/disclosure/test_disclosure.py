@@ -11,12 +11,15 @@ from hypothesis import strategies as st
 
 from insights.disclosure import (
     DEFAULT_THRESHOLD,
+    SUPPRESSION_VARIABLE,
     Suppression,
     Withheld,
     cell_threshold,
+    load_suppression,
     suppress,
     withheld_column,
 )
+from insights.errors import DataError
 from insights.formatting import shown_frame, value_text, withheld_note, withheld_text
 from insights.metrics import metric
 from tests.disclosure.cubes import CELLS, WEEK_2, cube_of
@@ -291,3 +294,19 @@ def test_every_cube_answer_hides_what_is_under_its_threshold(threshold, by, grai
     for column in ("numerator", "denominator"):
         for value, why, limit in zip(real[column], got[withheld_column(column)].to_list(), limits, strict=True):
             assert (why is not None) or not (0 < value < limit)
+
+
+def test_the_app_reads_its_policy_from_the_file_the_environment_names(tmp_path, monkeypatch):
+    monkeypatch.delenv(SUPPRESSION_VARIABLE, raising=False)
+    assert load_suppression() is None, "not configured: no suppression"
+    settings_file = tmp_path / "suppression.toml"
+    settings_file.write_text("[suppression]\nthreshold = 15\n[suppression.harm_area]\nchild_safety = 30\n")
+    monkeypatch.setenv(SUPPRESSION_VARIABLE, str(settings_file))
+    assert load_suppression() == Suppression(15, {"child_safety": 30})
+    settings_file.write_text("# suppression on, every threshold the default\n")
+    assert load_suppression() == Suppression()
+    settings_file.write_text("[suppression]\nthreshold = 0\n")
+    with pytest.raises(DataError, match=r"suppression settings .*suppression.toml: suppression.threshold must be"):
+        load_suppression()
+    with pytest.raises(DataError, match="cannot read them"):
+        load_suppression(tmp_path / "missing.toml")
