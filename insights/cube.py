@@ -410,8 +410,11 @@ class Cube:
 
         The same store and caches; every answer of ``query`` and ``sums`` (and so everything built
         on them) has its counts and the sums behind its rates suppressed, and carries a
-        ``<column>__withheld`` companion per value (see ``insights.disclosure``).
+        ``<column>__withheld`` companion per value (see ``insights.disclosure``). The cube itself
+        when it already answers under ``policy``.
         """
+        if policy == self.suppression:
+            return self
         suppressed = copy.copy(self)
         suppressed.suppression = policy
         return suppressed
