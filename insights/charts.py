@@ -154,6 +154,15 @@ def wrap(text: str, width: float, size: float) -> list[str]:
     return [line for line in lines if line.strip()]
 
 
+#: Width (px) and size of an axis note's lines: they fit a chart on a phone.
+NOTE_WIDTH, NOTE_SIZE = 200, 14
+
+
+def note_lines(note: str | None) -> str | None:
+    """An axis note (e.g. what suppression withheld) broken into lines that fit a phone's chart."""
+    return "<br>".join(wrap(note, NOTE_WIDTH, NOTE_SIZE)) if note else None
+
+
 def legend_names(figure: go.Figure) -> list[str]:
     """The names the figure's legend shows (Plotly shows a legend for two traces or more)."""
     shown = [t.name for t in figure.data if t.showlegend is not False and t.name]
@@ -344,7 +353,7 @@ def trend(
         )
     add_markers(figure, events, caveats)
     figure.update_yaxes(**axis_format(metric), title=definition.label)
-    figure.update_xaxes(title=withheld_note(withheld_in(frame, metric)))
+    figure.update_xaxes(title=note_lines(withheld_note(withheld_in(frame, metric))))
     style(figure, title or f"{definition.label} over time")
     return Chart(
         key,
@@ -542,7 +551,7 @@ def small_multiples(
     figure.update_yaxes(**axis_format(metric))
     note = withheld_note(withheld_in(frame, metric))
     if note:
-        figure.update_xaxes(title=note, row=rows, col=1)
+        figure.update_xaxes(title=note_lines(note), row=rows, col=1)
     return Chart(key, name, figure, frame, "other", "period", facet, [metric], metric, definition.definition)
 
 
@@ -631,7 +640,7 @@ def expected_band(
         )
     add_markers(figure, events, caveats)
     figure.update_yaxes(**axis_format(trend.metric), title=definition.label)
-    figure.update_xaxes(title=withheld_note(withheld_in(frame, trend.metric)))
+    figure.update_xaxes(title=note_lines(withheld_note(withheld_in(frame, trend.metric))))
     name = title or f"{definition.label}: expected band, anomalies and change points"
     style(figure, name)
     data = frame.select(
@@ -846,8 +855,15 @@ def movers(frame: pl.DataFrame, level: str, metric: str, title: str | None = Non
     figure.update_traces(cliponaxis=False)
     figure.update_yaxes(autorange="reversed", title=None)
     figure.update_xaxes(
-        title=f"Change in {definition.label.lower()}<br>(grey: within the usual variation)"
-        + (f"<br>{note}; those geographies are left out" if note else ""),
+        title="<br>".join(
+            line
+            for line in (
+                f"Change in {definition.label.lower()}",
+                "(grey: within the usual variation)",
+                note_lines(f"{note}; those geographies are left out" if note else None),
+            )
+            if line
+        ),
         zeroline=True,
         zerolinecolor=MUTED,
         range=_padded_range(shown["change"].to_list(), pad=0.2),

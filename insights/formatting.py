@@ -45,6 +45,16 @@ def withheld_text(withheld: Withheld) -> str:
     return "withheld"
 
 
+def withheld_card(withheld: Withheld) -> tuple[str, str]:
+    """A withheld value on a KPI card, short enough for its width: the value ('<10' for a small
+    count, else 'withheld') and the line under it saying why ('fewer than 10', 'from fewer than
+    10', 'would reveal fewer than 10')."""
+    under = f"fewer than {withheld.threshold}"
+    if withheld.reason == "count":
+        return f"<{withheld.threshold}", under
+    return "withheld", f"from {under}" if withheld.reason == "rate" else f"would reveal {under}"
+
+
 def withheld_in(frame: pl.DataFrame, column: str) -> list[Withheld | None]:
     """Why each value of ``column`` is withheld (None where it is shown, or everywhere when the
     frame has no ``<column>__withheld`` companion)."""

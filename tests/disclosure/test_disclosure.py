@@ -20,7 +20,7 @@ from insights.disclosure import (
     withheld_column,
 )
 from insights.errors import DataError
-from insights.formatting import shown_frame, value_text, withheld_note, withheld_text
+from insights.formatting import shown_frame, value_text, withheld_card, withheld_note, withheld_text
 from insights.metrics import metric
 from tests.disclosure.cubes import CELLS, WEEK_2, cube_of
 
@@ -310,3 +310,9 @@ def test_the_app_reads_its_policy_from_the_file_the_environment_names(tmp_path, 
         load_suppression()
     with pytest.raises(DataError, match="cannot read them"):
         load_suppression(tmp_path / "missing.toml")
+
+
+def test_a_withheld_card_value_is_short_and_says_why_under_it():
+    assert withheld_card(Withheld(10, "count")) == ("<10", "fewer than 10")
+    assert withheld_card(Withheld(20, "rate")) == ("withheld", "from fewer than 20")
+    assert withheld_card(Withheld(10, "complement")) == ("withheld", "would reveal fewer than 10")
