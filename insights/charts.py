@@ -549,9 +549,13 @@ def small_multiples(
     name = title or f"{definition.label} by {DIMENSION_LABELS.get(facet, facet).lower()}"
     style(figure, name, height=260 * rows + 80)
     figure.update_yaxes(**axis_format(metric))
-    note = withheld_note(withheld_in(frame, metric))
-    if note:
-        figure.update_xaxes(title=note_lines(note), row=rows, col=1)
+    note = note_lines(withheld_note(withheld_in(frame, metric)))
+    if note:  # under the panels, from the left edge (a panel's own axis title is as narrow as the panel)
+        figure.add_annotation(
+            text=note, xref="paper", yref="paper", x=0, y=0, xanchor="left", yanchor="top", yshift=-80,
+            showarrow=False, align="left", font={"color": MUTED},
+        )  # fmt: skip
+        figure.update_layout(margin={"b": 100 + 18 * note.count("<br>")}, height=260 * rows + 140)
     return Chart(key, name, figure, frame, "other", "period", facet, [metric], metric, definition.definition)
 
 

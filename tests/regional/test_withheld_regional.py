@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
-from insights import regional
+from insights import charts, regional
 from insights.disclosure import Suppression, Withheld
-from tests.disclosure.cubes import CELLS, WEEK_2, cube_of
+from insights.periods import Period
+from tests.disclosure.cubes import AS_OF, CELLS, WEEK_1, WEEK_2, cube_of
 
 
 def test_rankings_show_withheld_countries_and_withhold_regions_they_belong_to():
@@ -24,3 +27,21 @@ def test_rankings_show_withheld_countries_and_withhold_regions_they_belong_to():
     assert Withheld.of(europe, "actions") == Withheld(10, "complement")
     americas = regions.filter(pl.col("subregion") == "Northern America").row(0, named=True)
     assert americas["actions"] == 310
+
+
+def test_movers_and_small_multiples_say_what_they_leave_out():
+    cube = cube_of(CELLS).with_suppression(Suppression())
+    weekly = cube.query("actions", by=["country"], grain="week", filters={"harm_area": "spam"})
+    multiples = charts.small_multiples(weekly, "actions", "country")
+    [note] = [a.text for a in multiples.figure.layout.annotations if "withheld" in a.text]
+    assert note.replace("<br>", " ") == "Gaps: withheld (counts under 10 and values that would reveal them)"
+    moved = regional.movers(
+        cube,
+        "actions",
+        current=Period(WEEK_2, AS_OF),
+        baseline=Period(WEEK_1, WEEK_1 + dt.timedelta(days=6)),
+        filters={"harm_area": "spam"},
+    )
+    assert moved.filter(pl.col("change").is_null())["country"].sort().to_list() == ["DE", "FR"]
+    title = charts.movers(moved, "country", "actions").figure.layout.xaxis.title.text.replace("<br>", " ")
+    assert title.endswith("(counts under 10 and values that would reveal them); those geographies are left out")
