@@ -154,6 +154,8 @@ def wrap(text: str, width: float, size: float) -> list[str]:
     return [line for line in lines if line.strip()]
 
 
+#: The colour of the countries a map withholds (small-cell suppression).
+WITHHELD_GREY = "#CBD2D9"
 #: Width (px) and size of an axis note's lines: they fit a chart on a phone.
 NOTE_WIDTH, NOTE_SIZE = 200, 14
 
@@ -467,21 +469,37 @@ def breakdown(
 
 def choropleth(frame: pl.DataFrame, metric: str, title: str | None = None, key: str = "map") -> Chart:
     """A world map of a metric by country; ``frame`` is ``insights.regional.choropleth_frame``
-    output (``country`` ISO2, ``iso3``, ``name``, ``value``, ``text``)."""
+    output (``country`` ISO2, ``iso3``, ``name``, ``value``, ``text``). Countries small-cell
+    suppression withheld are grey, their hover says '<10', and a note under the map says why."""
     definition = as_metric(metric)
     scale = "Reds" if definition.higher_is_better is False else "Blues"
+    withheld = pl.Series([w is not None for w in withheld_in(frame, "value")], dtype=pl.Boolean)
+    shown, hidden = frame.filter(~withheld), frame.filter(withheld)
     figure = go.Figure(
         go.Choropleth(
-            locations=frame["iso3"].to_list(),
-            z=frame["value"].to_list(),
-            text=[plain(name) for name in frame["name"].to_list()],
-            customdata=frame["country"].to_list(),
+            locations=shown["iso3"].to_list(),
+            z=shown["value"].to_list(),
+            text=[plain(name) for name in shown["name"].to_list()],
+            customdata=shown["country"].to_list(),
             colorscale=scale,
             marker={"line": {"color": "white", "width": 0.5}},
             colorbar={"title": {"text": definition.label}, "tickformat": axis_format(metric)["tickformat"]},
             hovertemplate=f"%{{text}}: %{{z{hover_format(metric)}}}<extra></extra>",
         )
     )
+    if len(hidden):
+        figure.add_trace(
+            go.Choropleth(
+                locations=hidden["iso3"].to_list(),
+                z=[0] * len(hidden),
+                text=[f"{plain(name)}: {text}" for name, text in zip(hidden["name"], hidden["text"], strict=True)],
+                customdata=hidden["country"].to_list(),
+                colorscale=[[0, WITHHELD_GREY], [1, WITHHELD_GREY]],
+                showscale=False,
+                marker={"line": {"color": "white", "width": 0.5}},
+                hovertemplate="%{text}<extra></extra>",
+            )
+        )
     figure.update_geos(
         showframe=False,
         showcoastlines=False,
@@ -496,6 +514,13 @@ def choropleth(frame: pl.DataFrame, metric: str, title: str | None = None, key: 
     name = title or f"{definition.label} by country"
     style(figure, name, height=460)
     figure.update_layout(margin={"l": 0, "r": 0, "b": 0})
+    note = note_lines(withheld_note(withheld_in(hidden, "value"), lead="Grey"))
+    if note:
+        figure.add_annotation(
+            text=note, xref="paper", yref="paper", x=0, y=0, xanchor="left",
+            yanchor="top", showarrow=False, align="left", font={"color": MUTED},
+        )  # fmt: skip
+        figure.update_layout(margin={"b": 20 + 18 * (note.count("<br>") + 1)})
     return Chart(key, name, figure, frame, "other", "country", None, ["value"], metric, definition.definition)
 
 

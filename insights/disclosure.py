@@ -58,7 +58,7 @@ What this does not protect (a reviewer should know):
   never show a hidden value but can fall short of the real total.
 - **Existence.** Filter lists (``Cube.values``) name every value with data, ranked by volume,
   and a cube answer has a row for every combination with data: that a cell is non-empty, and its
-  order among others, is not hidden. Maps leave withheld countries blank.
+  order among others, is not hidden. Maps show withheld countries in grey.
 - **Code.** Suppression governs what the product shows and exports. ``Cube.data`` still holds
   the unsuppressed table for the code that loaded it; it is not an access-control boundary.
 """

@@ -64,14 +64,14 @@ def withheld_in(frame: pl.DataFrame, column: str) -> list[Withheld | None]:
     return [None if w is None else Withheld(w["threshold"], w["reason"]) for w in frame[companion].to_list()]
 
 
-def withheld_note(withheld: Iterable[Withheld | None]) -> str | None:
+def withheld_note(withheld: Iterable[Withheld | None], lead: str = "Gaps") -> str | None:
     """A chart's note on its withheld values: 'Gaps: withheld (counts under 10 and values that would
-    reveal them)'; None when nothing is withheld."""
+    reveal them)', or after another ``lead`` ('Grey' on a map); None when nothing is withheld."""
     thresholds = sorted({w.threshold for w in withheld if w is not None})
     if not thresholds:
         return None
     under = " or ".join(str(t) for t in thresholds)
-    return f"Gaps: withheld (counts under {under} and values that would reveal them)"
+    return f"{lead}: withheld (counts under {under} and values that would reveal them)"
 
 
 def shown_frame(frame: pl.DataFrame) -> pl.DataFrame:

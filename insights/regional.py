@@ -186,20 +186,28 @@ def choropleth_frame(
 ) -> pl.DataFrame:
     """One row per mappable country: ``country`` (ISO2), ``iso3``, ``name``, ``region``,
     ``value`` and ``text`` (formatted), ready for a choropleth. Pseudo-countries (EU, unknown)
-    and countries without a value are left out."""
+    and countries without a value are left out. On a suppressing cube a withheld country stays,
+    its value null, its text '<10' and the like, with a ``value__withheld`` companion."""
     wanted = _resolve(metric, per)
     frame = by_geography(cube, wanted, "country", filters, start, end)
     places = geography(frame["country"].to_list()).select("country", "iso3", name="country_name", region="region")
+    companion = withheld_column(wanted.name)
+    withheld = [companion] if companion in frame.columns else []
+    known = pl.col(wanted.name).is_not_null() | (pl.col(companion).is_not_null() if withheld else False)
+    text = pl.struct(wanted.name, *withheld).map_elements(
+        lambda row: value_text(wanted, row[wanted.name], Withheld.of(row, wanted.name)), return_dtype=pl.String
+    )
     return (
         frame.join(places, on="country", how="inner")
-        .filter(pl.col("iso3").is_not_null() & pl.col(wanted.name).is_not_null())
+        .filter(pl.col("iso3").is_not_null() & known)
         .select(
             "country",
             "iso3",
             "name",
             "region",
             value=pl.col(wanted.name).cast(pl.Float64),
-            text=pl.col(wanted.name).map_elements(lambda v: value_text(wanted, v), return_dtype=pl.String),
+            text=text,
+            **({withheld_column("value"): pl.col(companion)} if withheld else {}),
         )
         .sort("country")
     )

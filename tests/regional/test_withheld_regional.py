@@ -45,3 +45,20 @@ def test_movers_and_small_multiples_say_what_they_leave_out():
     assert moved.filter(pl.col("change").is_null())["country"].sort().to_list() == ["DE", "FR"]
     title = charts.movers(moved, "country", "actions").figure.layout.xaxis.title.text.replace("<br>", " ")
     assert title.endswith("(counts under 10 and values that would reveal them); those geographies are left out")
+
+
+def test_a_map_greys_withheld_countries_and_says_why():
+    cube = cube_of(CELLS).with_suppression(Suppression())
+    frame = regional.choropleth_frame(cube, "actions", filters={"harm_area": "spam"}, start=WEEK_2)
+    assert dict(zip(frame["country"], frame["text"], strict=True)) == {
+        "DE": "withheld",
+        "FR": "<10",
+        "MX": "400",
+        "US": "310",
+    }
+    figure = charts.choropleth(frame, "actions").figure
+    coloured, grey = figure.data
+    assert list(coloured.locations) == ["MEX", "USA"] and list(grey.locations) == ["DEU", "FRA"]
+    assert list(grey.text) == ["Germany: withheld", "France: <10"]
+    [note] = [a.text.replace("<br>", " ") for a in figure.layout.annotations]
+    assert note == "Grey: withheld (counts under 10 and values that would reveal them)"
