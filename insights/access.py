@@ -132,7 +132,9 @@ def restrict(cube: Cube, scope: Scope) -> Cube:
     """The cube as the scope sees it: every question answered over in-scope cells only (its
     store wrapped by ``ScopedStore``, whatever the engine); caveats of other harm areas removed;
     rejected rows (raw input of every harm area) kept for admins with an unrestricted scope only.
-    The source's row counts stay (they describe the file, not its cells)."""
+    The source's row counts stay (they describe the file, not its cells). A suppressing cube stays
+    suppressing: its answers are suppressed after the scope made them, so the cells withheld are
+    those of what the user may see."""
     if scope.everything and scope.admin:
         return cube
     provenance = replace(
@@ -141,7 +143,7 @@ def restrict(cube: Cube, scope: Scope) -> Cube:
         rejected=empty_rejections(),
     )
     store = cube.store if scope.everything else ScopedStore(cube.store, blocks(cube, scope))
-    return Cube(store, provenance, cube.time_grain)
+    return Cube(store, provenance, cube.time_grain).with_suppression(cube.suppression)
 
 
 #: A block of cells a scope may see: harm areas × countries (None: every value of the dimension).

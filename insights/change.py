@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from insights.disclosure import Withheld
 from insights.filters import normalise_filters
-from insights.formatting import change_text
+from insights.formatting import change_text, value_text
 from insights.periods import Period
 from insights.significance import Noise
 
@@ -24,6 +25,8 @@ class Change:
     ``value`` and ``baseline_value`` are the metric in each period (a rate: the ratio of the
     sums ``numerator`` / ``denominator``, which are kept); ``p_value`` is the two-sided p-value of
     "no change" against the slice's own period-to-period ``noise`` (``insights.significance``).
+    ``withheld`` / ``baseline_withheld`` say why a value is missing when small-cell suppression
+    withheld it (``insights.disclosure``; None otherwise): ``value_text`` then writes '<10'.
     """
 
     metric: str
@@ -39,6 +42,8 @@ class Change:
     alpha: float = 0.05
     noise: Noise | None = None
     filters: dict[str, list[str]] = field(default_factory=dict)
+    withheld: Withheld | None = None
+    baseline_withheld: Withheld | None = None
 
     @classmethod
     def from_row(
@@ -67,6 +72,8 @@ class Change:
             alpha=alpha,
             noise=noise,
             filters=normalise_filters(filters),
+            withheld=Withheld.of(row, "value"),
+            baseline_withheld=Withheld.of(row, "baseline_value"),
         )
 
     @property
@@ -91,6 +98,14 @@ class Change:
         if not self.significant or not self.change:
             return "flat"
         return "up" if self.change > 0 else "down"
+
+    def value_text(self) -> str:
+        """The value as shown: '92.3%', '1,234'; '<10' where small-cell suppression withheld it."""
+        return value_text(self.metric, self.value, self.withheld)
+
+    def baseline_text(self) -> str:
+        """The baseline value as shown (as ``value_text``)."""
+        return value_text(self.metric, self.baseline_value, self.baseline_withheld)
 
     def change_text(self) -> str | None:
         """The change as on a KPI card: '+12.3%' for counts, '+1.2 pp' for rates."""

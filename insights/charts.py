@@ -16,8 +16,9 @@ import polars as pl
 from plotly.basedatatypes import BaseTraceType
 
 from insights.cube import Caveat
+from insights.disclosure import withheld_column
 from insights.filters import Filters, normalise_filters
-from insights.formatting import change_text
+from insights.formatting import change_text, value_text, withheld_in, withheld_note
 from insights.labels import dimension_label, label, plain
 from insights.metrics import Format, as_metric, measures
 from insights.model import DIMENSION_LABELS, harm_area_colours
@@ -151,6 +152,17 @@ def wrap(text: str, width: float, size: float) -> list[str]:
                 line = candidate
         lines.append(line)
     return [line for line in lines if line.strip()]
+
+
+#: The colour of the countries a map withholds (small-cell suppression).
+WITHHELD_GREY = "#CBD2D9"
+#: Width (px) and size of an axis note's lines: they fit a chart on a phone.
+NOTE_WIDTH, NOTE_SIZE = 200, 14
+
+
+def note_lines(note: str | None) -> str | None:
+    """An axis note (e.g. what suppression withheld) broken into lines that fit a phone's chart."""
+    return "<br>".join(wrap(note, NOTE_WIDTH, NOTE_SIZE)) if note else None
 
 
 def legend_names(figure: go.Figure) -> list[str]:
@@ -343,7 +355,7 @@ def trend(
         )
     add_markers(figure, events, caveats)
     figure.update_yaxes(**axis_format(metric), title=definition.label)
-    figure.update_xaxes(title=None)
+    figure.update_xaxes(title=note_lines(withheld_note(withheld_in(frame, metric))))
     style(figure, title or f"{definition.label} over time")
     return Chart(
         key,
@@ -411,10 +423,14 @@ def breakdown(
 ) -> Chart:
     """Horizontal bars of a metric by the values of one dimension, largest first."""
     definition = as_metric(metric)
-    shown = _label_values(frame.drop_nulls(metric).sort(metric, descending=True).head(top), dimension)
+    withheld = withheld_column(metric)
+    kept = pl.col(metric).is_not_null() | (pl.col(withheld).is_not_null() if withheld in frame.columns else False)
+    ranked = frame.filter(kept).sort(metric, descending=True, nulls_last=True).head(top)
+    shown = _label_values(ranked, dimension)
     colours = [
         series_colour(dimension, v, 0) if dimension == "harm_area" else ACCENT for v in shown[dimension].to_list()
     ]
+    hidden = withheld_in(shown, metric)
     figure = go.Figure(
         go.Bar(
             x=shown[metric].to_list(),
@@ -425,6 +441,14 @@ def breakdown(
             hovertemplate=f"%{{y}}: %{{x{hover_format(metric)}}}<extra></extra>",
         )
     )
+    if any(hidden):  # withheld rows keep their place with no bar, labelled '<10' (Plotly labels no empty bar)
+        texts = [value_text(metric, v, w) for v, w in zip(shown[metric].to_list(), hidden, strict=True)]
+        figure.update_traces(
+            text=texts, textposition="outside", cliponaxis=False, hovertemplate="%{y}: %{text}<extra></extra>"
+        )
+        for name, text, why in zip(shown[f"{dimension}_label"].to_list(), texts, hidden, strict=True):
+            if why is not None:
+                figure.add_annotation(x=0, y=name, text=text, xanchor="left", showarrow=False, font={"color": MUTED})
     figure.update_yaxes(autorange="reversed", title=None)
     figure.update_xaxes(**axis_format(metric), title=definition.label)
     name = title or f"{definition.label} by {DIMENSION_LABELS.get(dimension, dimension).lower()}"
@@ -445,21 +469,37 @@ def breakdown(
 
 def choropleth(frame: pl.DataFrame, metric: str, title: str | None = None, key: str = "map") -> Chart:
     """A world map of a metric by country; ``frame`` is ``insights.regional.choropleth_frame``
-    output (``country`` ISO2, ``iso3``, ``name``, ``value``, ``text``)."""
+    output (``country`` ISO2, ``iso3``, ``name``, ``value``, ``text``). Countries small-cell
+    suppression withheld are grey, their hover says '<10', and a note under the map says why."""
     definition = as_metric(metric)
     scale = "Reds" if definition.higher_is_better is False else "Blues"
+    withheld = pl.Series([w is not None for w in withheld_in(frame, "value")], dtype=pl.Boolean)
+    shown, hidden = frame.filter(~withheld), frame.filter(withheld)
     figure = go.Figure(
         go.Choropleth(
-            locations=frame["iso3"].to_list(),
-            z=frame["value"].to_list(),
-            text=[plain(name) for name in frame["name"].to_list()],
-            customdata=frame["country"].to_list(),
+            locations=shown["iso3"].to_list(),
+            z=shown["value"].to_list(),
+            text=[plain(name) for name in shown["name"].to_list()],
+            customdata=shown["country"].to_list(),
             colorscale=scale,
             marker={"line": {"color": "white", "width": 0.5}},
             colorbar={"title": {"text": definition.label}, "tickformat": axis_format(metric)["tickformat"]},
             hovertemplate=f"%{{text}}: %{{z{hover_format(metric)}}}<extra></extra>",
         )
     )
+    if len(hidden):
+        figure.add_trace(
+            go.Choropleth(
+                locations=hidden["iso3"].to_list(),
+                z=[0] * len(hidden),
+                text=[f"{plain(name)}: {text}" for name, text in zip(hidden["name"], hidden["text"], strict=True)],
+                customdata=hidden["country"].to_list(),
+                colorscale=[[0, WITHHELD_GREY], [1, WITHHELD_GREY]],
+                showscale=False,
+                marker={"line": {"color": "white", "width": 0.5}},
+                hovertemplate="%{text}<extra></extra>",
+            )
+        )
     figure.update_geos(
         showframe=False,
         showcoastlines=False,
@@ -474,6 +514,13 @@ def choropleth(frame: pl.DataFrame, metric: str, title: str | None = None, key: 
     name = title or f"{definition.label} by country"
     style(figure, name, height=460)
     figure.update_layout(margin={"l": 0, "r": 0, "b": 0})
+    note = note_lines(withheld_note(withheld_in(hidden, "value"), lead="Grey"))
+    if note:
+        figure.add_annotation(
+            text=note, xref="paper", yref="paper", x=0, y=0, xanchor="left",
+            yanchor="top", showarrow=False, align="left", font={"color": MUTED},
+        )  # fmt: skip
+        figure.update_layout(margin={"b": 20 + 18 * (note.count("<br>") + 1)})
     return Chart(key, name, figure, frame, "other", "country", None, ["value"], metric, definition.definition)
 
 
@@ -527,6 +574,13 @@ def small_multiples(
     name = title or f"{definition.label} by {DIMENSION_LABELS.get(facet, facet).lower()}"
     style(figure, name, height=260 * rows + 80)
     figure.update_yaxes(**axis_format(metric))
+    note = note_lines(withheld_note(withheld_in(frame, metric)))
+    if note:  # under the panels, from the left edge (a panel's own axis title is as narrow as the panel)
+        figure.add_annotation(
+            text=note, xref="paper", yref="paper", x=0, y=0, xanchor="left", yanchor="top", yshift=-80,
+            showarrow=False, align="left", font={"color": MUTED},
+        )  # fmt: skip
+        figure.update_layout(margin={"b": 100 + 18 * note.count("<br>")}, height=260 * rows + 140)
     return Chart(key, name, figure, frame, "other", "period", facet, [metric], metric, definition.definition)
 
 
@@ -615,6 +669,7 @@ def expected_band(
         )
     add_markers(figure, events, caveats)
     figure.update_yaxes(**axis_format(trend.metric), title=definition.label)
+    figure.update_xaxes(title=note_lines(withheld_note(withheld_in(frame, trend.metric))))
     name = title or f"{definition.label}: expected band, anomalies and change points"
     style(figure, name)
     data = frame.select(
@@ -624,6 +679,7 @@ def expected_band(
         "lower",
         "upper",
         "anomaly",
+        *[c for c in [withheld_column(trend.metric)] if c in frame.columns],
         is_change_point=pl.col("period").is_in(trend.change_points),
     )
     # "other": a native line chart would drop the band, the anomalies and the change points
@@ -800,9 +856,13 @@ def mix_or_rate(mix_rate: pl.DataFrame, metric: str, title: str | None = None, k
 
 
 def movers(frame: pl.DataFrame, level: str, metric: str, title: str | None = None, key: str = "movers") -> Chart:
-    """Diverging bars of each geography's change (``insights.regional.movers``); faded when not significant."""
+    """Diverging bars of each geography's change (``insights.regional.movers``); faded when not
+    significant. Geographies whose value or baseline small-cell suppression withheld have no change
+    to draw; the axis note says they are left out."""
     definition = as_metric(metric)
     shown = frame.drop_nulls("change").head(12)
+    withheld = [*withheld_in(frame, "value"), *withheld_in(frame, "baseline_value")]
+    note = withheld_note(withheld)
     up_bad = definition.higher_is_better is False
     colours = [
         ("#C05621" if (change > 0) == up_bad else "#2F855A") if significant else "#CBD2D9"
@@ -824,7 +884,15 @@ def movers(frame: pl.DataFrame, level: str, metric: str, title: str | None = Non
     figure.update_traces(cliponaxis=False)
     figure.update_yaxes(autorange="reversed", title=None)
     figure.update_xaxes(
-        title=f"Change in {definition.label.lower()}<br>(grey: within the usual variation)",
+        title="<br>".join(
+            line
+            for line in (
+                f"Change in {definition.label.lower()}",
+                "(grey: within the usual variation)",
+                note_lines(f"{note}; those geographies are left out" if note else None),
+            )
+            if line
+        ),
         zeroline=True,
         zerolinecolor=MUTED,
         range=_padded_range(shown["change"].to_list(), pad=0.2),

@@ -8,6 +8,7 @@ rate is a ratio of sums.
 from __future__ import annotations
 
 import ast
+import copy
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Literal, Protocol
 
 import polars as pl
 
+from insights.disclosure import Suppression, suppress, withheld_of
 from insights.engines.aggregates import Progress
 from insights.engines.memory import MemoryStore, known_sum
 from insights.engines.request import Request, sum_names
@@ -192,6 +194,7 @@ class Cube:
         self.dimensions: tuple[str, ...] = self.store.dimensions
         self.measures: tuple[str, ...] = self.store.measures
         self._values: dict[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], list[str]] = {}
+        self.suppression: Suppression | None = None
 
     def __repr__(self) -> str:
         return (
@@ -338,7 +341,8 @@ class Cube:
         """
         wanted = [as_metric(n) for n in ([metrics] if isinstance(metrics, str) else metrics)]
         answer, keys = self._answer(wanted, by, filters, grain, start, end)
-        return self._finish(answer.select(*self._key_columns(keys), *self.metric_exprs(wanted)), keys)
+        withheld = self._withheld({m.name: sum_names(m, self.store.complete) for m in wanted})
+        return self._finish(answer.select(*self._key_columns(keys), *self.metric_exprs(wanted), *withheld), keys)
 
     def sums(
         self,
@@ -367,6 +371,9 @@ class Cube:
                 pl.col(num_name).alias("numerator"),
                 denominator.alias("denominator"),
                 *self.metric_exprs([wanted]),
+                *self._withheld(
+                    {"numerator": (num_name,), "denominator": (den_name,), wanted.name: (num_name, den_name)}
+                ),
             ),
             keys,
         )
@@ -380,10 +387,11 @@ class Cube:
         start: object,
         end: object,
     ) -> tuple[pl.LazyFrame, list[str]]:
-        """The store's answer to the request (measure sums per key) and the key names."""
+        """The store's answer to the request (measure sums per key, suppressed by the cube's policy)
+        and the key names."""
         request = Request.of(wanted, by, filters, grain, start, end)
         self._check(wanted, request.by, grain, request.filter_map)
-        return self.store.sums(request).lazy(), request.keys
+        return self._disclosed(self.store.sums(request), request.keys, request.filter_map), request.keys
 
     def _key_columns(self, keys: Sequence[str]) -> list[pl.Expr]:
         return [pl.col(k).cast(pl.String) if k in self.dimensions else pl.col(k) for k in keys]
@@ -391,3 +399,39 @@ class Cube:
     @staticmethod
     def _finish(result: pl.LazyFrame, keys: Sequence[str]) -> pl.DataFrame:
         return result.sort(keys, nulls_last=True).collect() if keys else result.collect()
+
+    # -- Small-cell suppression (insights.disclosure): the one hook ------------------------------
+    # ``_answer`` hands the store's sums to ``_disclosed``; ``query`` and ``sums`` add ``_withheld``
+    # columns. Whatever the store (memory, an engine, a scope over either), the answer is suppressed
+    # after the store made it, so a restricted cube suppresses what its user may see.
+
+    def with_suppression(self, policy: Suppression | None) -> Cube:
+        """This cube answering with small cells suppressed by ``policy`` (None: not suppressed).
+
+        The same store and caches; every answer of ``query`` and ``sums`` (and so everything built
+        on them) has its counts and the sums behind its rates suppressed, and carries a
+        ``<column>__withheld`` companion per value (see ``insights.disclosure``). The cube itself
+        when it already answers under ``policy``.
+        """
+        if policy == self.suppression:
+            return self
+        suppressed = copy.copy(self)
+        suppressed.suppression = policy
+        return suppressed
+
+    def _disclosed(self, sums: pl.DataFrame, keys: list[str], filters: Filters | None) -> pl.LazyFrame:
+        """The measure sums of an answer, suppressed by the cube's policy (as they are without one).
+        Sorted by the keys (as text) first: the complement chosen among equal cells is the first in key
+        order, whatever order and types the store answered in."""
+        if self.suppression is None:
+            return sums.lazy()
+        ordered = sums.sort(self._key_columns(keys), nulls_last=True) if keys else sums
+        columns = [c for c in sums.columns if c not in keys]
+        return suppress(ordered, self.suppression, keys=keys, columns=columns, filters=filters).lazy()
+
+    def _withheld(self, values: dict[str, tuple[str | None, ...]]) -> list[pl.Expr]:
+        """The companions of an answer's values, each computed from these sum columns (none
+        without a policy)."""
+        if self.suppression is None:
+            return []
+        return [withheld_of(name, [s for s in sums if s is not None]) for name, sums in values.items()]

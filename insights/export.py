@@ -35,6 +35,7 @@ from pptx.oxml.xmlchemy import OxmlElement
 from pptx.util import Emu, Inches, Pt
 
 from insights.charts import ACCENT, Chart, heading
+from insights.formatting import shown_frame
 from insights.labels import label
 from insights.maps import topojson_url
 from insights.metrics import Format, metric
@@ -93,8 +94,10 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def safe_csv(frame: pl.DataFrame) -> bytes:
     """A frame as CSV (UTF-8) in which no text cell can run as a formula: a text cell starting with
     = + - @ (or a tab or carriage return) gets a leading apostrophe, as OWASP advises, so
-    '=HYPERLINK(…)' shows as text. Numbers, dates and booleans are written as they are. Every
-    download of data (chart data, rejected rows) goes through this."""
+    '=HYPERLINK(…)' shows as text. Numbers, dates and booleans are written as they are, and values
+    withheld by small-cell suppression as '<10' and the like (``insights.formatting.shown_frame``),
+    never as their number. Every download of data (chart data, rejected rows) goes through this."""
+    frame = shown_frame(frame)
     texts = [c for c, t in frame.schema.items() if t in (pl.String, pl.Categorical, pl.Enum)]
     risky = pl.col(texts).cast(pl.String)
     guarded = pl.when(risky.str.contains(r"^[=+\-@\t\r]")).then(pl.lit("'") + risky).otherwise(risky)
@@ -230,6 +233,7 @@ def _native_chart(slide, chart: Chart, top: int, height: int) -> None:
         if plot.category_axis._element.tag.endswith("dateAx"):
             _date_axis(plot.category_axis, periods)
         _axis_title(plot.value_axis, layout.yaxis.title.text)
+        _axis_title(plot.category_axis, layout.xaxis.title.text)  # e.g. the note on withheld values
         for series, colour in zip(plot.series, _series_colours(chart), strict=False):
             series.format.line.color.rgb = _rgb(colour)
             series.format.line.width = Pt(2.25)

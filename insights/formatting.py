@@ -1,19 +1,29 @@
 """One formatter for every number the product shows: values the way the metric registry says,
 changes as '+12.3%' for counts and '+1.2 pp' for rates, signs always ASCII '+' / '-', and a
-change that rounds to zero reads '+0.0', never '-0.0'.
+change that rounds to zero reads '+0.0', never '-0.0'. Values withheld by small-cell suppression
+(``insights.disclosure``) read '<10' (a count below the threshold of 10), 'withheld (<10)' (a rate
+computed from one) or 'withheld' (hidden to protect a small cell); this module is the only place
+that writes them.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
+import polars as pl
+
+from insights.disclosure import WITHHELD_SUFFIX, Withheld
 from insights.metrics import Metric, as_metric
 
 MISSING = "n/a"
 
 
-def value_text(metric: str | Metric, value: float | None) -> str:
-    """A value as the registry formats the metric: '92.3%', '1,234', '1.23M', '0.35'; 'n/a' when unknown."""
+def value_text(metric: str | Metric, value: float | None, withheld: Withheld | None = None) -> str:
+    """A value as the registry formats the metric: '92.3%', '1,234', '1.23M', '0.35'; 'n/a' when
+    unknown; '<10' and the like (``withheld_text``) when small-cell suppression withheld it."""
+    if withheld is not None:
+        return withheld_text(withheld)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return MISSING
     definition = as_metric(metric)
@@ -22,6 +32,66 @@ def value_text(metric: str | Metric, value: float | None) -> str:
     if definition.format == "count":
         return _compact_count(value)
     return f"{value:,.2f}"
+
+
+def withheld_text(withheld: Withheld) -> str:
+    """A withheld value in words, with the threshold that applied: '<10' for a count below it,
+    'withheld (<10)' for a rate computed from such a count, 'withheld' for a value hidden only so
+    that a small cell next to it cannot be worked out (it is not small itself)."""
+    if withheld.reason == "count":
+        return f"<{withheld.threshold}"
+    if withheld.reason == "rate":
+        return f"withheld (<{withheld.threshold})"
+    return "withheld"
+
+
+def withheld_card(withheld: Withheld) -> tuple[str, str]:
+    """A withheld value on a KPI card, short enough for its width: the value ('<10' for a small
+    count, else 'withheld') and the line under it saying why ('fewer than 10', 'from fewer than
+    10', 'would reveal fewer than 10')."""
+    under = f"fewer than {withheld.threshold}"
+    if withheld.reason == "count":
+        return f"<{withheld.threshold}", under
+    return "withheld", f"from {under}" if withheld.reason == "rate" else f"would reveal {under}"
+
+
+def withheld_in(frame: pl.DataFrame, column: str) -> list[Withheld | None]:
+    """Why each value of ``column`` is withheld (None where it is shown, or everywhere when the
+    frame has no ``<column>__withheld`` companion)."""
+    companion = column + WITHHELD_SUFFIX
+    if companion not in frame.columns:
+        return [None] * len(frame)
+    return [None if w is None else Withheld(w["threshold"], w["reason"]) for w in frame[companion].to_list()]
+
+
+def withheld_note(withheld: Iterable[Withheld | None], lead: str = "Gaps") -> str | None:
+    """A chart's note on its withheld values: 'Gaps: withheld (counts under 10 and values that would
+    reveal them)', or after another ``lead`` ('Grey' on a map); None when nothing is withheld."""
+    thresholds = sorted({w.threshold for w in withheld if w is not None})
+    if not thresholds:
+        return None
+    under = " or ".join(str(t) for t in thresholds)
+    return f"{lead}: withheld (counts under {under} and values that would reveal them)"
+
+
+def shown_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """A frame as a table or a CSV file shows it: each column with a ``<column>__withheld``
+    companion becomes text (its numbers as they are, withheld cells as ``withheld_text`` says) and
+    the companions are dropped. A frame without companions is returned as it is."""
+    companions = [c for c in frame.columns if c.endswith(WITHHELD_SUFFIX)]
+    texts = [
+        pl.when(pl.col(companion).is_null())
+        .then(pl.col(value).cast(pl.String))
+        .otherwise(
+            pl.col(companion).map_elements(
+                lambda found: withheld_text(Withheld(found["threshold"], found["reason"])), return_dtype=pl.String
+            )
+        )
+        .alias(value)
+        for companion in companions
+        if (value := companion.removesuffix(WITHHELD_SUFFIX)) in frame.columns
+    ]
+    return frame.with_columns(texts).drop(companions) if companions else frame
 
 
 def _compact_count(value: float) -> str:

@@ -21,7 +21,7 @@ import polars as pl
 from insights.change import Change
 from insights.cube import Cube
 from insights.filters import Filters, fixed_dimensions, normalise_filters
-from insights.formatting import amount_text, evidence_text, signed_amount_text, value_text
+from insights.formatting import amount_text, evidence_text, signed_amount_text
 from insights.labels import dimension_label, label
 from insights.metrics import Metric, as_metric
 from insights.periods import Period
@@ -199,7 +199,7 @@ def _and(items: list[str]) -> str:
 
 def _what_moved(wanted: Metric, change: Change, filters: Filters | None) -> str:
     subject = f"{wanted.label}{describe_slice(filters)}"
-    before, now = value_text(wanted, change.baseline_value), value_text(wanted, change.value)
+    before, now = change.baseline_text(), change.value_text()
     periods = f"from {before} in {change.baseline.label()} to {now} in {change.current.label()}"
     if change.change is None:
         return f"{subject}: {now} in {change.current.label()}, against {before} in {change.baseline.label()}."

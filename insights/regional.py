@@ -15,6 +15,7 @@ from typing import Literal
 import polars as pl
 
 from insights.cube import Cube, known_sum
+from insights.disclosure import WITHHELD_TYPE, Withheld, withheld_column, withheld_of
 from insights.errors import DataError
 from insights.filters import Filters
 from insights.formatting import value_text
@@ -61,13 +62,32 @@ def by_geography(
         raise DataError(f"{level} is derived from countries, which source {cube.provenance.source!r} does not have")
     countries = cube.sums(wanted, by=["country"], filters=filters, start=start, end=end)
     places = geography(countries["country"].to_list(), company_regions(company)).select("country", level)
+    sums = ["numerator", "denominator"]
+    withheld = [s for s in sums if withheld_column(s) in countries.columns]
     summed = (
         countries.join(places, on="country", how="left")
         .group_by(level)
-        .agg(known_sum("numerator").alias("numerator"), known_sum("denominator").alias("denominator"))
+        .agg(*(known_sum(s).alias(s) for s in sums), *(_withheld_part(s) for s in withheld))
+        .with_columns(pl.when(pl.col(withheld_column(s)).is_null()).then(pl.col(s)).alias(s) for s in withheld)
     )
-    return summed.with_columns(wanted.from_sums(pl.col("numerator"), pl.col("denominator")).alias(wanted.name)).sort(
-        level, nulls_last=True
+    companion = [withheld_of(wanted.name, sums if wanted.is_ratio else sums[:1])] if withheld else []
+    value = wanted.from_sums(pl.col("numerator"), pl.col("denominator")).alias(wanted.name)
+    return summed.with_columns(value, *companion).sort(level, nulls_last=True)
+
+
+def _withheld_part(column: str) -> pl.Expr:
+    """A geography summed from countries one of which small-cell suppression withheld is withheld
+    too (its sum would fall short, or give the hidden part away against a total): as a
+    complement, under the strictest threshold of its parts."""
+    parts = pl.col(withheld_column(column))
+    threshold = parts.struct.field("threshold").max()
+    found = pl.struct(threshold=threshold, reason=pl.lit("complement"))
+    return (
+        pl.when(parts.is_not_null().any())
+        .then(found)
+        .otherwise(None)
+        .cast(WITHHELD_TYPE)
+        .alias(withheld_column(column))
     )
 
 
@@ -102,6 +122,7 @@ def ranking(
     """
     wanted = _resolve(metric, per)
     frame = by_geography(cube, wanted, level, filters, start, end, per=None, company=company)
+    companion = [c for c in [withheld_column(wanted.name)] if c in frame.columns]
     ranked = frame.select(
         rank=pl.col(wanted.name).rank("min", descending=True).cast(pl.Int64),
         **{level: pl.col(level)},
@@ -110,8 +131,8 @@ def ranking(
         numerator="numerator",
         denominator="denominator",
         share=pl.col("numerator") / pl.col("numerator").sum(),
-        text=pl.col(wanted.name).map_elements(
-            lambda v: value_text(wanted, v), return_dtype=pl.String, skip_nulls=False
+        text=pl.struct(wanted.name, *companion).map_elements(
+            lambda row: value_text(wanted, row[wanted.name], Withheld.of(row, wanted.name)), return_dtype=pl.String
         ),
     ).sort("rank", level, nulls_last=True)
     return ranked.head(top) if top else ranked
@@ -165,20 +186,28 @@ def choropleth_frame(
 ) -> pl.DataFrame:
     """One row per mappable country: ``country`` (ISO2), ``iso3``, ``name``, ``region``,
     ``value`` and ``text`` (formatted), ready for a choropleth. Pseudo-countries (EU, unknown)
-    and countries without a value are left out."""
+    and countries without a value are left out. On a suppressing cube a withheld country stays,
+    its value null, its text '<10' and the like, with a ``value__withheld`` companion."""
     wanted = _resolve(metric, per)
     frame = by_geography(cube, wanted, "country", filters, start, end)
     places = geography(frame["country"].to_list()).select("country", "iso3", name="country_name", region="region")
+    companion = withheld_column(wanted.name)
+    withheld = [companion] if companion in frame.columns else []
+    known = pl.col(wanted.name).is_not_null() | (pl.col(companion).is_not_null() if withheld else False)
+    text = pl.struct(wanted.name, *withheld).map_elements(
+        lambda row: value_text(wanted, row[wanted.name], Withheld.of(row, wanted.name)), return_dtype=pl.String
+    )
     return (
         frame.join(places, on="country", how="inner")
-        .filter(pl.col("iso3").is_not_null() & pl.col(wanted.name).is_not_null())
+        .filter(pl.col("iso3").is_not_null() & known)
         .select(
             "country",
             "iso3",
             "name",
             "region",
             value=pl.col(wanted.name).cast(pl.Float64),
-            text=pl.col(wanted.name).map_elements(lambda v: value_text(wanted, v), return_dtype=pl.String),
+            text=text,
+            **({withheld_column("value"): pl.col(companion)} if withheld else {}),
         )
         .sort("country")
     )

@@ -38,6 +38,7 @@ from insights.digest.subscriptions import (
     slice_key,
     subscriptions_path,
 )
+from insights.disclosure import SUPPRESSION_VARIABLE, Suppression, load_suppression
 from insights.formatting import escape_markdown
 from insights.labels import dimension_label, label
 from insights.limits import check_upload
@@ -94,6 +95,24 @@ def scoped_cube(src: str, options: SourceKey, scope_key: str, _scope: Scope) -> 
     scoped = restrict(load_cube(src, options), _scope)
     scoped.warm()
     return scoped
+
+
+@st.cache_resource(show_spinner=False, ttl=60)
+def suppression_policy(path: str, modified: float) -> Suppression | None:
+    """The small-cell suppression settings file, read again when it changes (``modified``: its mtime)."""
+    return load_suppression(path)
+
+
+def suppression() -> Suppression | None:
+    """The suppression every page applies ($HARM_INSIGHTS_SUPPRESSION), None when not configured."""
+    path = os.environ.get(SUPPRESSION_VARIABLE)
+    if not path:
+        return None
+    try:
+        modified = os.stat(path).st_mtime
+    except OSError:
+        modified = 0.0
+    return suppression_policy(path, modified)
 
 
 def source() -> tuple[str, SourceKey]:
@@ -655,7 +674,20 @@ def start_page() -> Page:
     preload = _preload_charts()
     src, options = source()
     try:
-        data = scoped_cube(src, options, scope.key, scope)
+        policy = suppression()
+    except insights.DataError as error:  # configured but unreadable: show nothing rather than small cells
+        preload.empty()
+        detail = f" ({error})" if scope.admin else ""
+        st.error(
+            f"The small-cell suppression settings cannot be read{detail}, so no data is shown. "
+            "An administrator must fix them.",
+            icon=":material/error:",
+        )
+        st.stop()
+    try:
+        # Restricted to the user's scope first, then suppressed: the cells withheld are those of
+        # what this user may see.
+        data = scoped_cube(src, options, scope.key, scope).with_suppression(policy)
     except insights.DataError as error:
         preload.empty()
         st.session_state.pop("source", None)

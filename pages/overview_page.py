@@ -4,7 +4,7 @@ import streamlit as st
 
 from insights import charts
 from insights.export import Kpi
-from insights.formatting import escape_markdown, evidence_text, p_value_text, value_text
+from insights.formatting import escape_markdown, evidence_text, p_value_text, value_text, withheld_card
 from insights.kpis import KpiCard, kpi_cards
 from insights.labels import dimension_label, label
 from insights.metrics import metric
@@ -46,19 +46,26 @@ def card(column, area: str | None, found: KpiCard | None, name: str) -> None:
     help_text += f" ({p_value_text(change.p_value)})." if change else "."
     if yoy:
         help_text += f"\n\nAgainst a year earlier: {yoy}."
+    shown, why = value_text(definition, None), "within noise"
+    if change:
+        shown, why = change.value_text(), "significant" if change.significant else "within noise"
+    if change and change.withheld:  # small-cell suppression: the short form, and why under it
+        shown, why = withheld_card(change.withheld)
+    elif change and change.baseline_withheld:  # nothing to compare with
+        shown, why = change.value_text(), f"the {view.grain} before: {change.baseline_text()}"
     column.metric(
         definition.label,
-        value_text(definition, change.value if change else None),
+        shown,
         delta=change.change_text() if change else None,
         delta_color="normal" if definition.higher_is_better else "inverse",
         help=help_text,
-        delta_description="significant" if change and change.significant else "within noise",
+        delta_description=why,
     )
     spark = history.filter(history[by] == area) if by else history
     column.markdown(charts.sparkline_svg(spark.tail(26)[name].to_list(), colour(area or "")), unsafe_allow_html=True)
-    if change and change.value is not None:
+    if change and (change.value is not None or change.withheld is not None):
         title = f"{definition.label} · {label('harm_area', area) if area else 'All harm areas'}"
-        page.kpis.append(Kpi(title, value_text(definition, change.value), change.change_text()))
+        page.kpis.append(Kpi(title, change.value_text(), change.change_text()))
 
 
 for area in view.harm_areas or [None]:

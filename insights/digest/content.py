@@ -48,9 +48,11 @@ complete period in the data and says so.
 **Seams.** The cube a digest reads comes from ``cube_for(subscription)``: :class:`CubeSource`
 gives each subscriber the source restricted to their access scope (the app's policy,
 ``insights.access``; the whole source when no policy is configured, nothing when the policy does
-not name them). Small-cell suppression goes in
-``disclose``: it gets each slice's results (:class:`SliceReport`) before any text or chart is
-made, and returns them with what may not be shown removed.
+not name them), then suppressed as the app suppresses it (``$HARM_INSIGHTS_SUPPRESSION``,
+``insights.disclosure``): every number a digest computes comes from suppressed answers, and a
+withheld value reads '<10'. ``disclose`` gets each slice's results (:class:`SliceReport`) before
+any text or chart is made, for any further rule, and returns them with what may not be shown
+removed.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ from insights.digest.contributors import TOP_CONTRIBUTORS, Contributor, explain,
 from insights.digest.drilldown import SegmentChange, drill_down, examined_segments, volume_metric
 from insights.digest.message import Digest, Section
 from insights.digest.subscriptions import Follow, Subscription, Watch, follow_of, is_http_url
+from insights.disclosure import Withheld, load_suppression
 from insights.errors import DataError
 from insights.formatting import evidence_text, p_value_text, signed_amount_text, value_text
 from insights.labels import segment_label
@@ -288,16 +291,18 @@ class CubeSource:
             return self._cube
 
     def __call__(self, subscription: Subscription) -> Cube:
-        """The cube ``subscription`` may read (see the class docstring)."""
+        """The cube ``subscription`` may read (see the class docstring), suppressed as the app
+        suppresses it (``$HARM_INSIGHTS_SUPPRESSION``) after the scope restricted it."""
         cube = self.cube()
+        suppression = load_suppression()
         policy = load_policy()
         if policy is None:
-            return cube
+            return cube.with_suppression(suppression)
         scope = policy.scope_for({"email": subscription.id}) or Scope(subscription.id, (), ())
         with self._lock:
             if scope.key not in self._scoped:
                 self._scoped[scope.key] = restrict(cube, scope)
-            return self._scoped[scope.key]
+            return self._scoped[scope.key].with_suppression(suppression)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -596,8 +601,8 @@ def change_line(change: Change, grain: str = "week") -> str:
     """'Actions: 1,050 against 741 the week before (+41.7%) — very unlikely to be noise (p < 0.001)'."""
     definition = metric(change.metric)
     return (
-        f"{definition.label}: {value_text(definition, change.value)} against "
-        f"{value_text(definition, change.baseline_value)} the {grain} before ({change.change_text()}) — "
+        f"{definition.label}: {change.value_text()} against "
+        f"{change.baseline_text()} the {grain} before ({change.change_text()}) — "
         f"{evidence_text(change.p_value, change.alpha)} ({p_value_text(change.p_value)})"
     )
 
@@ -698,7 +703,8 @@ def chart_description(
             f", where {value_text(definition, row['expected'])} was expected "
             f"(range {value_text(definition, row['lower'])} to {value_text(definition, row['upper'])})"
         )
-    return f"{where}: {value_text(definition, row[definition.name])} in the {grain} of {current.label()}{expected}"
+    shown = value_text(definition, row[definition.name], Withheld.of(row, definition.name))
+    return f"{where}: {shown} in the {grain} of {current.label()}{expected}"
 
 
 def _metric_label(label: str, segment: Mapping[str, str] | None) -> str:

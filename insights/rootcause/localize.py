@@ -98,6 +98,8 @@ def localize(
     if df.height == 0 or not dims:
         return []
     actual, expected, volume, counts = _additive_form(df, value_col, forecast_col, ratio)
+    if not ((actual > 0).any() or (expected > 0).any()):  # nothing anywhere (e.g. every leaf withheld)
+        return []
     variance = _noise_variance(actual, expected, counts)
     lattice = _Lattice(_encode(df, dims))
     chosen = _greedy(lattice, actual, expected, variance, volume, z_min, purity_min, z_extend, max_causes)

@@ -20,6 +20,7 @@ import polars as pl
 
 from insights.change import Change
 from insights.cube import Cube
+from insights.disclosure import withheld_column, withheld_of, zero_unless_withheld
 from insights.filters import Filters
 from insights.metrics import Metric, as_metric
 from insights.periods import (
@@ -92,19 +93,27 @@ def compare_sums(
     """``compare`` on already-summed frames (``keys``, ``numerator``, ``denominator`` per period).
 
     ``days`` are the current and baseline periods' lengths in days: the exposure of a count.
-    Rows are sorted by the keys.
+    Rows are sorted by the keys. Sums withheld by small-cell suppression (answers of a suppressing
+    cube carry ``<column>__withheld`` companions) stay unknown, never 0; the result then carries
+    ``value__withheld`` and ``baseline_value__withheld`` (see ``insights.disclosure``).
     """
-    renamed = baseline.rename({"numerator": "baseline_numerator", "denominator": "baseline_denominator"})
+    own = ["numerator", "denominator"]
+    companions = [withheld_column(c) for c in own if withheld_column(c) in current.columns]
+    parts = [frame.select(*keys, *own, *companions) for frame in (current, baseline)]
+    renamed = parts[1].rename({c: f"baseline_{c}" for c in parts[1].columns if c not in keys})
     sums = ["numerator", "baseline_numerator"] + (["denominator", "baseline_denominator"] if metric.is_ratio else [])
     joined = (
-        current.join(renamed, on=list(keys), how="full", coalesce=True, nulls_equal=True)
+        parts[0].join(renamed, on=list(keys), how="full", coalesce=True, nulls_equal=True)
         if keys
-        else pl.concat([current, renamed], how="horizontal")
-    ).with_columns(pl.col(sums).fill_null(0))
+        else pl.concat([parts[0], renamed], how="horizontal")
+    )
+    joined = joined.with_columns(zero_unless_withheld(s, joined.columns) for s in sums)
     joined = joined.with_columns(
         value=metric.from_sums(pl.col("numerator"), pl.col("denominator")).cast(pl.Float64),
         baseline_value=metric.from_sums(pl.col("baseline_numerator"), pl.col("baseline_denominator")).cast(pl.Float64),
     ).with_columns(change=pl.col("value") - pl.col("baseline_value"))
+    values = {"value": sums[0::2], "baseline_value": sums[1::2]}
+    withheld = [withheld_of(name, sources) for name, sources in values.items()] if companions else []
     exposure = (
         (pl.col("denominator"), pl.col("baseline_denominator"))
         if metric.is_ratio
@@ -131,6 +140,7 @@ def compare_sums(
         baseline_numerator="baseline_numerator",
         baseline_denominator="baseline_denominator",
     ).with_columns(significant=pl.col("p_value").fill_null(1.0) < alpha)
+    ordered = ordered.hstack(joined.select(withheld)) if withheld else ordered
     return ordered.sort(keys, nulls_last=True) if keys else ordered
 
 

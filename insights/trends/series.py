@@ -9,6 +9,7 @@ import datetime as dt
 import polars as pl
 
 from insights.cube import Cube
+from insights.disclosure import withheld_column, zero_unless_withheld
 from insights.filters import Filters
 from insights.metrics import Metric, as_metric
 from insights.periods import Grain, as_date, period_end
@@ -43,6 +44,7 @@ def trend_series(
     ``denominator`` (the sums behind the metric; denominator null for counts) and the metric,
     named after it. A period in which the data has cells but none in the slice counts 0
     (events that did not happen); periods in which the source has no data at all are absent.
+    On a suppressing cube a withheld period stays unknown and ``<column>__withheld`` companions say why.
     """
     wanted = as_metric(metric)
     span = coverage(cube, start, end)
@@ -60,21 +62,25 @@ def trend_series(
         return pl.DataFrame(schema=schema)
     first, last = span
     periods = pl.LazyFrame({"period": cube.periods(grain, start=first, end=last)}, schema={"period": pl.Date})
-    filled = pl.col("numerator", "denominator").fill_null(0) if wanted.is_ratio else pl.col("numerator").fill_null(0)
+    counted = ["numerator", "denominator"] if wanted.is_ratio else ["numerator"]
+    withheld = [
+        withheld_column(c) for c in ("numerator", "denominator", wanted.name) if withheld_column(c) in sums.columns
+    ]
     ends = period_end(pl.col("period"), grain)
     covered_from = pl.max_horizontal(pl.col("period"), pl.lit(first))
     covered_to = pl.min_horizontal(ends, pl.lit(last))
     return (
         periods.join(sums.lazy().drop(wanted.name), on="period", how="left")
-        .with_columns(filled)
+        .with_columns(zero_unless_withheld(c, sums.columns) for c in counted)
         .select(
             "period",
-            period_end=ends,
-            days=((covered_to - covered_from).dt.total_days() + 1).cast(pl.Int64),
-            complete=(pl.col("period") >= first) & (ends <= last),
-            numerator="numerator",
-            denominator="denominator",
-            **{wanted.name: wanted.from_sums(pl.col("numerator"), pl.col("denominator")).cast(pl.Float64)},
+            ends.alias("period_end"),
+            ((covered_to - covered_from).dt.total_days() + 1).cast(pl.Int64).alias("days"),
+            ((pl.col("period") >= first) & (ends <= last)).alias("complete"),
+            "numerator",
+            "denominator",
+            wanted.from_sums(pl.col("numerator"), pl.col("denominator")).cast(pl.Float64).alias(wanted.name),
+            *withheld,
         )
         .sort("period")
         .collect()

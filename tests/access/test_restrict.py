@@ -18,6 +18,7 @@ import insights
 from insights import export
 from insights.access import Grant, Scope, restrict
 from insights.charts import trend
+from insights.disclosure import Suppression
 from insights.geo import region_of
 from insights.labels import label
 from insights.narrative import narrate
@@ -105,6 +106,31 @@ def test_a_restricted_cube_answers_as_a_cube_of_only_the_in_scope_events(
     expected = truth.query(metric, by=list(by), grain=grain)
     assert got.equals(expected), (scope, metric, by, grain)
     assert set(restricted.values("harm_area")) == set(truth.values("harm_area"))
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    scope=scopes,
+    threshold=st.sampled_from([10, 50, 200]),
+    metric=st.sampled_from(["actions", "appeal_rate"]),
+    by=st.sampled_from([(), ("harm_area",), ("region",), ("country", "detection_source")]),
+    grain=st.sampled_from([None, "month"]),
+)
+def test_a_restricted_suppressing_cube_suppresses_what_the_user_may_see(
+    cube, raw, tmp_path_factory, scope, threshold, metric, by, grain
+):
+    """Restrict first, then suppress: the cells withheld are those a cube of only the in-scope
+    events withholds (a scoped total under the threshold is hidden even where the whole is not),
+    whichever of the two calls comes first."""
+    policy = Suppression(threshold, {"self_harm": threshold * 2})
+    truth = oracle(raw, scope, tmp_path_factory.mktemp("oracle"))
+    assert restrict(cube.with_suppression(policy), scope).suppression == policy
+    for suppressed in (restrict(cube.with_suppression(policy), scope), restrict(cube, scope).with_suppression(policy)):
+        got = suppressed.sums(metric, by=list(by), grain=grain)
+        if truth is None:
+            assert got.height == 0
+            continue
+        assert got.to_dicts() == truth.with_suppression(policy).sums(metric, by=list(by), grain=grain).to_dicts()
 
 
 VE_EUROPE = Scope(

@@ -35,6 +35,7 @@ from insights.digest.content import (
     default_follow,
 )
 from insights.digest.subscriptions import Channels, Follow, Subscription, Watch
+from insights.disclosure import Suppression
 from insights.errors import DataError
 from insights.formatting import evidence_text, p_value_text, signed_amount_text, value_text
 from insights.labels import segment_label
@@ -408,3 +409,23 @@ def test_what_the_data_cannot_show_is_said_not_skipped(sample_cube):
         "not in the data you can see: All harm areas · Language: Portuguese; "
         "not measurable in this data: appeal rate, overturn rate (Mental health / self-harm)."
     )
+
+
+def test_a_digest_reads_the_suppressed_scope_and_says_less_than_the_threshold(tmp_path, monkeypatch, sample_cube):
+    events = tmp_path / "events.csv"
+    events.write_text(
+        "event_id,actioned_at,harm_area,country\n1,2026-01-05T10:00:00,self_harm,BR\n"
+        "2,2026-01-06T11:00:00,violent_extremism,DE\n3,2026-01-06T12:00:00,violent_extremism,BR\n"
+    )
+    settings_file = tmp_path / "suppression.toml"
+    settings_file.write_text("[suppression]\nthreshold = 10\n")
+    monkeypatch.setenv("HARM_INSIGHTS_SUPPRESSION", str(settings_file))
+    cube = CubeSource(events)(subscriber())
+    assert cube.suppression == Suppression(10)
+    assert cube.query("actions")["actions"].to_list() == [None], "3 actions: under 10, withheld"
+    # A change between two withheld weeks is written with the threshold, never the count.
+    suppressed = sample_cube.with_suppression(Suppression(1000))
+    change = measure_change(
+        suppressed, "actions", current=SPIKE, baseline=SPIKE_BASELINE, filters={"harm_area": "violent_extremism"}
+    )
+    assert content.change_line(change).startswith("Actions: <1000 against <1000 the week before")
