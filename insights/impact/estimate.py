@@ -365,12 +365,23 @@ def _rmspe(gap: np.ndarray) -> float:
 
 def _placebo_space(work: Panel, method: str, panel: Panel, scaling: str) -> PlaceboInSpace:
     """Every donor as if treated, the real treated unit dropped; the treated unit's own row first."""
-    rows = []
+    rows, gaps = [], []
     for unit in (work.treated, *work.donors):
         placebo = work if unit == work.treated else work.as_treated(unit)
         gap = placebo.treated_series - _point(placebo, method)
         original = panel.outcome[panel.units.index(unit)]
-        factor = float(original[panel.pre].mean()) if scaling == "index" else 1.0
+        level = float(original[panel.pre].mean())
+        factor = level if scaling == "index" else 1.0
+        gaps.append(
+            pl.DataFrame(
+                {
+                    "unit": unit,
+                    "period": list(work.periods),
+                    "gap": gap * factor,
+                    "relative_gap": gap * factor / level if level else np.full(len(gap), np.nan),
+                }
+            )
+        )
         pre, post = _rmspe(gap[work.pre]), _rmspe(gap[work.post])
         rows.append(
             (
@@ -384,7 +395,8 @@ def _placebo_space(work: Panel, method: str, panel: Panel, scaling: str) -> Plac
     results = pl.DataFrame(rows, schema=["unit", "pre_rmspe", "post_rmspe", "ratio", "average_effect"], orient="row")
     ratios = results["ratio"].to_numpy()
     rank = int(1 + np.sum(ratios[1:] > ratios[0]))
-    return PlaceboInSpace(results=results, rank=rank, p_value=rank / len(ratios))
+    gap_frame = pl.concat(gaps, how="vertical_relaxed").with_columns(pl.col("relative_gap").fill_nan(None))
+    return PlaceboInSpace(results=results, rank=rank, p_value=rank / len(ratios), gaps=gap_frame)
 
 
 def _placebo_time(work: Panel, method: str, level: float, factor: float) -> PlaceboInTime | None:

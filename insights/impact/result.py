@@ -49,12 +49,15 @@ class PlaceboInSpace:
 
     ``results``: one row per unit (the treated first): ``unit``, ``pre_rmspe``, ``post_rmspe``,
     ``ratio`` (post / pre RMSPE) and ``average_effect``. ``rank``: the treated unit's place by
-    ratio (1 = largest); ``p_value``: rank / number of units.
+    ratio (1 = largest); ``p_value``: rank / number of units. ``gaps``: every unit's gap between
+    its series and its counterfactual, by period (``unit``, ``period``, ``gap`` in the metric's
+    units, ``relative_gap`` over the unit's own pre-launch mean), for the placebo plot.
     """
 
     results: pl.DataFrame
     rank: int
     p_value: float
+    gaps: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True)
