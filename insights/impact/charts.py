@@ -318,7 +318,8 @@ def placebo_in_space(
     figure.update_yaxes(zeroline=True, zerolinecolor=MUTED, rangemode="normal")
     units = len(space.results)
     heading = title or (
-        f"Placebos in space: {name} ranks {space.rank} of {units} by how much its gap grows after the launch"
+        f"Placebos in space: the launched slice ranks {space.rank} of {units} by how much its gap grows after "
+        "the launch"
     )
     style(figure, heading, height=440)
     left_out = units - 1 - len(kept)
