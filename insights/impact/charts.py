@@ -66,14 +66,14 @@ def _between_periods(estimate: ImpactEstimate) -> object:
 
 
 def _launch_line(figure: go.Figure, launch: object) -> None:
-    """A dashed vertical line at the launch, labelled above the plot."""
+    """A dashed vertical line at the launch, labelled at its top."""
     figure.add_shape(
         type="line", xref="x", x0=launch, x1=launch, yref="paper", y0=0, y1=1,
         line={"color": MUTED, "dash": "dash", "width": 1.5},
     )  # fmt: skip
-    figure.add_annotation(
-        x=launch, xref="x", y=1, yref="paper", yanchor="bottom", text="Launch", showarrow=False,
-        font={"size": 13, "color": MUTED},
+    figure.add_annotation(  # inside the plot, right of the line: above it, it would sit on the legend
+        x=launch, xref="x", y=1, yref="paper", yanchor="top", xanchor="left", xshift=4, text="Launch",
+        showarrow=False, font={"size": 13, "color": MUTED},
     )  # fmt: skip
 
 
@@ -239,7 +239,7 @@ def donor_weights(
     span = (high - low) or 1.0
     figure.update_yaxes(autorange="reversed", title=None)
     figure.update_xaxes(
-        tickformat=".0%", title="Weight in the counterfactual", zeroline=True, zerolinecolor=GRID,
+        tickformat=".0%", title="Weight", nticks=5, zeroline=True, zerolinecolor=GRID,
         range=[low - 0.18 * span if low < 0 else 0.0, high + 0.18 * span],
     )  # fmt: skip
     shown = len(weights)
@@ -346,8 +346,8 @@ def placebo_in_time(estimate: ImpactEstimate, *, title: str | None = None, key: 
         raise ValueError("this estimate has no placebo in time (too few periods before the launch)")
     definition = _metric(estimate)
     rows = [
-        (f"Fake launch {_day(timing.launch)}", timing.average, CONTEXT),
-        (f"Real launch {_day(estimate.launch)}", estimate.average, ACCENT),
+        (f"Fake launch<br>{_day(timing.launch)}", timing.average, CONTEXT),
+        (f"Real launch<br>{_day(estimate.launch)}", estimate.average, ACCENT),
     ]
     figure = go.Figure()
     for name, effect, colour in rows:
@@ -374,16 +374,16 @@ def placebo_in_time(estimate: ImpactEstimate, *, title: str | None = None, key: 
     figure.add_vline(x=0, line={"color": MUTED, "width": 1.5})
     figure.update_xaxes(
         range=[low - 0.12 * span, high + 0.12 * span], zeroline=False,
-        title=f"Average effect per period{f' ({definition.label.lower()})' if definition else ''}",
+        title="Average effect per period",
         **(change_axis_format(definition.name) if definition else {}),
     )  # fmt: skip
-    figure.update_yaxes(title=None, rangemode="normal")
+    figure.update_yaxes(title=None, rangemode="normal", range=[-0.6, 1.7])  # room for the labels above the dots
     covered = timing.average.lower <= 0 <= timing.average.upper
     heading = title or (
         "Placebo in time: a fake launch before the real one finds "
         + ("no effect (its interval covers 0)" if covered else "an effect already: the estimate is in doubt")
     )
-    style(figure, heading, height=280)
+    style(figure, heading, height=300)
     data = pl.DataFrame(
         {
             "launch": ["fake", "real"],

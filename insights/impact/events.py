@@ -96,20 +96,23 @@ def donor_launches(
     """Warnings, in words, for donors that had a launch of their own: annotated launches (``LAUNCH_KINDS``)
     other than the one on ``launch`` whose slice (``launch_slice``) is of ``dimension`` and takes in
     some of ``donors``. ``label`` names a donor in the warning."""
-    found = []
+    launches: dict[tuple[str, ...], list[str]] = {}  # the donors hit → the launches that hit them
     for event in events.filter(pl.col("kind").is_in(LAUNCH_KINDS)).iter_rows(named=True):
         if event["date"] == launch:
             continue
         launched = launch_slice(cube, event)
         if launched is None or launched.dimension != dimension:
             continue
-        hit = [d for d in donors if d in set(launched.values) and d not in set(treated)]
+        hit = tuple(d for d in donors if d in set(launched.values) and d not in set(treated))
         if hit:
-            names = ", ".join(label(d) for d in hit[:6]) + (f" and {len(hit) - 6} more" if len(hit) > 6 else "")
-            found.append(
-                f"A donor with its own launch: {names} {'is' if len(hit) == 1 else 'are'} in the slice of "
-                f"“{event['title']}” ({event['date']:%d %b %Y}), so {'it' if len(hit) == 1 else 'they'} may not show "
-                "what would have happened without a launch; consider leaving "
-                f"{'it' if len(hit) == 1 else 'them'} out of the donors."
-            )
+            launches.setdefault(hit, []).append(f"“{event['title']}” ({event['date']:%d %b %Y})")
+    found = []
+    for hit, named in launches.items():
+        names = ", ".join(label(d) for d in hit[:6]) + (f" and {len(hit) - 6} more" if len(hit) > 6 else "")
+        one = len(hit) == 1
+        found.append(
+            f"A donor with its own launch: {names} {'is' if one else 'are'} in the slice of "
+            f"{' and of '.join(named)}, so {'it' if one else 'they'} may not show what would have happened without "
+            f"a launch; consider leaving {'it' if one else 'them'} out of the donors."
+        )
     return found
