@@ -21,6 +21,8 @@ from pages.common import MORE_FILTERS, SEPARATOR, metric_label, source, start_pa
 #: Most periods an estimate is run on from the page (its conformal intervals refit once per
 #: period and candidate effect: a day-grain estimate over two years takes minutes).
 MAX_PERIODS = 366
+#: Width of one number card in pixels (the interval's is wider).
+CARD_WIDTH = 190
 METHOD_NAMES = {"auto": "Automatic", "synthetic": "Synthetic control", "augmented": "Augmented synthetic control",
                 "structural": "Structural time series"}  # fmt: skip
 
@@ -49,7 +51,7 @@ latest = launches.row(-1, named=True) if len(launches) else None
 opened = launch_slice(data, latest, view.filters) if latest else None
 default_launch = latest["date"] if latest else view.start + (view.end - view.start) * 2 // 3
 
-top = st.columns([2, 2, 1])
+top = st.columns([5, 4, 3])
 chosen = top[0].selectbox("Metric", metrics, key=page.choice("metric", metrics, "actions"), format_func=metric_label)
 definition = metric(chosen)
 first_dimension = opened.dimension if opened and opened.dimension in dimensions else dimensions[0]
@@ -158,9 +160,17 @@ slice_words = charts.subtitle_text(
 
 average, cumulative = result.average, result.cumulative
 per = "" if definition.is_ratio else f" per {view.grain}"
-interval = f"{signed_amount_text(definition, average.lower)} to {signed_amount_text(definition, average.upper)}"
+
+
+def bound(value: float) -> str:
+    """One end of an interval in the metric's units (an unbounded end as ∞)."""
+    return signed_amount_text(definition, value) if abs(value) < float("inf") else ("-∞" if value < 0 else "+∞")
+
+
+interval = f"{bound(average.lower).removesuffix(' pp')} to {bound(average.upper)}"
 unit = measures()[cumulative.unit].label.lower() if cumulative.unit in measures() else definition.label.lower()
-cards = st.columns(4)
+row = st.container(horizontal=True, gap="medium")  # cards wrap onto more rows on narrow screens
+cards = [row.container(width=width) for width in (CARD_WIDTH, round(1.6 * CARD_WIDTH), CARD_WIDTH, CARD_WIDTH)]
 cards[0].metric(
     f"Effect{per}",
     signed_amount_text(definition, average.value),
