@@ -34,6 +34,7 @@ class Measure:
     name: str
     label: str
     from_events: EventCount | None
+    whole: bool = True
 
     @property
     def countable_from_events(self) -> bool:
@@ -87,7 +88,12 @@ class Metric:
 def _registry() -> tuple[dict[str, Measure], dict[str, Metric]]:
     spec = read_toml("metrics.toml")
     measures = {
-        name: Measure(name, entry["label"], EventCount(**entry["from_events"]) if "from_events" in entry else None)
+        name: Measure(
+            name,
+            entry["label"],
+            EventCount(**entry["from_events"]) if "from_events" in entry else None,
+            whole=entry.get("whole", True),
+        )
         for name, entry in spec["measures"].items()
     }
     metrics = {

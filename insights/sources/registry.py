@@ -24,6 +24,8 @@ class Importer(Protocol):
 
     kind: str
     description: str
+    #: the engines it can load onto (public reports: in memory only)
+    engines: tuple[str, ...]
 
     def claims(self, src: Any, **options: Any) -> bool:
         """True when ``src`` is in this importer's format."""
@@ -46,7 +48,16 @@ def importers() -> list[Importer]:
     ]
 
 
-def load_source(src: Any, kind: str | None = None, **options: Any) -> Cube:
+def _load(importer: Importer, src: Any, engine: str | None, options: dict[str, Any]) -> Cube:
+    """Load with the importer, on ``engine`` where it takes one."""
+    if engine is None or engine == "auto":
+        return importer.load(src, **options)
+    if engine not in importer.engines:
+        raise DataError(f"a {importer.description} loads with engine {' or '.join(importer.engines)}, not {engine!r}")
+    return importer.load(src, engine=engine, **options)
+
+
+def load_source(src: Any, kind: str | None = None, engine: str | None = None, **options: Any) -> Cube:
     """Load any supported input into a Cube.
 
     ``src`` is a path (CSV, Parquet, or a folder of them), an uploaded file object, or a
@@ -54,18 +65,20 @@ def load_source(src: Any, kind: str | None = None, **options: Any) -> Cube:
     told apart automatically, and so are the public reports (TikTok CGER, Meta CSER, EU DSA
     Transparency Database statements and daily summary; ``breakdown=`` picks the partition
     where a report publishes several). ``columns={"their name": "canonical name"}`` maps
-    column names; ``kind`` forces an importer (see ``importers()``). Raises ``DataError`` for
-    unusable input.
+    column names; ``kind`` forces an importer (see ``importers()``). ``engine`` chooses where
+    the questions run — ``"polars"`` (in memory), ``"duckdb"`` (Parquet scanned in place),
+    ``"spark"`` — else $HARM_INSIGHTS_ENGINE, else by source and size (``insights.engines.choice``);
+    a SQL database always answers its own questions. Raises ``DataError`` for unusable input.
     """
     candidates = importers()
     if kind is not None:
         chosen = [i for i in candidates if i.kind == kind]
         if not chosen:
             raise DataError(f"unknown source kind {kind!r}; known kinds: {[i.kind for i in candidates]}")
-        return chosen[0].load(src, **options)
+        return _load(chosen[0], src, engine, options)
     for importer in candidates:
         if importer.claims(src, **options):
-            return importer.load(src, **options)
+            return _load(importer, src, engine, options)
     raise DataError(
         f"cannot load {src!r}: expected a .csv or .parquet file, a folder of them, an uploaded file, "
         f"or a SQLAlchemy URL such as postgresql+psycopg://user@host/db with table= or query="
