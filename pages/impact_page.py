@@ -28,8 +28,10 @@ METHOD_NAMES = {"auto": "Automatic", "synthetic": "Synthetic control", "augmente
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def estimate(_data: insights.Cube, source_id: object, **design) -> ImpactEstimate:
-    """``estimate_impact`` once per source and design (``_data`` is the source's cube)."""
+def estimate(_data: insights.Cube, data_key: object, **design) -> ImpactEstimate:
+    """``estimate_impact`` once per cube and design: ``_data`` is the source's cube as the user's
+    scope sees it, ``data_key`` names the source, the scope and the load (so one scope's donors
+    never answer another's)."""
     return estimate_impact(_data, **design)
 
 
@@ -139,7 +141,7 @@ design = {
 }
 try:
     with st.spinner("Fitting the counterfactual, its intervals and the placebos…"):
-        result = estimate(data, source(), **design)
+        result = estimate(data, (source(), page.scope.key, data.provenance.loaded_at), **design)
 except insights.DataError as error:
     st.info(
         f"**No estimate for this design:** {escape_markdown(str(error))}. Try another launch date (with more "

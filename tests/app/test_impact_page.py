@@ -1,6 +1,7 @@
 """The Impact page in-process with AppTest: it opens on the program story of the sample from a
 link (as the Trends page makes one), its numbers are those of ``estimate_impact``, its choices
-round-trip through the URL, weak designs are flagged in words and unusable ones explained."""
+round-trip through the URL, weak designs are flagged in words and unusable ones explained; a
+scoped user's estimate is made from their own cells only, without downloads."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from insights.formatting import signed_amount_text
+from insights.geo import region_of
 from insights.impact import estimate_impact
+from insights.labels import label
+from tests.app.test_access_app import signed  # noqa: F401  (fixture)
 from tests.app.test_app import plotted
 from tests.conftest import ROOT
 
@@ -137,3 +141,29 @@ def test_trends_opens_the_impact_page_on_an_annotated_launch(app):
     assert at.multiselect(key="p_treated").value == ["BR", "MX", "CO"]
     assert any("Upload-time" in c.value or "upload classifier" in c.value for c in at.caption)
     assert cards(at)["More than noise?"] == "Yes"
+
+
+def units(at: AppTest) -> tuple[set[str], set[str]]:
+    """The donors the page's estimate used: the weights chart's codes, the placebo lines' names."""
+    drawn = figures(at)
+    weights = next(f for title, f in drawn.items() if title.startswith("What the counterfactual is made of"))
+    placebos = next(f for title, f in drawn.items() if title.startswith("Placebos in space:"))
+    return set(weights["data"][0]["customdata"]), {t["hovertemplate"].split(" %{x")[0] for t in placebos["data"]}
+
+
+def test_a_scoped_user_estimates_from_their_own_cells_only(app, signed, sample_cube):  # noqa: F811
+    """The same design, first for everyone (local mode), then for a user who sees violent
+    extremism in Europe only: their treated choices, donors and placebos are European countries,
+    the estimate made for everyone is not reused for them, and they get no downloads or deck."""
+    design = {"harm_area": "violent_extremism", "p_dimension": "country", "p_treated": "FR", "p_launch": "2026-01-19"}
+    everyone = impact(app, {k: [v] for k, v in design.items()})
+    donors, placebos = units(everyone)
+    assert any(region_of(d) != "Europe" for d in donors), "the design must draw on donors outside Europe"
+    scoped = signed({"email": "ana@example.com"}, "impact", **design)
+    assert not scoped.exception, scoped.exception
+    europe = {c for c in sample_cube.values("country") if region_of(c) == "Europe"}
+    assert set(scoped.multiselect(key="p_treated").options) == {label("country", c) for c in europe}
+    assert scoped.multiselect(key="p_treated").value == ["FR"]
+    donors, placebos = units(scoped)
+    assert donors <= europe and placebos <= {label("country", c) for c in europe}
+    assert not list(scoped.get("download_button")), "no export right, no downloads, no deck"
