@@ -24,7 +24,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from insights.charts import ACCENT, GRID, MUTED, SERIES_COLOURS, Chart, axis_format, change_axis_format, style
-from insights.formatting import signed_amount_text
+from insights.formatting import day_text
 from insights.impact.result import ImpactEstimate
 from insights.labels import label
 from insights.metrics import Metric, as_metric
@@ -46,12 +46,6 @@ def slice_label(dimension: str, values: Sequence[str]) -> str:
 
 def _metric(estimate: ImpactEstimate) -> Metric | None:
     return as_metric(estimate.metric) if estimate.metric else None
-
-
-def _amount(estimate: ImpactEstimate, value: float) -> str:
-    """A signed effect in the metric's units ('-17', '+1.2 pp'), or a plain signed number."""
-    definition = _metric(estimate)
-    return signed_amount_text(definition, value) if definition else f"{value:+.3g}"
 
 
 def _between_periods(estimate: ImpactEstimate) -> object:
@@ -184,7 +178,7 @@ def effect_per_period(estimate: ImpactEstimate, *, title: str | None = None, key
                 x=[after["period"][0], after["period"][-1]],
                 y=[average, average],
                 mode="lines",
-                name=f"Average effect: {_amount(estimate, average)}",
+                name=f"Average effect: {estimate.amount_text(average)}",
                 line={"color": "#1F2933", "width": 2, "dash": "dot"},
                 hoverinfo="skip",
             )
@@ -346,8 +340,8 @@ def placebo_in_time(estimate: ImpactEstimate, *, title: str | None = None, key: 
         raise ValueError("this estimate has no placebo in time (too few periods before the launch)")
     definition = _metric(estimate)
     rows = [
-        (f"Fake launch<br>{_day(timing.launch)}", timing.average, CONTEXT),
-        (f"Real launch<br>{_day(estimate.launch)}", estimate.average, ACCENT),
+        (f"Fake launch<br>{day_text(timing.launch)}", timing.average, CONTEXT),
+        (f"Real launch<br>{day_text(estimate.launch)}", estimate.average, ACCENT),
     ]
     figure = go.Figure()
     for name, effect, colour in rows:
@@ -358,14 +352,14 @@ def placebo_in_time(estimate: ImpactEstimate, *, title: str | None = None, key: 
                 y=[name],
                 mode="markers+text",
                 marker={"size": 14, "color": colour},
-                text=[_amount(estimate, effect.value)],
+                text=[estimate.amount_text(effect.value)],
                 textposition="top center",
                 error_x={"type": "data", "symmetric": False, "array": [effect.upper - effect.value],
                          "arrayminus": [effect.value - effect.lower], "color": colour, "thickness": 2.5,
                          "width": 8} if finite else None,
                 showlegend=False,
                 hovertemplate=f"{name}: %{{x:+,.4g}} ({estimate.level:.0%} interval "
-                f"{_amount(estimate, effect.lower)} to {_amount(estimate, effect.upper)})<extra></extra>",
+                f"{estimate.amount_text(effect.lower)} to {estimate.amount_text(effect.upper)})<extra></extra>",
             )
         )  # fmt: skip
     ends = [v for _, e, _ in rows for v in (e.lower, e.upper, e.value) if np.isfinite(v)]
@@ -394,11 +388,7 @@ def placebo_in_time(estimate: ImpactEstimate, *, title: str | None = None, key: 
         }
     )
     notes = (
-        f"The same estimate with the launch moved to {_day(timing.launch)}, fitted on the data before the real launch "
-        f"only; {estimate.level:.0%} intervals."
+        f"The same estimate with the launch moved to {day_text(timing.launch)}, fitted on the data before the real "
+        f"launch only; {estimate.level:.0%} intervals."
     )
     return Chart(key, heading, figure, data, "other", "launch", None, ["effect"], estimate.metric, notes)
-
-
-def _day(value: object) -> str:
-    return f"{value:%d %b %Y}" if isinstance(value, dt.date) else str(value)

@@ -40,6 +40,7 @@ import polars as pl
 from scipy import stats
 
 from insights.errors import DataError
+from insights.formatting import day_text
 from insights.impact.bsts import structural_forecast
 from insights.impact.inference import average_interval, average_pvalue, period_intervals
 from insights.impact.panel import Panel
@@ -446,11 +447,11 @@ def design_warnings(panel: Panel, estimate: ImpactEstimate) -> list[str]:
                 else "no weighted average of donors can match its level."
             )
         )
-    minimum = int(np.ceil(1 / (1 - estimate.level)))
-    if t0 < max(minimum, 2 * t1, 8):
+    needed = max(int(np.ceil(1 / (1 - estimate.level))), 2 * t1, 8)
+    if t0 < needed:
         found.append(
             f"Short pre-launch period: {t0} period(s) before the launch for {t1} after it; the fit and the conformal "
-            f"interval need many more pre-launch than post-launch periods (at least {max(minimum, 8)})."
+            f"interval need at least twice as many periods before the launch as after it (here {needed})."
         )
     space = estimate.placebo_space
     if space is not None and len(space.results) > 2:
@@ -466,8 +467,8 @@ def design_warnings(panel: Panel, estimate: ImpactEstimate) -> list[str]:
     timing = estimate.placebo_time
     if timing is not None and timing.average.significant:
         found.append(
-            f"A fake launch at {timing.launch} (before the real one) already shows an effect of "
-            f"{timing.average.value:.4g}: "
+            f"A fake launch on {day_text(timing.launch)} (before the real one) already shows an effect of "
+            f"{estimate.amount_text(timing.average.value)}: "
             "the series moves apart without a launch, so part of the estimate may not be due to it."
         )
     return found

@@ -9,12 +9,10 @@ than the donors predict without it (-28.0%; 90% interval -21 to -15, -31.4% to -
 
 from __future__ import annotations
 
-import datetime as dt
-
 import numpy as np
 import polars as pl
 
-from insights.formatting import amount_text, evidence_text, p_value_text, signed, signed_amount_text
+from insights.formatting import amount_text, day_text, evidence_text, p_value_text, signed, signed_amount_text
 from insights.impact.result import Effect, ImpactEstimate
 from insights.labels import label
 from insights.metrics import Metric, as_metric, measures
@@ -31,10 +29,6 @@ METHODS = {
 def method_text(method: str, donors: int) -> str:
     """A method's counterfactual in words: 'a weighted average of 12 donors (synthetic control)'."""
     return METHODS.get(method, method + " on {donors}").format(donors=_plural(donors, "donor"))
-
-
-def _day(value: object) -> str:
-    return f"{value:%d %b %Y}" if isinstance(value, dt.date) else str(value)
 
 
 def _plural(count: int, word: str) -> str:
@@ -69,7 +63,7 @@ def effect_sentence(estimate: ImpactEstimate, *, treated_label: str, grain: str)
         if average.percent_lower is not None and average.percent_upper is not None:
             detail[-1] += f", {signed(average.percent_lower, '%')} to {signed(average.percent_upper, '%')}"
     text = (
-        f"After the launch on {_day(estimate.launch)}, {definition.label.lower()} in {treated_label} "
+        f"After the launch on {day_text(estimate.launch)}, {definition.label.lower()} in {treated_label} "
         f"{'was' if definition.is_ratio else 'were'} {moved} the donors predict without it ({'; '.join(detail)})"
     )
     if np.isfinite(cumulative.value) and round(cumulative.value) != 0:
@@ -97,7 +91,7 @@ def evidence_sentence(estimate: ImpactEstimate, *, treated_label: str) -> str:
     timing = estimate.placebo_time
     if timing is not None:
         found = "no effect" if not timing.average.significant else "an effect already"
-        parts.append(f"a fake launch on {_day(timing.launch)} finds {found} (placebo in time)")
+        parts.append(f"a fake launch on {day_text(timing.launch)} finds {found} (placebo in time)")
     return "; ".join(parts) + "."
 
 

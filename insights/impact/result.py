@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from insights.formatting import signed_amount_text
+from insights.metrics import metrics
+
 
 @dataclass(frozen=True)
 class Effect:
@@ -103,6 +106,12 @@ class ImpactEstimate:
     notes: tuple[str, ...] = ()
     scaling: str = "level"
     event_study: pl.DataFrame | None = None
+
+    def amount_text(self, value: float) -> str:
+        """A signed effect in the metric's units ('-17', '+1.2 pp'); a plain signed number ('-2.58')
+        when the metric is not one of the registry's (a panel of the caller's own)."""
+        known = metrics().get(self.metric or "")
+        return signed_amount_text(known, value) if known else f"{value:+.3g}"
 
     @property
     def donors(self) -> list[str]:

@@ -114,6 +114,11 @@ def test_placebo_charts_carry_the_placebos(rate):
         impact_charts.placebo_in_time(replace(rate, placebo_time=None))
 
 
+def test_effects_are_written_in_the_metrics_units_or_plainly(rate, count):
+    assert rate.amount_text(0.0123) == "+1.2 pp" and count.amount_text(-17.2) == "-17"
+    assert replace(rate, metric="cigsale").amount_text(-2.583) == "-2.58", "a panel's own outcome"
+
+
 def test_the_charts_go_into_a_deck_as_pictures(rate):
     made = [
         impact_charts.counterfactual(rate),
