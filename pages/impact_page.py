@@ -222,20 +222,17 @@ def show(chart: charts.Chart) -> None:
 
 show(impact_charts.counterfactual(result, treated_label=treated_words))
 show(impact_charts.effect_per_period(result))
-left, right = st.columns(2)
-with left:
-    if result.donors:
-        show(impact_charts.donor_weights(result, dimension=dimension))
-    else:
-        st.markdown("**What the counterfactual is made of**")
-        st.caption(
-            f"The counterfactual is {method_text(result.method, len(result.weights))}: it has no donor weights to show."
-        )
-with right:
-    if result.placebo_time is not None:
-        show(impact_charts.placebo_in_time(result))
-    else:
-        st.caption("No placebo in time: too few periods before the launch to move it earlier.")
+# One chart per row: side by side, at 1024 px the weights' names left their bars no room.
+if result.donors:
+    show(impact_charts.donor_weights(result, dimension=dimension))
+else:
+    st.markdown("**What the counterfactual is made of**")
+    made_of = method_text(result.method, len(result.weights))
+    st.caption(f"The counterfactual is {made_of}: it has no donor weights to show.")
+if result.placebo_time is not None:
+    show(impact_charts.placebo_in_time(result))
+else:
+    st.caption("No placebo in time: too few periods before the launch to move it earlier.")
 if result.placebo_space is not None and result.placebo_space.gaps is not None:
     show(impact_charts.placebo_in_space(result, treated_label=treated_words, dimension=dimension))
 fit = result.fit
