@@ -29,6 +29,7 @@ PAGES = {
     "Explore": [
         st.Page("pages/trends_page.py", title="Trends", icon=":material/show_chart:", url_path="trends"),
         st.Page("pages/root_cause_page.py", title="Root cause", icon=":material/troubleshoot:", url_path="root_cause"),
+        st.Page("pages/impact_page.py", title="Impact", icon=":material/science:", url_path="impact"),
         st.Page(
             "pages/deep_dive_page.py",
             title="Harm area deep dive",

@@ -6,23 +6,33 @@
 Prints, per case, the time of the first ``estimate_impact`` (cold: the cube builds the roll-up it
 needs) and the median of repeated runs (warm), with the estimate's method, average effect and
 interval, p-value and warnings count. Cases follow stories injected by ``sample_data/generate.py``
-(``sample_data/stories.json``): a level shift of violent-extremism actions in FR, BE and NL, and
-the hate-speech classifier launch on the proactive rate of hateful behaviour (other harm areas as
-donors).
+(``sample_data/stories.json``): a level shift of violent-extremism actions in FR, BE and NL, the
+hate-speech classifier launch on the proactive rate of hateful behaviour (other harm areas as
+donors), and the program story (the upload-time human-exploitation classifier in BR, MX and CO,
+with the story's donors), whose estimate is then set against the truth the generator wrote
+(``truth/program_effect.parquet``: the actions the program removed, per week and country).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 from pathlib import Path
+
+import polars as pl
 
 import insights
 from bench.cube import events_dir
 from insights.impact import ImpactEstimate, estimate_impact
 
 ROOT = Path(__file__).resolve().parents[1]
+STORY = next(
+    s for s in json.loads((ROOT / "sample_data" / "stories.json").read_text())["stories"]
+    if s["id"] == "exploitation_upload_classifier"
+)  # fmt: skip
+PROGRAM = "program story: HE actions, BR+MX+CO, week"
 
 CASES: tuple[tuple[str, dict[str, object]], ...] = (
     (
@@ -55,6 +65,17 @@ CASES: tuple[tuple[str, dict[str, object]], ...] = (
             "end": "2026-05-31",
         },
     ),
+    (
+        PROGRAM,
+        {
+            "metric": STORY["metric"],
+            "treated": {"country": STORY["segment"]["country"]},
+            "launch": STORY["start"],
+            "filters": {"harm_area": STORY["harm_area"]},
+            "donors": STORY["donors"],
+            "grain": "week",
+        },
+    ),
 )
 
 
@@ -65,6 +86,25 @@ def describe(estimate: ImpactEstimate) -> str:
     return (
         f"{estimate.method:<10} avg {a.value:10.4g} [{a.lower:.4g}, {a.upper:.4g}] ({percent}) "
         f"p={estimate.p_value:.3f} donors={len(estimate.weights)} warnings: {warned}"
+    )
+
+
+def against_truth(estimate: ImpactEstimate, events: Path) -> str:
+    """The program story's estimate next to its truth over the same weeks: the actions removed per
+    week (treated countries pooled) and in % of the actions there would have been."""
+    weeks = estimate.series.filter("post")["period"]
+    truth = pl.read_parquet(events.parent / "truth" / "program_effect.parquet").filter(
+        pl.col("story") == STORY["id"], pl.col("week").is_in(weeks.implode())
+    )
+    per_week = -truth["blocked_actions"].sum() / len(weeks)
+    percent = -100 * truth["blocked_actions"].sum() / truth["counterfactual_actions"].sum()
+    a = estimate.average
+    covered = "yes" if a.lower <= per_week <= a.upper else "NO"
+    return (
+        f"program story over {len(weeks)} weeks: estimate {a.value:,.1f} actions/week "
+        f"[{a.lower:,.1f}, {a.upper:,.1f}] ({a.percent or 0:+.1f} % [{a.percent_lower or 0:+.1f}, "
+        f"{a.percent_upper or 0:+.1f}]); truth {per_week:,.1f} actions/week ({percent:+.1f} %); "
+        f"{estimate.level:.0%} interval covers the truth: {covered}"
     )
 
 
@@ -87,7 +127,9 @@ def main() -> None:
             start = time.perf_counter()
             estimate_impact(cube, **options)  # type: ignore[arg-type]
             warm.append(time.perf_counter() - start)
-        print(f"{label:<40} cold {cold:6.2f} s  warm {statistics.median(warm):6.2f} s  {describe(estimate)}")
+        print(f"{label:<44} cold {cold:6.2f} s  warm {statistics.median(warm):6.2f} s  {describe(estimate)}")
+        if label == PROGRAM:
+            print(against_truth(estimate, path))
 
 
 if __name__ == "__main__":

@@ -149,6 +149,9 @@ SLIDE_WIDTH, SLIDE_HEIGHT = Inches(13.333), Inches(7.5)
 MARGIN = Inches(0.5)
 #: Where a chart slide's chart (or picture) starts: under the title and a two-line subtitle.
 CHART_TOP = Inches(1.65)
+#: The longest slide title printed on one line at 26 pt (bold, across the slide); a longer one
+#: wraps onto two lines at 18 pt, which fit in the same space above the subtitle.
+TITLE_LINE = 56
 #: KPIs per KPI slide: four to a row, three rows.
 KPI_COLUMNS, KPI_ROWS = 4, 3
 INK = RGBColor(0x1F, 0x29, 0x33)
@@ -371,8 +374,10 @@ def _title_slide(slide, title: str, subtitle: str, source: str = "") -> None:
 
 
 def _heading(slide, title: str, subtitle: str) -> None:
-    """A slide's title and, under it, what it shows (at most two lines)."""
-    _text(slide, title, MARGIN, Inches(0.3), SLIDE_WIDTH - 2 * MARGIN, Inches(0.7), 26, bold=True)
+    """A slide's title (a long one on two lines in a smaller size) and, under it, what it shows
+    (at most two lines)."""
+    size = 26 if len(title) <= TITLE_LINE else 18
+    _text(slide, title, MARGIN, Inches(0.3), SLIDE_WIDTH - 2 * MARGIN, Inches(0.7), size, bold=True)
     if subtitle:
         _text(slide, subtitle, MARGIN, Inches(0.95), SLIDE_WIDTH - 2 * MARGIN, Inches(0.65), 13, colour=MUTED)
 

@@ -8,6 +8,7 @@ that writes them.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Iterable
 
@@ -134,6 +135,11 @@ def change_text(metric: str | Metric, change: float | None, pct_change: float | 
 def signed(number: float, unit: str = "") -> str:
     """A signed number to one decimal: '+12.3%', '-0.5 pp'; a change that rounds to zero reads '+0.0'."""
     return f"{round(number, 1) + 0.0:+.1f}{unit}"
+
+
+def day_text(value: object) -> str:
+    """A day as the product writes it in prose: '19 Jan 2026' (anything not a date as its text)."""
+    return f"{value:%d %b %Y}" if isinstance(value, dt.date) else str(value)
 
 
 def evidence_text(p_value: float | None, alpha: float = 0.05) -> str:

@@ -18,7 +18,7 @@ import os
 import shutil
 import tempfile
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NoReturn
@@ -40,6 +40,7 @@ from insights.digest.subscriptions import (
 )
 from insights.disclosure import SUPPRESSION_VARIABLE, Suppression, load_suppression
 from insights.formatting import escape_markdown
+from insights.impact.events import launch_slice, linked_dimensions
 from insights.labels import dimension_label, label
 from insights.limits import check_upload
 from insights.maps import topojson_data_url
@@ -64,6 +65,8 @@ MORE_FILTERS = ["policy", "language", "content_type", "detection_source", "actio
 UPLOADS = Path(tempfile.gettempdir()) / "harm-insights-uploads"
 #: Session keys: the query string the app last wrote, and the source the filters were made for.
 LAST_URL, FILTERED_SOURCE = "_view_url", "_view_source"
+#: Between the values of a multi-valued page choice in the URL (``p_treated=BR|MX|CO``).
+SEPARATOR = "|"
 
 
 # ---- the data --------------------------------------------------------------------------------
@@ -418,6 +421,35 @@ class Page:
         """Record a period choice for the URL."""
         self.keep(name, period_param(period))
 
+    def selection(self, name: str, options: Sequence[str], default: Sequence[str]) -> str:
+        """The widget key of a multi-valued page choice (a multiselect), seeded from the URL
+        (``p_<name>=a|b``, values outside ``options`` dropped; a link without it means ``default``)
+        or ``default``, which it falls back to when a value is no longer an option; record it with
+        ``keep(name, SEPARATOR.join(values))``."""
+        key = PAGE_PREFIX + name
+        wanted = [v for v in (self.url.page.get(name) or "").split(SEPARATOR) if v in options]
+        if key not in st.session_state or self.url_won:
+            st.session_state[key] = wanted or list(default)
+        value = st.session_state[key]
+        if not isinstance(value, list) or any(v not in options for v in value):
+            st.session_state[key] = [v for v in default if v in options]
+        st.session_state[key] = list(st.session_state[key])
+        return key
+
+    def day(self, name: str, default: dt.date) -> str:
+        """The widget key of a date choice (a date input), seeded from the URL (``p_<name>=2026-01-19``)
+        or ``default``, and kept inside the data's dates."""
+        key = PAGE_PREFIX + name
+        chosen = parse_day_param(self.url.page.get(name))
+        if key not in st.session_state or (self.url_won and chosen is not None):
+            st.session_state[key] = chosen or default
+        first, last = date_bounds(self.data)
+        value = st.session_state[key]
+        if not (isinstance(value, dt.date) and first <= value <= last):
+            st.session_state[key] = min(max(default, first), last)
+        st.session_state[key] = st.session_state[key]
+        return key
+
     # -- what the page shows -------------------------------------------------------------------
 
     def header(self, title: str, caption: str | None = None) -> None:
@@ -452,16 +484,19 @@ class Page:
         )
         return False
 
-    def events(self, start: dt.date | None = None, end: dt.date | None = None) -> pl.DataFrame:
-        """Annotated events plus those added in this session that concern the view's slice,
-        between ``start`` and ``end`` when given (a time chart's window)."""
+    def events(
+        self, start: dt.date | None = None, end: dt.date | None = None, filters: dict[str, list[str]] | None = None
+    ) -> pl.DataFrame:
+        """Annotated events plus those added in this session that concern the view's slice (or the
+        slice ``filters``), between ``start`` and ``end`` when given (a time chart's window)."""
         added = pl.DataFrame(st.session_state.get("added_events", []), schema=EVENT_SCHEMA)
         everything = pl.concat([annotated_events(), added], how="vertical_relaxed")
         if not self.scope.everything:
             everything = everything.filter(
                 pl.Series([self.scope.admits(e) for e in everything.iter_rows(named=True)], dtype=pl.Boolean)
             )
-        return events_in_scope(everything, self.view.filters, start, end).sort("date")
+        wanted = self.view.filters if filters is None else filters
+        return events_in_scope(everything, wanted, start, end).sort("date")
 
     def subtitle(self, current: Period | None = None, baseline: Period | None = None) -> str:
         """A chart's subtitle for this view: the slice, the periods (default: the view's dates),
@@ -742,6 +777,44 @@ def _write_url(state: ViewState) -> None:
     st.session_state[LAST_URL] = wanted
     if {k: st.query_params.get_all(k) for k in st.query_params} != wanted:
         st.query_params.from_dict(wanted)
+
+
+def parse_day_param(text: str | None) -> dt.date | None:
+    """The date of a ``p_<name>=2026-01-19`` value; None when it is not one."""
+    try:
+        return dt.date.fromisoformat(text or "")
+    except ValueError:
+        return None
+
+
+def impact_query(page: Page, event: Mapping[str, Any], metric: str) -> dict[str, list[str]]:
+    """The query string that opens the Impact page on an annotated event: its date as the launch,
+    ``metric``, and the slice it launched in (``insights.impact.events.launch_slice``: its region's
+    countries, its harm area, or the view's filters), with the view's other filters. Filters that
+    would leave that slice without donors (its dimension and the one nested with it) are dropped."""
+    found = launch_slice(page.data, event, page.view.filters)
+    choices = {"metric": metric, "launch": str(event["date"])}
+    filters: dict[str, list[str]] = {}
+    if found is not None:
+        choices |= {"dimension": found.dimension, "treated": SEPARATOR.join(found.values)}
+        filters = {d: [] for d in linked_dimensions(found.dimension) if d != "harm_area"}
+        if found.harm_area:
+            filters["harm_area"] = [found.harm_area]
+    return {**page.query(**filters), **{PAGE_PREFIX + name: [value] for name, value in choices.items()}}
+
+
+def impact_links(page: Page, events: pl.DataFrame, metric: str) -> None:
+    """An expander of links that open the Impact page on each of ``events`` (see ``impact_query``)."""
+    if events.is_empty():
+        return
+    with st.expander(f"Estimate the impact of an annotated event ({len(events)})", icon=":material/science:"):
+        for event in events.iter_rows(named=True):
+            st.page_link(
+                "pages/impact_page.py",
+                label=escape_markdown(f"{event['date']:%d %b %Y} · {event['title']}"),
+                icon=":material/arrow_forward:",
+                query_params=impact_query(page, event, metric),
+            )
 
 
 def describe(data: insights.Cube, view: View) -> str:

@@ -7,7 +7,7 @@ from insights.labels import dimension_label, label
 from insights.metrics import metric
 from insights.narrative import describe_slice
 from insights.trends import match_events, trend
-from pages.common import metric_label, start_page
+from pages.common import impact_links, metric_label, start_page
 
 page = start_page()
 data, view = page.data, page.view
@@ -63,6 +63,7 @@ if len(moments):
             hide_index=True,
             column_config={"start": "Period", "kind": "What", "title": "Event", "days_apart": "Days apart"},
         )
+impact_links(page, events, chosen)
 
 name = f"{metric(chosen).label} by {dimension_label(by).lower()}, per {view.grain}"
 slice_dims = [d for d in data.dimensions if d != by]

@@ -40,6 +40,7 @@ import polars as pl
 from scipy import stats
 
 from insights.errors import DataError
+from insights.formatting import day_text
 from insights.impact.bsts import structural_forecast
 from insights.impact.inference import average_interval, average_pvalue, period_intervals
 from insights.impact.panel import Panel
@@ -365,12 +366,23 @@ def _rmspe(gap: np.ndarray) -> float:
 
 def _placebo_space(work: Panel, method: str, panel: Panel, scaling: str) -> PlaceboInSpace:
     """Every donor as if treated, the real treated unit dropped; the treated unit's own row first."""
-    rows = []
+    rows, gaps = [], []
     for unit in (work.treated, *work.donors):
         placebo = work if unit == work.treated else work.as_treated(unit)
         gap = placebo.treated_series - _point(placebo, method)
         original = panel.outcome[panel.units.index(unit)]
-        factor = float(original[panel.pre].mean()) if scaling == "index" else 1.0
+        level = float(original[panel.pre].mean())
+        factor = level if scaling == "index" else 1.0
+        gaps.append(
+            pl.DataFrame(
+                {
+                    "unit": unit,
+                    "period": list(work.periods),
+                    "gap": gap * factor,
+                    "relative_gap": gap * factor / level if level else np.full(len(gap), np.nan),
+                }
+            )
+        )
         pre, post = _rmspe(gap[work.pre]), _rmspe(gap[work.post])
         rows.append(
             (
@@ -384,7 +396,8 @@ def _placebo_space(work: Panel, method: str, panel: Panel, scaling: str) -> Plac
     results = pl.DataFrame(rows, schema=["unit", "pre_rmspe", "post_rmspe", "ratio", "average_effect"], orient="row")
     ratios = results["ratio"].to_numpy()
     rank = int(1 + np.sum(ratios[1:] > ratios[0]))
-    return PlaceboInSpace(results=results, rank=rank, p_value=rank / len(ratios))
+    gap_frame = pl.concat(gaps, how="vertical_relaxed").with_columns(pl.col("relative_gap").fill_nan(None))
+    return PlaceboInSpace(results=results, rank=rank, p_value=rank / len(ratios), gaps=gap_frame)
 
 
 def _placebo_time(work: Panel, method: str, level: float, factor: float) -> PlaceboInTime | None:
@@ -434,11 +447,11 @@ def design_warnings(panel: Panel, estimate: ImpactEstimate) -> list[str]:
                 else "no weighted average of donors can match its level."
             )
         )
-    minimum = int(np.ceil(1 / (1 - estimate.level)))
-    if t0 < max(minimum, 2 * t1, 8):
+    needed = max(int(np.ceil(1 / (1 - estimate.level))), 2 * t1, 8)
+    if t0 < needed:
         found.append(
             f"Short pre-launch period: {t0} period(s) before the launch for {t1} after it; the fit and the conformal "
-            f"interval need many more pre-launch than post-launch periods (at least {max(minimum, 8)})."
+            f"interval need at least twice as many periods before the launch as after it (here {needed})."
         )
     space = estimate.placebo_space
     if space is not None and len(space.results) > 2:
@@ -454,8 +467,8 @@ def design_warnings(panel: Panel, estimate: ImpactEstimate) -> list[str]:
     timing = estimate.placebo_time
     if timing is not None and timing.average.significant:
         found.append(
-            f"A fake launch at {timing.launch} (before the real one) already shows an effect of "
-            f"{timing.average.value:.4g}: "
+            f"A fake launch on {day_text(timing.launch)} (before the real one) already shows an effect of "
+            f"{estimate.amount_text(timing.average.value)}: "
             "the series moves apart without a launch, so part of the estimate may not be due to it."
         )
     return found

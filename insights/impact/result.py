@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from insights.formatting import signed_amount_text
+from insights.metrics import metrics
+
 
 @dataclass(frozen=True)
 class Effect:
@@ -49,12 +52,15 @@ class PlaceboInSpace:
 
     ``results``: one row per unit (the treated first): ``unit``, ``pre_rmspe``, ``post_rmspe``,
     ``ratio`` (post / pre RMSPE) and ``average_effect``. ``rank``: the treated unit's place by
-    ratio (1 = largest); ``p_value``: rank / number of units.
+    ratio (1 = largest); ``p_value``: rank / number of units. ``gaps``: every unit's gap between
+    its series and its counterfactual, by period (``unit``, ``period``, ``gap`` in the metric's
+    units, ``relative_gap`` over the unit's own pre-launch mean), for the placebo plot.
     """
 
     results: pl.DataFrame
     rank: int
     p_value: float
+    gaps: pl.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,12 @@ class ImpactEstimate:
     notes: tuple[str, ...] = ()
     scaling: str = "level"
     event_study: pl.DataFrame | None = None
+
+    def amount_text(self, value: float) -> str:
+        """A signed effect in the metric's units ('-17', '+1.2 pp'); a plain signed number ('-2.58')
+        when the metric is not one of the registry's (a panel of the caller's own)."""
+        known = metrics().get(self.metric or "")
+        return signed_amount_text(known, value) if known else f"{value:+.3g}"
 
     @property
     def donors(self) -> list[str]:

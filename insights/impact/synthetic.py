@@ -40,7 +40,9 @@ def simplex_weights(target: np.ndarray, donors: np.ndarray, row_weights: np.ndar
         a, b = a * root[:, None], b * root
     if a.shape[1] == 1:
         return np.ones(1)
-    norm = float(np.linalg.norm(a)) or 1.0
+    # The Frobenius norm without BLAS: numpy's ``norm`` calls a threaded ``dot``, which on a busy
+    # machine costs milliseconds per call, and the conformal inference refits thousands of times.
+    norm = float(np.sqrt(np.einsum("ij,ij->", a, a))) or 1.0
     a, b = a / norm, b / norm
     augmented = np.vstack([a, np.full((1, a.shape[1]), SUM_TO_ONE_WEIGHT)])
     rhs = np.append(b, SUM_TO_ONE_WEIGHT)

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from insights.kpis import kpi_cards
 from tests.conftest import ROOT
 
-PAGES = ["overview", "regional", "trends", "root_cause", "deep_dive", "data"]
+PAGES = ["overview", "regional", "trends", "root_cause", "impact", "deep_dive", "data"]
 
 
 @pytest.fixture()

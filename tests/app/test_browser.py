@@ -29,6 +29,7 @@ PAGES = {
     "regional": "regional",
     "trends": "trends",
     "root_cause": "root_cause",
+    "impact": "impact",
     "deep_dive": "deep_dive",
     "data": "data",
 }

@@ -87,6 +87,11 @@ def urls(draw) -> dict[str, list[str]]:
         "p_compare": st.sampled_from(["1", "0", "yes"]),
         "p_slice": st.sampled_from(["region", "country", "bogus"]),
         "p_a": TEXT,
+        "p_dimension": st.sampled_from(["country", "region", "harm_area", "content_type", "date", "bogus"]),
+        "p_treated": st.one_of(st.sampled_from(["BR|MX|CO", "live", "hateful_behavior", "Africa", "BR||FR"]), TEXT),
+        "p_donors": st.one_of(st.sampled_from(["US|IN", "US", "BR", "FR|DE|GB|IT|ES"]), TEXT),
+        "p_launch": st.one_of(DAYS.map(str), TEXT),
+        "p_method": st.sampled_from(["auto", "synthetic", "augmented", "structural", "did", "bogus"]),
     }.items():
         if draw(st.booleans()):
             query[name] = [draw(values)]

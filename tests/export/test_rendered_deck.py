@@ -47,6 +47,8 @@ MOVERS = pl.DataFrame(
     }
 )
 ARTIFACTS = ROOT / "test-artifacts"
+#: A title too long for one line at the slide's title size (impact charts have such titles).
+LONG_TITLE = "Mental health / self-harm actions per week: the expected band, its anomalies and its change points"
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +70,7 @@ def render_review_deck(out: Path, programs: dict[str, str], cube) -> None:
     events = pl.read_csv(ROOT / "sample_data" / "events.csv", try_parse_dates=True)
     movers = charts.movers(MOVERS, "country", "actions", title="Biggest movers against the 8 weeks before")
     movers.subtitle = SUBTITLE
-    band = charts.expected_band(trend(cube, "actions", grain="week", filters=SLICE))
+    band = charts.expected_band(trend(cube, "actions", grain="week", filters=SLICE), title=LONG_TITLE)
     band.subtitle = charts.subtitle_text(SLICE, as_of=AS_OF)
     lines = charts.trend(
         cube.query("actions", by=["harm_area"], grain="month", filters={"harm_area": CORE}),
@@ -164,28 +166,37 @@ def test_each_chart_page_prints_its_subtitle(rendered):
     assert "data as of 2026-11-22" in flat[BAND_PAGE]
 
 
-def words(rendered, page: int) -> list[tuple[str, float, float]]:
-    """(word, x min, x max) of every word on a page, from pdftotext's bounding boxes."""
+def words(rendered, page: int) -> list[tuple[str, float, float, float, float]]:
+    """(word, x min, x max, y min, y max) of every word on a page, from pdftotext's bounding boxes."""
     html = page_text(rendered, page, "-bbox")
-    found = re.findall(r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>', html)
-    return [(text, float(left), float(right)) for left, right, text in found]
+    found = re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', html)
+    return [(text, float(left), float(right), float(top), float(bottom)) for left, top, right, bottom, text in found]
 
 
 def test_diverging_bars_print_every_name_whole_and_clear_of_the_bars(rendered):
     placed = words(rendered, MOVERS_PAGE)
-    text = " ".join(word for word, _, _ in placed)
+    text = " ".join(word for word, *_ in placed)
     for name in MOVERS["name"]:
         assert name in text, f"{name!r} whole on the slide"
     labels = {f"{v:+.0f}" for v in MOVERS["change"]}
-    values = [(w, left) for w, left, _ in placed if w in labels]
+    values = [(w, left) for w, left, *_ in placed if w in labels]
     assert {w for w, _ in values} == labels, "every bar's value label"
     names = {w for name in MOVERS["name"] for w in name.split() if w[0].isupper()}
-    rightmost_name = max(right for w, _, right in placed if w in names)
+    rightmost_name = max(right for w, _, right, *_ in placed if w in names)
     assert rightmost_name < min(left for _, left in values), "names sit left of every bar and its label"
 
 
 def test_the_expected_band_is_a_picture_and_the_line_lists_its_events(rendered):
-    band_words = {w for w, _, _ in words(rendered, BAND_PAGE)}
+    band_words = {w for w, *_ in words(rendered, BAND_PAGE)}
     assert "Jan" not in band_words, "the band's axes are inside its picture, not native text"
     line = " ".join(page_text(rendered, LINE_PAGE).split())
     assert "Marked:" in line and "Quarterly moderation staffing change" in line
+
+
+def test_a_long_title_wraps_whole_above_its_subtitle(rendered):
+    placed = words(rendered, BAND_PAGE)
+    text = " ".join(word for word, *_ in placed)
+    assert LONG_TITLE in text, "the whole title is printed"
+    title_bottom = max(bottom for word, *_, bottom in placed if word == "points")
+    subtitle_top = min(top for word, _, _, top, _ in placed if word == "2026-11-22")
+    assert title_bottom < subtitle_top, "the title's second line sits above the subtitle, not on it"

@@ -232,7 +232,8 @@ def test_design_warnings_short_pre_period_and_a_donor_with_its_own_break():
         start=START,
         end=START + 12 * WEEK - dt.timedelta(days=1),
     )
-    assert any("Short pre-launch period" in w for w in short.warnings)
+    (warning,) = [w for w in short.warnings if w.startswith("Short pre-launch period")]
+    assert "5 period(s) before the launch for 7 after it" in warning and "(here 14)" in warning
 
 
 def test_staggered_launches_are_recovered_by_cohort():
