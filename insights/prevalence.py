@@ -48,6 +48,8 @@ PrevalenceGrain = Literal["day", "week", "month", "quarter", "year", "all"]
 
 #: ``status`` values: a point estimate with its interval, only an upper bound, or no figure.
 ESTIMATE, UPPER_BOUND, WITHHELD = "estimate", "upper_bound", "withheld"
+#: ``status`` of a published figure given only as a range (Meta's "0.02%-0.03%"): no point estimate.
+RANGE = "range"
 
 RESULT_COLUMNS = (
     "estimate",
@@ -168,11 +170,19 @@ def estimate_prevalence(
     if "stratum" not in columns:
         frame = frame.with_columns(stratum=pl.lit("all"))
     stratum_sizes = frame.group_by("stratum").agg(stratum_size=pl.len())
-    domain = frame.filter(_slice(frame, columns, filters, start, end)).with_columns(
-        period=pl.col("date").min() if grain == "all" else period_start(pl.col("date"), grain)
-    )
+    domain = frame.filter(_slice(frame, columns, filters, start, end))
     keys = ["period", *by]
-    sums = _stratum_sums(domain, keys, areas, labels)
+    # The sums are additive: summed per day first (one pass over the sample, no date truncation
+    # per row), then per period on the small daily table, which is collected so that the
+    # variance's two uses of it do not aggregate the sample again.
+    daily = _stratum_sums(domain, ["date", *by], areas, labels).collect()
+    period = pl.col("date").min() if grain == "all" else period_start(pl.col("date"), grain)
+    sums = (
+        daily.lazy()
+        .with_columns(period=period)
+        .group_by([*keys, "stratum", "harm_area"])
+        .agg(pl.col("n", "w", "w2", "y", "wy", "w2y").sum())
+    )
     table = _with_variance(sums, stratum_sizes, [*keys, "harm_area"]).collect()
     return _finish(table, keys, areas, confidence, interval, min_sample_size, min_violating)
 
@@ -201,16 +211,27 @@ def _slice(
 def _stratum_sums(domain: pl.LazyFrame, keys: list[str], areas: list[str], labels: list[str]) -> pl.LazyFrame:
     """Per group × stratum × harm area: sampled views, Σw, Σw², and Σy, Σw·y, Σw²·y of the label.
 
-    Aggregated wide (one pass over the sample), then stacked per harm area (small)."""
+    Aggregated wide, then stacked per harm area (small). The label sums only need the sampled
+    views that violate something (well under 1 % of them), so they are summed over those rows
+    alone and joined to the counts and weights of all rows: one light pass over the sample."""
     w = pl.col("weight").cast(pl.Float64)
     pairs = list(zip(areas, labels, strict=True))
-    wide = domain.group_by([*keys, "stratum"]).agg(
-        pl.len().alias("n"),
-        w.sum().alias("w"),
-        (w * w).sum().alias("w2"),
-        *[pl.col(label).cast(pl.Int64).sum().alias(f"y|{area}") for area, label in pairs],
-        *[(w * pl.col(label)).sum().alias(f"wy|{area}") for area, label in pairs],
-        *[(w * w * pl.col(label)).sum().alias(f"w2y|{area}") for area, label in pairs],
+    group = [*keys, "stratum"]
+    label_sums = [f"{part}|{area}" for part in ("y", "wy", "w2y") for area in areas]
+    violating = (
+        domain.filter(pl.any_horizontal(pl.col(labels).fill_null(False)))
+        .group_by(group)
+        .agg(
+            *[pl.col(label).cast(pl.Int64).sum().alias(f"y|{area}") for area, label in pairs],
+            *[(w * pl.col(label)).sum().alias(f"wy|{area}") for area, label in pairs],
+            *[(w * w * pl.col(label)).sum().alias(f"w2y|{area}") for area, label in pairs],
+        )
+    )
+    wide = (
+        domain.group_by(group)
+        .agg(pl.len().alias("n"), w.sum().alias("w"), (w * w).sum().alias("w2"))
+        .join(violating, on=group, how="left", nulls_equal=True)
+        .with_columns(pl.col(label_sums).fill_null(0))
     )
     return pl.concat(
         [
@@ -344,9 +365,13 @@ def _decimals(percent: float) -> int:
 
 def reported_text(status: str, estimate: float, lower: float, upper: float, min_sample_size: int) -> str:
     """The figure as it is reported: ``"0.12 % (0.10–0.14 %)"``, ``"≤ 0.038 %"`` (the upper end
-    rounded up to two significant digits) or ``"withheld: n < 500"``."""
+    rounded up to two significant digits), ``"withheld: n < 500"``, or for a published range
+    ``"0.02–0.03 %"``."""
     if status == WITHHELD:
         return f"withheld: n < {min_sample_size}"
+    if status == RANGE:
+        digits = max(_decimals(lower * 100), _decimals(upper * 100))
+        return f"{lower * 100:.{digits}f}–{upper * 100:.{digits}f} %"
     if status == UPPER_BOUND:
         digits = _decimals(upper * 100)
         bound = math.ceil(upper * 100 * 10**digits - 1e-9) / 10**digits
@@ -358,6 +383,8 @@ def reported_text(status: str, estimate: float, lower: float, upper: float, min_
 __all__ = [
     "ESTIMATE",
     "LABEL_PREFIX",
+    "RANGE",
+    "RESULT_COLUMNS",
     "UPPER_BOUND",
     "WITHHELD",
     "clopper_pearson",
