@@ -19,7 +19,7 @@ import polars as pl
 
 from insights.errors import DataError
 from insights.filters import Filters, normalise_filters
-from insights.metrics import MEASURES, Metric, as_metric, metrics
+from insights.metrics import MEASURES, Metric, as_metric, metrics, require_summable
 from insights.model import DIMENSIONS
 from insights.periods import GRAINS, Grain, as_date, as_grain, period_start
 
@@ -179,8 +179,11 @@ class Cube:
         return self.data["date"].min(), self.data["date"].max()  # type: ignore[return-value]
 
     def available_metrics(self) -> list[str]:
-        """Names of the registry metrics this cube has the measures for."""
-        return [name for name, m in metrics().items() if all(x in self.measures for x in m.measures)]
+        """Names of the registry metrics this cube has the measures for (estimated metrics such as
+        prevalence are never among them: a cube sums, and they are not sums)."""
+        return [
+            name for name, m in metrics().items() if not m.is_estimated and all(x in self.measures for x in m.measures)
+        ]
 
     def values(self, dimension: str, filters: Filters | None = None) -> list[str]:
         """Distinct values of a dimension, the most actioned first (remembered: a cube does not change)."""
@@ -283,6 +286,7 @@ class Cube:
 
     def _check(self, wanted: Sequence[Metric], by: Sequence[str], grain: str | None) -> None:
         for m in wanted:
+            require_summable(m)
             missing = [x for x in m.measures if x not in self.measures]
             if missing:
                 raise DataError(
