@@ -7,13 +7,16 @@ one new module plus one line in ``IMPORTERS``.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Protocol
 
 from insights.cube import Cube
 from insights.errors import DataError
+from insights.exposed import is_sample_layout, with_exposure
 from insights.sources.dsa import DsaStatementsImporter
 from insights.sources.dsa_summary import DsaSummaryImporter
-from insights.sources.meta import MetaImporter
+from insights.sources.meta import KIND as META_KIND
+from insights.sources.meta import MetaImporter, published_prevalence
 from insights.sources.sql import SqlImporter
 from insights.sources.tabular import TableImporter
 from insights.sources.tiktok import TikTokImporter
@@ -46,7 +49,9 @@ def importers() -> list[Importer]:
     ]
 
 
-def load_source(src: Any, kind: str | None = None, **options: Any) -> Cube:
+def load_source(
+    src: Any, kind: str | None = None, *, exposure: Any = None, view_sample: Any = None, **options: Any
+) -> Cube:
     """Load any supported input into a Cube.
 
     ``src`` is a path (CSV, Parquet, or a folder of them), an uploaded file object, or a
@@ -56,7 +61,32 @@ def load_source(src: Any, kind: str | None = None, **options: Any) -> Cube:
     where a report publishes several). ``columns={"their name": "canonical name"}`` maps
     column names; ``kind`` forces an importer (see ``importers()``). Raises ``DataError`` for
     unusable input.
+
+    Exposure and prevalence come beside the cube (``insights.exposed.ExposedCube``):
+
+    - a folder laid out like the bundled sample (``events/``, ``exposure/`` and optionally
+      ``view_sample/``, e.g. ``sample_data/generated``) loads the events and attaches the
+      exposure tables and the labelled view sample;
+    - ``exposure=`` (a folder of exposure tables or a frame) and ``view_sample=`` (a folder or a
+      frame) attach them to any source;
+    - a Meta CSER report comes with Meta's published prevalence.
     """
+    if kind is None and is_sample_layout(src):
+        folder = Path(src)
+        exposure = exposure if exposure is not None else folder / "exposure"
+        if view_sample is None and (folder / "view_sample").is_dir():
+            view_sample = folder / "view_sample"
+        src = str(folder / "events")
+    cube = _load(src, kind, **options)
+    if cube.provenance.kind == META_KIND and exposure is None and view_sample is None:
+        return with_exposure(cube, prevalence=published_prevalence(src))
+    if exposure is not None or view_sample is not None:
+        return with_exposure(cube, exposure, view_sample)
+    return cube
+
+
+def _load(src: Any, kind: str | None, **options: Any) -> Cube:
+    """The cube of ``src`` from the importer ``kind`` names, or the first that claims it."""
     candidates = importers()
     if kind is not None:
         chosen = [i for i in candidates if i.kind == kind]
