@@ -201,19 +201,6 @@ def prevalence(src: Any) -> pl.DataFrame:
 #: Policy areas whose "prevalence" is not a share of views (fake accounts: a share of monthly active users).
 NOT_VIEW_PREVALENCE = ("fake accounts",)
 
-PREVALENCE_CAVEATS = (
-    "Meta's prevalence is its own estimate of the share of content views that were of violating content, from "
-    "a sample of views; it is published per quarter, app and policy area as a range between a lower- and an "
-    "upper-bound figure, each rounded to hundredths of a percent, and the file does not give the confidence level. "
-    "Where the two ends are equal it is shown as one figure.",
-    "Where violating views are too rare to estimate, Meta publishes only an upper bound ('UBP', e.g. 0.05%): "
-    "shown as '≤ 0.05 %', with no estimate.",
-    "Meta's 'prevalence' of fake accounts is a share of monthly active users, not of views: it is left out of "
-    "prevalence.",
-    "Each figure is Meta's estimate for its own app, policy area and quarter; figures are never added up or "
-    "averaged across apps, policy areas (two can share a harm area) or quarters.",
-)
-
 
 def published_prevalence(src: Any) -> PublishedPrevalence:
     """Meta's prevalence as the prevalence metric's figures, with their caveats.
@@ -256,7 +243,7 @@ def published_prevalence(src: Any) -> PublishedPrevalence:
         .otherwise(pl.format("{}–{} %", two("lower"), two("upper"))),
         status=status,
     )
-    caveats = [Caveat(text, kind="methodology") for text in PREVALENCE_CAVEATS]
+    caveats = known_caveats(f"{KIND}_prevalence")
     return PublishedPrevalence(figures.sort("period", "platform", "policy_area"), "quarter", caveats)
 
 
