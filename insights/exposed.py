@@ -15,6 +15,10 @@ per day × country × content type) and the labelled view sample live beside the
   numerator only: "actions on hate speech per million views" is per million views of all
   content of the slice, and each harm area's row has the same denominator. (So denominators
   must not be added across rows that differ only in such a dimension: ask for the coarser slice.)
+- **Rows**: broken down only by dimensions exposure has (and periods), every cell of the
+  exposure is a row, those without actions with a numerator of 0 (a country with views and no
+  action has 0 actions per million views, and rows add up to the slice). Broken down by a
+  dimension exposure does not have, the rows are those of the enforcement data.
 - **Exposure is clipped to the enforcement data's dates**, so a total over "all dates" is not
   diluted by days the enforcement source does not cover.
 - **Removals** (``from_actions`` in the registry) are derived from the ``action`` dimension where
@@ -323,6 +327,14 @@ class ExposedCube(Cube):
         )
         return numerator_ok and exposure_ok
 
+    def denominator_dimensions(self, metric: str | Metric) -> tuple[str, ...] | None:
+        """For a metric whose denominator comes from the exposure, the dimensions it is cut by
+        (a breakdown by any other dimension repeats the denominator); None for every other metric."""
+        wanted = as_metric(metric)
+        if not self._joined(wanted) or wanted.denominator in self.cube.measures or self.exposure is None:
+            return None
+        return tuple(d for d in self.cube.dimensions if d in self.exposure.dimensions)
+
     def available_metrics(self) -> list[str]:
         """The wrapped cube's metrics plus the per-exposure metrics the exposure makes possible
         (registry order; never an estimated metric: see ``prevalence``)."""
@@ -354,10 +366,14 @@ class ExposedCube(Cube):
         numerator = self._numerator(wanted.numerator, by, filters, grain, start, end)
         denominator, shared = self._denominator(wanted.denominator, by, filters, grain, start, end)
         on = [k for k in keys if k == "period" or k in shared]
-        if on:
-            joined = numerator.join(denominator, on=on, how="left", nulls_equal=True)
-        else:
+        if not on:
             joined = numerator.join(denominator, how="cross")
+        elif len(on) == len(keys):  # every key is exposure's: its cells without actions count 0 actions
+            joined = numerator.join(denominator, on=on, how="full", coalesce=True, nulls_equal=True).with_columns(
+                pl.col("numerator").fill_null(0)
+            )
+        else:  # keys exposure does not have (harm area …) come from the enforcement data
+            joined = numerator.join(denominator, on=on, how="left", nulls_equal=True)
         result = joined.select(
             *keys,
             "numerator",

@@ -4,7 +4,8 @@ generated Parquet tables (events and exposure), on random slices, breakdowns and
 The oracle writes the definition out in SQL: the numerator is counted from the event rows of the
 slice; the denominator is summed from the exposure rows of the same slice of the dimensions
 exposure has (date, country, region, content type) — filters and breakdowns on the others do
-not narrow it — and the two are joined on the period and the shared breakdown.
+not narrow it — and the two are joined on the period and the shared breakdown (every exposure
+cell a row, with 0 actions where it has none, when the breakdown is exposure's alone).
 """
 
 from __future__ import annotations
@@ -144,11 +145,15 @@ def oracle(sql: duckdb.DuckDBPyConnection, case: dict) -> pl.DataFrame:
 
     n = select(num_keys, f"SUM({numerator})::BIGINT AS numerator", "events", None)
     d = select(den_keys, f"SUM({exposure})::BIGINT AS denominator", "exposure", SHARED)
-    join = f"LEFT JOIN ({d}) d USING ({', '.join(on)})" if on else f"CROSS JOIN ({d}) d"
     names = [k.split(" AS ")[-1] for k in num_keys]
+    if on and len(on) == len(names):  # keyed by exposure's dimensions only: every exposure cell is a row
+        join, keys, count = f"FULL JOIN ({d}) d USING ({', '.join(on)})", names, "coalesce(numerator, 0)"
+    else:
+        join = f"LEFT JOIN ({d}) d USING ({', '.join(on)})" if on else f"CROSS JOIN ({d}) d"
+        keys, count = [f"n.{k}" for k in names], "numerator"
     return sql.sql(
-        f"SELECT {''.join(f'n.{k}, ' for k in names)}numerator, denominator, "
-        f"CASE WHEN denominator > 0 THEN numerator / denominator * {scale} END AS value "
+        f"SELECT {''.join(f'{k}, ' for k in keys)}{count} AS numerator, denominator, "
+        f"CASE WHEN denominator > 0 THEN {count} / denominator * {scale} END AS value "
         f"FROM ({n}) n {join}"
     ).pl()
 

@@ -7,6 +7,7 @@ import datetime as dt
 import math
 from pathlib import Path
 
+import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -83,3 +84,19 @@ def test_on_the_sample_it_adds_up_to_the_change_the_pages_show(exposed):
     assert per_area["baseline_denominator"].n_unique() == 1
     with pytest.raises(ValueError, match="only a rate"):
         exposure_split(exposed, "actions", current=current, baseline=baseline)
+
+
+def test_root_cause_of_a_per_exposure_rate_breaks_it_down_where_exposure_is_cut(exposed):
+    """Views are per country × content type, not per harm area: the change of actions per million
+    views is decomposed over exposure's dimensions, and every breakdown adds up to the change."""
+    from insights.rootcause import decomposition_tree, explain_change
+
+    current, baseline = ("2026-07-01", "2026-09-30"), ("2026-04-01", "2026-06-30")
+    hate = {"harm_area": "hateful_behavior"}
+    why = explain_change(exposed, "actions_per_million_views", current=current, baseline=baseline, filters=hate)
+    assert set(why.dims) <= {"country", "region", "content_type"}
+    totals = why.contributors.group_by("cuboid").agg(pl.col("contribution").sum())
+    assert totals["contribution"].to_list() == pytest.approx([why.headline.change] * totals.height, rel=1e-9)
+    node = decomposition_tree(exposed, "actions_per_million_views", current=current, baseline=baseline, filters=hate)
+    assert node.split_dimension in ("country", "region", "content_type")
+    assert sum(c.contribution for c in node.children) == pytest.approx(why.headline.change, rel=1e-9)
