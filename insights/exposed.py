@@ -314,8 +314,13 @@ class ExposedCube(Cube):
         return self.cube.rollup(dimensions, [m for m in measures if m in self.cube.measures])
 
     def warm(self, dimension_sets: Iterable[Iterable[str]] | None = None) -> None:
-        """Warm the wrapped cube's roll-ups (the exposure cube is small)."""
+        """Warm the wrapped cube's roll-ups, the exposure's, and sum the view sample, so that the
+        first page asking for a per-exposure rate or prevalence is as fast as the next."""
         self.cube.warm(dimension_sets)
+        if self.exposure is not None:
+            self.exposure.warm()
+        if isinstance(self.prevalence_source, ViewSample):
+            self.prevalence_source.summed()
 
     # ---- metrics ------------------------------------------------------------------------------
 
