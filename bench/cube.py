@@ -47,7 +47,7 @@ def events_dir(size: int) -> Path:
 def build_ours(path: str) -> int:
     import insights
 
-    return len(insights.load_source(path).data)
+    return len(insights.load_source(path, engine="polars").data)
 
 
 def build_pandas(path: str) -> int:
@@ -193,7 +193,7 @@ def query_latencies(path: Path) -> dict[str, dict[str, float]]:
 
     import insights
 
-    cube = insights.load_source(path)
+    cube = insights.load_source(path, engine="polars")
     qs = queries(cube.provenance.as_of)
     con = duckdb.connect()
     region = dict(cube.data.select("country", "region").unique().cast(str).iter_rows())

@@ -55,7 +55,7 @@ def main() -> None:
     args = parser.parse_args()
 
     start = time.perf_counter()
-    cube = insights.load_source(events_dir(args.events))
+    cube = insights.load_source(events_dir(args.events), engine="polars")
     print(f"{args.events:,} events → {cube} in {time.perf_counter() - start:.1f} s\n")
 
     header = (

@@ -18,7 +18,7 @@ from plotly.basedatatypes import BaseTraceType
 from insights.cube import Caveat
 from insights.filters import Filters, normalise_filters
 from insights.formatting import change_text
-from insights.labels import dimension_label, label
+from insights.labels import dimension_label, label, plain
 from insights.metrics import Format, as_metric, measures
 from insights.model import DIMENSION_LABELS, harm_area_colours
 
@@ -378,8 +378,8 @@ def add_markers(
         x, y = _axis_refs(figure, row, col)
         marks = []
         if own is not None and len(own):
-            marks += [(event["date"], event["title"], "#7B8794", "dot") for event in own.iter_rows(named=True)]
-        marks += [(c.date, c.text, "#B7791F", "dash") for c in caveats or [] if c.date is not None]
+            marks += [(event["date"], plain(event["title"]), "#7B8794", "dot") for event in own.iter_rows(named=True)]
+        marks += [(c.date, plain(c.text), "#B7791F", "dash") for c in caveats or [] if c.date is not None]
         for when, text, colour, dash in marks:
             day = when if isinstance(when, dt.date) else dt.date.fromisoformat(str(when))
             shapes.append(
@@ -452,7 +452,7 @@ def choropleth(frame: pl.DataFrame, metric: str, title: str | None = None, key: 
         go.Choropleth(
             locations=frame["iso3"].to_list(),
             z=frame["value"].to_list(),
-            text=frame["name"].to_list(),
+            text=[plain(name) for name in frame["name"].to_list()],
             customdata=frame["country"].to_list(),
             colorscale=scale,
             marker={"line": {"color": "white", "width": 0.5}},
@@ -812,7 +812,7 @@ def movers(frame: pl.DataFrame, level: str, metric: str, title: str | None = Non
     figure = go.Figure(
         go.Bar(
             x=shown["change"].to_list(),
-            y=shown["name"].to_list(),
+            y=[plain(name) for name in shown["name"].to_list()],
             orientation="h",
             marker={"color": colours},
             text=text,

@@ -1,7 +1,8 @@
 """The ``harm-insights`` command: serve the app, load a source and say what was loaded, run benchmarks.
 
     harm-insights serve [--port 8501] [--address localhost]
-    harm-insights load PATH_OR_URL [--kind KIND] [--table T | --query SQL] [--map THEIRS=CANONICAL ...]
+    harm-insights load PATH_OR_URL [--kind KIND] [--engine ENGINE]
+        [--table T | --query SQL] [--map THEIRS=CANONICAL ...]
     harm-insights bench [NAME ...]          # the benchmark scripts in bench/ (default: cube, tcpd, rca)
     harm-insights digest --as-of DATE ...    # render (and with --send deliver) the due digests
     harm-insights schedule ...               # stay up and send digests when their cadences are due
@@ -18,6 +19,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from insights.errors import DataError
 
@@ -55,7 +57,7 @@ def load(args: argparse.Namespace) -> int:
     """Load a source and print its provenance as JSON (rows read, rejected and why, caveats)."""
     from insights.sources.registry import load_source
 
-    options: dict[str, object] = {}
+    options: dict[str, Any] = {}
     if args.table:
         options["table"] = args.table
     if args.query:
@@ -63,7 +65,7 @@ def load(args: argparse.Namespace) -> int:
     if args.map:
         options["columns"] = dict(pair.split("=", 1) for pair in args.map)
     try:
-        cube = load_source(args.source, kind=args.kind, **options)
+        cube = load_source(args.source, kind=args.kind, engine=args.engine, **options)
     except DataError as error:
         print(f"harm-insights: {error}", file=sys.stderr)
         return 1
@@ -116,6 +118,7 @@ def parser() -> argparse.ArgumentParser:
     source = commands.add_parser("load", help="load a source and print what was loaded and rejected")
     source.add_argument("source", help="a file, a folder of files or a SQLAlchemy URL")
     source.add_argument("--kind", help="force an importer (e.g. tiktok_cger, meta_cser, dsa_statements)")
+    source.add_argument("--engine", help="where questions run: polars, duckdb, spark (default: by size and source)")
     source.add_argument("--table", help="SQL: the table to read")
     source.add_argument("--query", help="SQL: the query to read")
     source.add_argument("--map", nargs="*", metavar="THEIRS=CANONICAL", help="map column names")

@@ -9,26 +9,22 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import Literal
+from typing import Literal, Protocol
 
 import polars as pl
 
+from insights.engines.aggregates import Progress
+from insights.engines.memory import MemoryStore, known_sum
+from insights.engines.request import Request, sum_names
 from insights.errors import DataError
 from insights.filters import Filters, normalise_filters
-from insights.metrics import MEASURES, Metric, as_metric, metrics, require_summable
-from insights.model import DIMENSIONS
-from insights.periods import GRAINS, Grain, as_date, as_grain, period_start
+from insights.metrics import Metric, as_metric, metrics, require_summable
+from insights.periods import GRAINS, Grain, as_grain
 
-#: Roll-ups are kept for queries needing at most this many dimensions…
-MAX_ROLLUP_DIMENSIONS = 3
-#: …at most this many of them (oldest dropped first)…
-MAX_ROLLUPS = 24
-#: …and only for cubes at least this large (smaller ones are fast to scan as they are).
-MIN_ROLLUP_CELLS = 200_000
+__all__ = ["Caveat", "Cube", "Provenance", "Store", "known_sum", "source_name"]
 
 
 @dataclass(frozen=True)
@@ -55,16 +51,24 @@ class Provenance:
     (1-based data row; the header is not counted), the offending column and the reason. A
     row with several faults appears once per fault; ``rows_rejected`` counts rows. (A SQL
     source keeps a sample of its rejected rows; the count covers all of them.)
+    ``rows_accepted`` counts the rows that reached the cube, where the importer knows it: then
+    ``conserved`` says whether every row read was either accepted or rejected — nothing lost.
     """
 
     source: str
     kind: str
     rows_read: int
     rows_rejected: int = 0
+    rows_accepted: int | None = None
     as_of: dt.date | None = None
     rejected: pl.DataFrame = field(default_factory=lambda: empty_rejections())
     caveats: list[Caveat] = field(default_factory=list)
     loaded_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC).replace(microsecond=0))
+
+    @property
+    def conserved(self) -> bool | None:
+        """``rows_read == rows_rejected + rows_accepted`` (None where the accepted count is unknown)."""
+        return None if self.rows_accepted is None else self.rows_read == self.rows_rejected + self.rows_accepted
 
     @property
     def rejection_reasons(self) -> dict[str, int]:
@@ -134,49 +138,90 @@ def empty_rejections() -> pl.DataFrame:
     return pl.DataFrame(schema={"_source": pl.String, "_row": pl.Int64, "_column": pl.String, "_reason": pl.String})
 
 
-def known_sum(column: str | pl.Expr, complete: bool = False) -> pl.Expr:
-    """Sum of a measure over a group; null (not 0) when no row of the group knows it.
-    ``complete``: the measure is known in every row, so a plain sum does."""
-    column = pl.col(column) if isinstance(column, str) else column
-    if complete:
-        return column.sum()
-    return pl.when(column.is_not_null().any()).then(column.sum()).otherwise(None)
+class Store(Protocol):
+    """Where a cube's cells live and how its questions are answered: the Polars frame in memory
+    (``insights.engines.memory``) or an engine (``insights.engines.store``)."""
+
+    @property
+    def engine(self) -> str:
+        """Where the questions run ('polars', 'duckdb', 'postgresql', …)."""
+        ...
+
+    dimensions: tuple[str, ...]
+    measures: tuple[str, ...]
+    complete: frozenset[str]
+
+    def sums(self, request: Request) -> pl.DataFrame:
+        """The request's key columns and measure sums (named by ``sum_names``), unsorted."""
+        ...
+
+    def date_range(self) -> tuple[dt.date, dt.date] | None:
+        """First and last period start with data."""
+        ...
+
+    def warm(self, dimension_sets: Iterable[Iterable[str]] | None = None) -> None:
+        """Prepare what pages usually ask for (roll-ups, materialised aggregates)."""
+        ...
+
+    def changed(self) -> bool:
+        """True when the source changed since it was loaded (its answers are stale)."""
+        ...
+
+    def progress(self) -> Progress | None:
+        """How far materialising aggregates is (None: nothing to prepare)."""
+        ...
+
+    def cancel(self) -> None:
+        """Stop the questions running now (their callers get a DataError)."""
+        ...
 
 
 class Cube:
     """Dimensions plus additive measures, at the source's native time grain.
 
-    ``data`` is a Polars DataFrame (held in memory; ``frame`` gives it as a LazyFrame) with
-    a ``date`` column (period start), categorical dimension columns and measure columns.
+    ``data`` is a Polars DataFrame (held in memory) with a ``date`` column (period start),
+    categorical dimension columns and measure columns — or a ``Store`` keeping the events in
+    an engine (DuckDB, a SQL database, Spark), where each question is one aggregate query.
+    Either way the questions and answers are the same.
     """
 
-    def __init__(self, data: pl.DataFrame, provenance: Provenance, time_grain: Grain = "day"):
-        self.data = data
+    def __init__(self, data: pl.DataFrame | Store, provenance: Provenance, time_grain: Grain = "day"):
+        self.store: Store = MemoryStore(data) if isinstance(data, pl.DataFrame) else data
         self.provenance = provenance
         self.time_grain = time_grain
-        self.dimensions: tuple[str, ...] = tuple(d for d in DIMENSIONS if d in data.columns and d != "date")
-        self.measures: tuple[str, ...] = tuple(m for m in MEASURES if m in data.columns)
-        self._complete = frozenset(m for m in self.measures if data[m].null_count() == 0)
-        self._rollups: dict[frozenset[str], pl.DataFrame] = {}
+        self.dimensions: tuple[str, ...] = self.store.dimensions
+        self.measures: tuple[str, ...] = self.store.measures
         self._values: dict[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], list[str]] = {}
 
     def __repr__(self) -> str:
         return (
-            f"Cube({len(self.data):,} cells, dims={list(self.dimensions)}, "
+            f"Cube(engine={self.engine}, dims={list(self.dimensions)}, "
             f"measures={list(self.measures)}, source={self.provenance.source!r})"
         )
 
     @property
+    def engine(self) -> str:
+        """Where the questions run: 'polars' (in memory), 'duckdb', 'postgresql', 'sqlite', 'spark'…"""
+        return self.store.engine
+
+    @property
+    def data(self) -> pl.DataFrame:
+        """The cells as a Polars DataFrame (a cube held in memory only)."""
+        if not isinstance(self.store, MemoryStore):
+            raise DataError(
+                f"this cube's events stay in {self.engine}; ask them with cube.query(…) instead of reading cube.data"
+            )
+        return self.store.data
+
+    @property
     def frame(self) -> pl.LazyFrame:
-        """The cube as a LazyFrame."""
+        """The cells as a LazyFrame (a cube held in memory only)."""
         return self.data.lazy()
 
     @property
     def date_range(self) -> tuple[dt.date, dt.date] | None:
         """First and last period start in the data."""
-        if not len(self.data):
-            return None
-        return self.data["date"].min(), self.data["date"].max()  # type: ignore[return-value]
+        return self.store.date_range()
 
     def available_metrics(self) -> list[str]:
         """Names of the registry metrics this cube has the measures for (estimated metrics such as
@@ -185,106 +230,74 @@ class Cube:
             name for name, m in metrics().items() if not m.is_estimated and all(x in self.measures for x in m.measures)
         ]
 
+    def changed(self) -> bool:
+        """True when the source (a file, a table, a database) changed since the cube was loaded:
+        its answers are stale and the app should offer to reload it."""
+        return self.store.changed()
+
+    def preparation(self) -> Progress | None:
+        """Materialisation of the aggregates pages use most (an engine cube, after ``warm()``):
+        ready of planned, the one building; None for a cube held in memory. Pages answer from
+        the raw events meanwhile; show ``progress.text()`` while ``not progress.done``."""
+        return self.store.progress()
+
+    def cancel(self) -> None:
+        """Stop the questions this cube's engine is running (call it from another thread, e.g. a
+        Cancel button while a long query runs); the interrupted ``query`` raises ``DataError``."""
+        self.store.cancel()
+
     def values(self, dimension: str, filters: Filters | None = None) -> list[str]:
         """Distinct values of a dimension, the most actioned first (remembered: a cube does not change)."""
         normal = normalise_filters(filters)
         key = (dimension, tuple((d, tuple(v)) for d, v in sorted(normal.items())))
         if key not in self._values:
-            self._values[key] = self._ranked_values(dimension, normal)
+            weight = self._weight()
+            self._check([weight], [dimension], None, normal)
+            sums = self.store.sums(Request.of([weight], [dimension], normal))
+            ranked = (
+                sums.lazy()
+                .select(pl.col(dimension).cast(pl.String), pl.col(weight.numerator))
+                .drop_nulls(dimension)
+                .sort([weight.numerator, dimension], descending=[True, False])
+            )
+            self._values[key] = ranked.collect()[dimension].to_list()
         return list(self._values[key])
 
-    def _ranked_values(self, dimension: str, filters: dict[str, list[str]]) -> list[str]:
-        weight = "actions" if "actions" in self.measures else self.measures[0]
-        cells = self.rollup({dimension, *filters}, [weight]).lazy()
-        lf = cells.filter(self._predicate(filters, None, None)) if filters else cells
-        ranked = (
-            lf.group_by(dimension)
-            .agg(pl.col(weight).sum())
-            .drop_nulls(dimension)
-            .sort([weight, dimension], descending=[True, False])
-        )
-        return ranked.collect()[dimension].cast(pl.String).to_list()
+    def _weight(self) -> Metric:
+        """The count that ranks values and tells where data is: actions, else the first measure."""
+        name = "actions" if "actions" in self.measures else self.measures[0]
+        return Metric(name, name, name, None, "count", None, "")
 
     def has_data(self, filters: Filters | None = None, start: object = None, end: object = None) -> bool:
         """True when some cell of the slice ``filters`` lies between ``start`` and ``end``."""
-        unknown = [d for d in normalise_filters(filters) if d not in self.dimensions]
-        if unknown:
+        normal = normalise_filters(filters)
+        if any(d not in self.dimensions for d in normal):
             return False
-        cells = self.rollup(normalise_filters(filters)).lazy()
-        return cells.filter(self._predicate(filters, start, end)).head(1).collect().height > 0
+        return bool(self.periods(self.time_grain, normal, start, end))
+
+    def periods(
+        self, grain: Grain, filters: Filters | None = None, start: object = None, end: object = None
+    ) -> list[dt.date]:
+        """Start dates of the periods of ``grain`` in which the slice has cells, in order."""
+        self._check([], [], grain, normalise_filters(filters))
+        request = Request.of([self._weight()], (), filters, grain, start, end)
+        return sorted(self.store.sums(request)["period"].to_list())
 
     def rollup(self, dimensions: Iterable[str], measures: Iterable[str] = ()) -> pl.DataFrame:
-        """The cube summed over every dimension not in ``dimensions`` (by day), cached.
-
-        Queries read the smallest cached roll-up that has the dimensions they need, so pages
-        that look at a few dimensions at a time stay fast on a cube of millions of cells. A
-        roll-up is only used where the measures have no unknown cells (sums of partly unknown
-        measures must stay paired cell by cell); otherwise the full cube is read.
-        """
-        wanted = frozenset(dimensions) - {"date"}
-        if (
-            len(wanted) > MAX_ROLLUP_DIMENSIONS
-            or not set(measures) <= self._complete
-            or len(self.data) < MIN_ROLLUP_CELLS
-        ):
-            return self.data
-        fitting = [r for dims, r in self._rollups.items() if wanted <= dims]
-        if fitting:
-            return min(fitting, key=len)
-        keep = [d for d in self.dimensions if d in wanted]
-        complete = [m for m in self.measures if m in self._complete]
-        rolled = self._sum_by_day(keep, complete)
-        if len(self._rollups) >= MAX_ROLLUPS:
-            self._rollups.pop(next(iter(self._rollups)))
-        self._rollups[wanted] = rolled
-        return rolled
+        """The cells summed over every dimension not in ``dimensions`` (by day), cached (a cube
+        held in memory only; see ``MemoryStore.rollup``)."""
+        if not isinstance(self.store, MemoryStore):
+            raise DataError(f"roll-ups of a cube in {self.engine} are materialised in the engine; use cube.query(…)")
+        return self.store.rollup(dimensions, measures)
 
     def warm(self, dimension_sets: Iterable[Iterable[str]] | None = None) -> None:
-        """Build the roll-ups pages usually need up front (default: every dimension alone and
-        with the harm area), so the first filter change is as fast as the next."""
-        if dimension_sets is None:
-            dimension_sets = [{d} for d in self.dimensions] + [
-                {"harm_area", d} for d in self.dimensions if d != "harm_area"
-            ]
-        for dims in dimension_sets:
-            self.rollup([d for d in dims if d in self.dimensions], self._complete)
+        """Prepare what pages usually need (default: every dimension alone and with the harm area):
+        roll-ups in memory now, or aggregates materialised in the engine in the background."""
+        self.store.warm(dimension_sets)
 
-    def _sum_by_day(self, keep: list[str], measures: list[str]) -> pl.DataFrame:
-        """Sum measures by date and ``keep``, grouping on one packed integer key when it fits.
-
-        Grouping on a single 64-bit key (the date and each dimension's category code in fixed
-        bit fields) is two to three times faster than on several columns, which is most of the
-        cost of a cold roll-up on a cube of millions of cells.
-        """
-        codes = {d: pl.col(d).to_physical().cast(pl.Int64) for d in keep}
-        sizes = {d: int(self.data.select(pl.col(d).to_physical().max()).item() or 0) + 2 for d in keep}
-        if math.prod(sizes.values()) >= 2**40:
-            return self.data.group_by("date", *keep).agg(pl.col(measures).sum())
-        key = pl.col("date").cast(pl.Int64) - pl.col("date").min().cast(pl.Int64)
-        for d in keep:  # a null dimension value gets its own code (size - 1)
-            key = key * sizes[d] + codes[d].fill_null(sizes[d] - 1)
-        return (
-            self.data.lazy()
-            .group_by(key.alias("__cell"))
-            .agg(pl.col("date", *keep).first(), pl.col(measures).sum())
-            .drop("__cell")
-            .collect()
-        )
-
-    def _predicate(self, filters: Filters | None, start: object, end: object) -> pl.Expr:
-        terms: list[pl.Expr] = []
-        for dimension, values in normalise_filters(filters).items():
-            if dimension not in self.data.columns:
-                raise DataError(f"cannot filter on {dimension!r}: this cube's dimensions are {list(self.dimensions)}")
-            column = pl.col(dimension).cast(pl.String)
-            terms.append(column.is_in(values))
-        if start is not None:
-            terms.append(pl.col("date") >= as_date(start, "start"))
-        if end is not None:
-            terms.append(pl.col("date") <= as_date(end, "end"))
-        return pl.all_horizontal(terms) if terms else pl.lit(True)
-
-    def _check(self, wanted: Sequence[Metric], by: Sequence[str], grain: str | None) -> None:
+    def _check(
+        self, wanted: Sequence[Metric], by: Sequence[str], grain: str | None, filters: dict[str, list[str]]
+    ) -> None:
         for m in wanted:
             require_summable(m)
             missing = [x for x in m.measures if x not in self.measures]
@@ -296,43 +309,17 @@ class Cube:
         unknown = [d for d in by if d not in self.dimensions]
         if unknown:
             raise DataError(f"cannot break down by {unknown}: this cube's dimensions are {list(self.dimensions)}")
+        for dimension in filters:
+            if dimension not in self.dimensions:
+                raise DataError(f"cannot filter on {dimension!r}: this cube's dimensions are {list(self.dimensions)}")
         if grain is not None and GRAINS.index(as_grain(grain)) < GRAINS.index(self.time_grain):
             raise DataError(f"source {self.provenance.source!r} is published by {self.time_grain}, not by {grain}")
 
-    def _sum_names(self, m: Metric) -> tuple[str, str | None]:
-        """Column names under which a metric's numerator and denominator sums are computed."""
-        if m.denominator is None:
-            return m.numerator, None
-        if m.numerator in self._complete and m.denominator in self._complete:
-            return m.numerator, m.denominator
-        return f"{m.numerator}__over__{m.denominator}", f"{m.denominator}__under__{m.numerator}"
-
-    def sum_exprs(self, wanted: Sequence[Metric]) -> list[pl.Expr]:
-        """Aggregations summing each measure the metrics need.
-
-        A sum over cells that are all null stays null (never a fake 0). Where a rate's numerator
-        or denominator is unknown in some cells, both are summed over the cells where both are
-        known, so a partly published slice gives the rate of its published part.
-        """
-        exprs: dict[str, pl.Expr] = {}
-        for m in wanted:
-            num_name, den_name = self._sum_names(m)
-            if den_name is None or num_name == m.numerator:
-                for name in m.measures:
-                    exprs.setdefault(name, known_sum(name, name in self._complete).alias(name))
-                continue
-            assert m.denominator is not None  # a rate whose sums are paired (see _sum_names)
-            numerator, denominator = pl.col(m.numerator), pl.col(m.denominator)
-            both = numerator.is_not_null() & denominator.is_not_null()
-            exprs.setdefault(num_name, known_sum(numerator.filter(both)).alias(num_name))
-            exprs.setdefault(den_name, known_sum(denominator.filter(both)).alias(den_name))
-        return list(exprs.values())
-
     def metric_exprs(self, wanted: Sequence[Metric]) -> list[pl.Expr]:
-        """Each metric from the columns produced by ``sum_exprs``."""
+        """Each metric from the sum columns of an answer (see ``sum_names``)."""
         out = []
         for m in wanted:
-            num_name, den_name = self._sum_names(m)
+            num_name, den_name = sum_names(m, self.store.complete)
             den = pl.col(den_name) if den_name else None
             out.append(m.from_sums(pl.col(num_name), den).alias(m.name))
         return out
@@ -354,8 +341,8 @@ class Cube:
         Rates are ``sum(numerator) / sum(denominator)`` over the combination.
         """
         wanted = [as_metric(n) for n in ([metrics] if isinstance(metrics, str) else metrics)]
-        grouped, keys = self._summed(wanted, by, filters, grain, start, end)
-        return self._collect(grouped.select(*self._key_columns(keys), *self.metric_exprs(wanted)), keys)
+        answer, keys = self._answer(wanted, by, filters, grain, start, end)
+        return self._finish(answer.select(*self._key_columns(keys), *self.metric_exprs(wanted)), keys)
 
     def sums(
         self,
@@ -375,11 +362,11 @@ class Cube:
         their sums are. ``metric`` is a registry name or a ``Metric`` (e.g. actions over uploads).
         """
         wanted = as_metric(metric)
-        grouped, keys = self._summed([wanted], by, filters, grain, start, end)
-        num_name, den_name = self._sum_names(wanted)
+        answer, keys = self._answer([wanted], by, filters, grain, start, end)
+        num_name, den_name = sum_names(wanted, self.store.complete)
         denominator = pl.col(den_name) if den_name else pl.lit(None, dtype=pl.Int64)
-        return self._collect(
-            grouped.select(
+        return self._finish(
+            answer.select(
                 *self._key_columns(keys),
                 pl.col(num_name).alias("numerator"),
                 denominator.alias("denominator"),
@@ -388,7 +375,7 @@ class Cube:
             keys,
         )
 
-    def _summed(
+    def _answer(
         self,
         wanted: Sequence[Metric],
         by: Sequence[str],
@@ -397,23 +384,14 @@ class Cube:
         start: object,
         end: object,
     ) -> tuple[pl.LazyFrame, list[str]]:
-        """The measure sums the metrics need per combination of period and ``by``, and the key names."""
-        by = [by] if isinstance(by, str) else list(by)
-        self._check(wanted, by, grain)
-        needed = {*by, *normalise_filters(filters)}
-        lf = self.rollup(needed, [x for m in wanted for x in m.measures]).lazy()
-        if filters or start is not None or end is not None:
-            lf = lf.filter(self._predicate(filters, start, end))
-        keys = list(by)
-        if grain is not None:
-            lf = lf.with_columns(period=period_start(pl.col("date"), grain))
-            keys = ["period", *keys]
-        sums = self.sum_exprs(wanted)
-        return (lf.group_by(keys).agg(sums) if keys else lf.select(sums)), keys
+        """The store's answer to the request (measure sums per key) and the key names."""
+        request = Request.of(wanted, by, filters, grain, start, end)
+        self._check(wanted, request.by, grain, request.filter_map)
+        return self.store.sums(request).lazy(), request.keys
 
     def _key_columns(self, keys: Sequence[str]) -> list[pl.Expr]:
         return [pl.col(k).cast(pl.String) if k in self.dimensions else pl.col(k) for k in keys]
 
     @staticmethod
-    def _collect(result: pl.LazyFrame, keys: Sequence[str]) -> pl.DataFrame:
+    def _finish(result: pl.LazyFrame, keys: Sequence[str]) -> pl.DataFrame:
         return result.sort(keys, nulls_last=True).collect() if keys else result.collect()

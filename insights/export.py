@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import plotly.graph_objects as go
+import polars as pl
 from pptx import Presentation
 from pptx.chart.data import CategoryChartData
 from pptx.dml.color import RGBColor
@@ -80,8 +81,24 @@ def _render(figure: go.Figure, format: ImageFormat, width: int, height: int, sca
 
 
 def csv_bytes(chart: Chart) -> bytes:
-    """The data behind the chart as CSV (UTF-8)."""
-    return chart.data.write_csv().encode()
+    """The data behind the chart as CSV (UTF-8), safe to open in a spreadsheet (``safe_csv``)."""
+    return safe_csv(chart.data)
+
+
+#: First characters that make a spreadsheet read a cell as a formula (or, for tab and carriage
+#: return, that some spreadsheets strip before doing so).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_csv(frame: pl.DataFrame) -> bytes:
+    """A frame as CSV (UTF-8) in which no text cell can run as a formula: a text cell starting with
+    = + - @ (or a tab or carriage return) gets a leading apostrophe, as OWASP advises, so
+    '=HYPERLINK(…)' shows as text. Numbers, dates and booleans are written as they are. Every
+    download of data (chart data, rejected rows) goes through this."""
+    texts = [c for c, t in frame.schema.items() if t in (pl.String, pl.Categorical, pl.Enum)]
+    risky = pl.col(texts).cast(pl.String)
+    guarded = pl.when(risky.str.contains(r"^[=+\-@\t\r]")).then(pl.lit("'") + risky).otherwise(risky)
+    return frame.with_columns(guarded.name.keep()).write_csv().encode()
 
 
 @dataclass

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import polars as pl
 
-from insights.cube import Grain, period_start
 from insights.errors import DataError
+from insights.periods import Grain, period_start
 
 #: Additive exposure measures, as named in the cube's measure registry.
 EXPOSURE_MEASURES = ("uploads", "views")

@@ -18,16 +18,25 @@ def language_names() -> dict[str, str]:
         return {row["code"]: row["name"] for row in csv.DictReader(rows)}
 
 
+def plain(text: str) -> str:
+    """Text from data made inert for the places that read markup in text: chart labels and hover
+    texts (Plotly reads ``<a href>``, ``<br>`` and ``%{…}``) — angle brackets become look-alike
+    guillemets, a template's ``%{`` is broken. Markdown has its own escape
+    (``insights.formatting.escape_markdown``), CSV downloads their own (``insights.export``)."""
+    return text.replace("<", "‹").replace(">", "›").replace("%{", "%\u200b{")
+
+
 def label(dimension: str, code: str | None) -> str:
     """Display label of a code: country and language names for ISO codes, the taxonomy's labels for
-    the other coded dimensions; unknown codes are shown as they are."""
+    the other coded dimensions; unknown codes (data a user or a file brought) as they are, made
+    inert (``plain``)."""
     if code is None:
         return "(none)"
     if dimension == "country":
-        return country_name(code)
+        return plain(country_name(code))
     if dimension == "language":
-        return language_names().get(code.lower(), code)
-    return labels(dimension).get(code, code)
+        return language_names().get(code.lower(), plain(code))
+    return labels(dimension).get(code, plain(code))
 
 
 def dimension_label(dimension: str) -> str:

@@ -46,6 +46,7 @@ class Measure:
     label: str
     from_events: EventCount | None
     from_actions: tuple[str, ...] = ()
+    whole: bool = True
 
     @property
     def countable_from_events(self) -> bool:
@@ -116,6 +117,7 @@ def _registry() -> tuple[dict[str, Measure], dict[str, Metric]]:
             entry["label"],
             EventCount(**entry["from_events"]) if "from_events" in entry else None,
             tuple(entry.get("from_actions", ())),
+            whole=entry.get("whole", True),
         )
         for name, entry in spec["measures"].items()
     }

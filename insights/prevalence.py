@@ -37,9 +37,9 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from insights.cube import as_date, period_start
 from insights.errors import DataError
 from insights.geo import region_of
+from insights.periods import as_date, period_start
 
 #: Prefix of the label columns: ``violating_self_harm`` is True when the view was of self-harm content.
 LABEL_PREFIX = "violating_"

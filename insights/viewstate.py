@@ -20,6 +20,11 @@ from insights.periods import GRAINS, Grain, Period, as_grain
 FILTER_DIMENSIONS: tuple[str, ...] = tuple(d for d in DIMENSIONS if d != "date")
 #: Prefix of a page's own parameters.
 PAGE_PREFIX = "p_"
+#: The ``harm_area`` value that means every harm area (no ``harm_area`` parameter at all means the
+#: app's default: the core harm areas).
+ALL_HARM_AREAS = "all"
+#: The app's address for links when ``HARM_INSIGHTS_BASE_URL`` is not set.
+DEFAULT_BASE_URL = "http://localhost:8501"
 #: Longest value kept from a URL parameter (longer ones are not a code or a choice).
 MAX_VALUE_LENGTH = 200
 #: Most values kept per filter.

@@ -15,7 +15,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import shutil
 import tempfile
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,15 +28,27 @@ import streamlit as st
 
 import insights
 from insights import charts, export
+from insights.access import Scope, restrict
 from insights.cube import source_name
+from insights.digest.content import default_follow
+from insights.digest.subscriptions import (
+    add_follow,
+    load_subscriptions,
+    remove_follow,
+    slice_key,
+    subscriptions_path,
+)
 from insights.formatting import escape_markdown
 from insights.labels import dimension_label, label
+from insights.limits import check_upload
 from insights.maps import topojson_data_url
 from insights.model import harm_area_colours
 from insights.periods import GRAINS, Grain, Period
+from insights.sources.confine import load_confined
 from insights.trends import events_in_scope, read_events
 from insights.trends.events import EVENT_SCHEMA
 from insights.viewstate import PAGE_PREFIX, ViewState, parse_period_param, period_param
+from pages.signin import audit, require_scope
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "sample_data" / "generated" / "events"
@@ -63,10 +77,23 @@ def source_key(options: dict[str, Any]) -> SourceKey:
 
 @st.cache_resource(show_spinner="Loading enforcement data…", max_entries=8)
 def load_cube(src: str, options: SourceKey = ()) -> insights.Cube:
-    """Load a source once per process; every page, rerun and session of it reuses the cube."""
-    loaded = insights.load_source(src, **{k: dict(v) if k == "columns" else v for k, v in options})
+    """Load a source once per process; every page, rerun and session of it reuses the cube. A
+    source typed on the Data page (option ``confined``) loads only under the data roots or from an
+    allowlisted database (``insights.sources.confine.load_confined``)."""
+    given = {k: dict(v) if k == "columns" else v for k, v in options if k != "confined"}
+    confined = dict(options).get("confined", False)
+    loaded = load_confined(src, **given) if confined else insights.load_source(src, **given)
     loaded.warm()
     return loaded
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def scoped_cube(src: str, options: SourceKey, scope_key: str, _scope: Scope) -> insights.Cube:
+    """The cube as one scope sees it (``insights.access.restrict``), made once per source and
+    scope and shared by every session with that scope (``scope_key`` identifies the scope)."""
+    scoped = restrict(load_cube(src, options), _scope)
+    scoped.warm()
+    return scoped
 
 
 def source() -> tuple[str, SourceKey]:
@@ -76,14 +103,29 @@ def source() -> tuple[str, SourceKey]:
     return chosen, source_key(st.session_state.get("source_options", {}))
 
 
+class SessionFolder:
+    """A temporary folder for one session's uploads, deleted when the session ends (Streamlit
+    frees a session's state once its browser has been gone for ``server.disconnectedSessionTTL``)
+    or when the server stops."""
+
+    def __init__(self) -> None:
+        UPLOADS.mkdir(parents=True, exist_ok=True)
+        self.path = Path(tempfile.mkdtemp(prefix="session-", dir=UPLOADS))
+        self._removal = weakref.finalize(self, shutil.rmtree, self.path, True)
+
+
 def keep_upload(upload) -> Path:
-    """Store an uploaded file on the server (named by its content hash) so it can be a source like any path."""
+    """Store an uploaded file in this session's folder (refused past the configured size) so it can
+    be a source like any path; only this session can name it, and it goes when the session ends."""
+    check_upload(upload.name, upload.size)
+    if "_uploads" not in st.session_state:
+        st.session_state["_uploads"] = SessionFolder()
+    session: SessionFolder = st.session_state["_uploads"]
     data = upload.getvalue()
-    folder = UPLOADS / hashlib.sha256(data).hexdigest()[:16]
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = session.path / hashlib.sha256(data).hexdigest()[:16]  # a changed file is a new source
+    folder.mkdir(exist_ok=True)
     path = folder / Path(upload.name).name
-    if not path.exists():
-        path.write_bytes(data)
+    path.write_bytes(data)
     return path
 
 
@@ -294,6 +336,7 @@ class Page:
     url_won: bool
     title: str
     path: str
+    scope: Scope
     preload: Any = None
     charts: dict[str, charts.Chart] = field(default_factory=dict)
     kpis: list[export.Kpi] = field(default_factory=list)
@@ -396,6 +439,10 @@ class Page:
         between ``start`` and ``end`` when given (a time chart's window)."""
         added = pl.DataFrame(st.session_state.get("added_events", []), schema=EVENT_SCHEMA)
         everything = pl.concat([annotated_events(), added], how="vertical_relaxed")
+        if not self.scope.everything:
+            everything = everything.filter(
+                pl.Series([self.scope.admits(e) for e in everything.iter_rows(named=True)], dtype=pl.Boolean)
+            )
         return events_in_scope(everything, self.view.filters, start, end).sort("date")
 
     def subtitle(self, current: Period | None = None, baseline: Period | None = None) -> str:
@@ -434,38 +481,46 @@ class Page:
                 config={
                     "displaylogo": False,
                     "toImageButtonOptions": {"format": "png", "width": 1600, "height": 900},
+                    **({} if self.scope.export else {"modeBarButtonsToRemove": ["toImage"]}),
                     **({"topojsonURL": topojson_data_url()} if charts.draws_map(chart) else {}),
                 },
             )
-        name = chart.key
-        row = st.container(horizontal=True, gap="small")
-        row.download_button(
-            "PNG",
-            data=lambda: export.image_bytes(chart, "png", scale=2),
-            file_name=f"{name}.png",
-            mime="image/png",
-            key=f"png_{name}",
-            on_click="ignore",
-            icon=":material/image:",
-        )
-        row.download_button(
-            "SVG",
-            data=lambda: export.image_bytes(chart, "svg"),
-            file_name=f"{name}.svg",
-            mime="image/svg+xml",
-            key=f"svg_{name}",
-            on_click="ignore",
-            icon=":material/polyline:",
-        )
-        row.download_button(
-            "CSV",
-            data=lambda: export.csv_bytes(chart),
-            file_name=f"{name}.csv",
-            mime="text/csv",
-            key=f"csv_{name}",
-            on_click="ignore",
-            icon=":material/table:",
-        )
+        if self.scope.export:
+            downloads(chart, self.scope)
+
+    def follow(self, filters: dict[str, list[str]], name: str, where: Any = st) -> None:
+        """A *Follow* popover for a slice: a digest when it really changes, written to the
+        subscriptions file (``insights.digest``) for the signed-in user, or the local one."""
+        path = subscriptions_path()
+        key = slice_key({d: v for d, v in filters.items() if v})
+        try:
+            mine = load_subscriptions(path).get(self.scope.user) if path.is_file() else None
+        except insights.DataError as error:
+            where.caption(f"Follow is unavailable: {error}")
+            return
+        followed = mine is not None and mine.following(key) is not None
+        widget = hashlib.sha256(key.encode()).hexdigest()[:12]
+        label_text = "Following" if followed else "Follow"
+        icon = ":material/notifications_active:" if followed else ":material/notifications:"
+        with where.popover(label_text, icon=icon, help=f"A weekly digest when {name} really changes"):
+            st.caption(
+                f"A digest every Monday when {name} changes beyond its usual variation: actions, proactive rate, "
+                "actioned within 24 h, appeal and overturn rates (rises or falls of 10 % / 2 pp or more)."
+            )
+            if followed:
+                st.button("Stop following", key=f"unfollow_{widget}", on_click=_unfollow, args=(path, self.scope, key))
+                return
+            email = self.scope.user if "@" in self.scope.user else None
+            if mine is None and email is None:  # a new subscriber needs somewhere to send digests
+                email = st.text_input("Send digests to (email)", key=f"follow_email_{widget}") or None
+            st.button(
+                "Follow",
+                key=f"follow_{widget}",
+                type="primary",
+                disabled=mine is None and email is None,
+                on_click=_follow,
+                args=(path, self.scope, filters, name, email),
+            )
 
     def caveats(self) -> None:
         """Caveats that apply to this view, beside the numbers."""
@@ -512,7 +567,9 @@ class Page:
     def finish(self) -> None:
         """End a page: the URL, the sidebar's filters and the deck exports. Every page calls it
         last (``stop`` calls it when a page ends early)."""
-        _write_url(self.url_state())
+        state = self.url_state()
+        _write_url(state)
+        _audit_view(self.scope, self.path or "overview", state)
         if self.preload is not None:
             self.preload.empty()
         draw_filters(self.data)
@@ -523,6 +580,53 @@ class Page:
         self.finish()
         st.stop()
         raise AssertionError("st.stop() returns only outside a Streamlit run")
+
+
+def _follow(path: Path, scope: Scope, filters: dict[str, list[str]], name: str, email: str | None) -> None:
+    try:
+        follow = default_follow({d: v for d, v in filters.items() if v}, label=name)
+        add_follow(path, follow, subscriber_id=scope.user, name=scope.user, email=email)
+        st.toast(f"Following {name}: digests go to {email or 'your subscription'}", icon=":material/check:")
+    except insights.DataError as error:
+        st.toast(f"Could not follow: {error}", icon=":material/error:")
+
+
+def _unfollow(path: Path, scope: Scope, key: str) -> None:
+    try:
+        remove_follow(path, subscriber_id=scope.user, key=key)
+    except insights.DataError as error:
+        st.toast(f"Could not stop following: {error}", icon=":material/error:")
+
+
+def audited(scope: Scope, action: str, what: dict[str, Any], make: Callable[[], bytes]) -> Callable[[], bytes]:
+    """A download's bytes, made when the user asks for them and recorded in the audit log."""
+
+    def download() -> bytes:
+        audit(scope.user, action, what)
+        return make()
+
+    return download
+
+
+def downloads(chart: charts.Chart, scope: Scope) -> None:
+    """PNG, SVG and CSV downloads of a chart, in a row under it (each recorded in the audit log)."""
+    name = chart.key
+    row = st.container(horizontal=True, gap="small")
+    files: list[tuple[str, str, str, Callable[[], bytes]]] = [
+        ("png", "image/png", ":material/image:", lambda: export.image_bytes(chart, "png", scale=2)),
+        ("svg", "image/svg+xml", ":material/polyline:", lambda: export.image_bytes(chart, "svg")),
+        ("csv", "text/csv", ":material/table:", lambda: export.csv_bytes(chart)),
+    ]
+    for kind, mime, icon, make in files:
+        row.download_button(
+            kind.upper(),
+            data=audited(scope, "export", {"chart": chart.title, "format": kind}, make),
+            file_name=f"{name}.{kind}",
+            mime=mime,
+            key=f"{kind}_{name}",
+            on_click="ignore",
+            icon=icon,
+        )
 
 
 def _preload_charts() -> Any:
@@ -546,16 +650,30 @@ PRELOAD_FIGURE = {
 
 
 def start_page() -> Page:
-    """Start a page: load the cube (or explain why it cannot be) and read the shared view."""
+    """Start a page: check who is here, load the cube restricted to their scope (or explain why
+    it cannot be loaded) and read the shared view."""
+    scope = require_scope()
     preload = _preload_charts()
     src, options = source()
     try:
-        data = load_cube(src, options)
+        data = scoped_cube(src, options, scope.key, scope)
     except insights.DataError as error:
-        st.error(f"The data source could not be loaded: {error}", icon=":material/error:")
+        preload.empty()
         st.session_state.pop("source", None)
-        st.page_link("pages/data_page.py", label="Choose another source on the Data page")
+        detail = f": {error}" if scope.admin else ". An administrator can see why on the Data page."
+        st.error(f"The data source could not be loaded{detail}", icon=":material/error:")
+        if st.session_state.get("page_path") != "data":
+            st.page_link("pages/data_page.py", label="Choose another source on the Data page")
         st.stop()
+    if data.changed():
+        st.info("The data changed since it was loaded.", icon=":material/sync:")
+        if st.button("Reload the data"):
+            load_cube.clear()
+            scoped_cube.clear()
+            st.rerun()
+    preparing = data.preparation()
+    if preparing is not None and not preparing.done:
+        st.caption(f"Preparing faster answers: {preparing.text()}")
     url = _url_state()
     view, url_won = read_view(data, url, (src, options))
     page = Page(
@@ -565,12 +683,21 @@ def start_page() -> Page:
         url_won,
         st.session_state.get("page_title", "Review"),
         st.session_state.get("page_path", ""),
+        scope,
         preload,
     )
     # The filters reach the URL at once (a link copied while the page draws is already right);
     # the page's own choices follow when it finishes.
     _write_url(replace(page.url_state(), page=url.page))
     return page
+
+
+def _audit_view(scope: Scope, path: str, state: ViewState) -> None:
+    """Record a page view with its filters (once per distinct view of a session)."""
+    what = {"page": path, "view": state.to_query()}
+    if st.session_state.get("_audited_view") != what:
+        audit(scope.user, "page_view", what)
+        st.session_state["_audited_view"] = what
 
 
 def _write_url(state: ViewState) -> None:
@@ -599,7 +726,7 @@ def deck_export(page: Page) -> None:
     """Sidebar: this page's charts as a 16:9 deck (KPIs, narrative, the view link), and a review
     deck that collects views from several pages (each added with its filters at the time)."""
     review: dict[str, export.Section] = st.session_state.setdefault("review_deck", {})
-    if not page.charts and not review:
+    if not page.scope.export or (not page.charts and not review):
         return
     side = st.sidebar
     side.divider()
@@ -607,8 +734,13 @@ def deck_export(page: Page) -> None:
         section = page.section()
         side.download_button(
             f"Export deck ({len(page.charts)} charts)",
-            data=lambda: export.build_deck(
-                export.Deck(f"Harm Insights · {page.title}", section.subtitle, [section], source=section.source)
+            data=audited(
+                page.scope,
+                "deck",
+                {"title": page.title, "views": [section.link]},
+                lambda: export.build_deck(
+                    export.Deck(f"Harm Insights · {page.title}", section.subtitle, [section], source=section.source)
+                ),
             ),
             file_name="harm-insights.pptx",
             mime=PPTX,
@@ -638,7 +770,9 @@ def deck_export(page: Page) -> None:
         )
         side.download_button(
             f"Export review deck ({len(sections)} view{'s' if len(sections) > 1 else ''}, {count} charts)",
-            data=lambda: export.build_deck(deck),
+            data=audited(
+                page.scope, "deck", {"title": deck.title, "views": list(review)}, lambda: export.build_deck(deck)
+            ),
             file_name="harm-insights-review.pptx",
             mime=PPTX,
             icon=":material/library_books:",

@@ -63,11 +63,13 @@ def card(column, area: str | None, found: KpiCard | None, name: str) -> None:
 
 for area in view.harm_areas or [None]:
     with st.container(border=True):
-        head, link = st.columns([5, 1], vertical_alignment="center")
+        head, actions = st.columns([3, 2], vertical_alignment="center")
         name = label("harm_area", area) if area else "All harm areas"
         head.markdown(f"#### <span style='color:{colour(area or '')}'>■</span> {name}", unsafe_allow_html=True)
+        links = actions.container(horizontal=True, horizontal_alignment="right", gap="small")
+        page.follow({**view.filters, "harm_area": [area] if area else []}, name, links)
         if area:
-            link.page_link(
+            links.page_link(
                 "pages/deep_dive_page.py",
                 label="Details",
                 icon=":material/arrow_forward:",

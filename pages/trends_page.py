@@ -5,6 +5,7 @@ import streamlit as st
 from insights import charts
 from insights.labels import dimension_label, label
 from insights.metrics import metric
+from insights.narrative import describe_slice
 from insights.trends import match_events, trend
 from pages.common import metric_label, start_page
 
@@ -15,13 +16,14 @@ if not page.has_data():
     page.stop()
 metrics = data.available_metrics()
 breakdowns = sorted(data.dimensions, key=lambda d: d != "harm_area")
-left, middle = st.columns(2)
+left, middle, right = st.columns([2, 2, 1], vertical_alignment="bottom")
 chosen = left.selectbox("Metric", metrics, key=page.choice("metric", metrics, "actions"), format_func=metric_label)
 by = middle.selectbox(
     "Break down by", breakdowns, key=page.choice("by", breakdowns, "harm_area"), format_func=dimension_label
 )
 page.keep("metric", chosen)
 page.keep("by", by)
+page.follow(view.filters, "actions" + (describe_slice(view.filters) or " for all harm areas"), right)
 events = page.events(view.start, view.end)
 
 

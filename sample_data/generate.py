@@ -2,6 +2,7 @@
 
     python sample_data/generate.py                      # about 1M events
     python sample_data/generate.py --events 50000000    # scales; written one quarter at a time
+    python sample_data/generate.py --platform large     # a large platform's cardinalities
 
 Writes ``sample_data/generated/events/events-<quarter>.parquet`` (one row per enforcement
 action, canonical column names) and follows the stories in ``sample_data/stories.json``.
@@ -117,6 +118,104 @@ COUNTRIES: dict[str, tuple[float, str, dict[str, float]]] = {
     "NZ": (0.4, "Oceania", {"en": 1.0}),
 }
 
+# The large-platform mode (``--platform large``) adds these countries (each with its language),
+# and the taxonomy's remaining policies, so the cube has a big platform's cardinalities: over
+# 100 countries, 40 languages and 40 policies. Their weights are small, so every story keeps
+# its size in the segments it names.
+LARGE_PLATFORM_COUNTRIES: dict[str, tuple[float, str, dict[str, float]]] = {
+    code: (weight, region, {language: 1.0})
+    for code, weight, region, language in [
+        ("GR", 0.5, "Europe", "el"),
+        ("CZ", 0.5, "Europe", "cs"),
+        ("HU", 0.4, "Europe", "hu"),
+        ("DK", 0.3, "Europe", "da"),
+        ("FI", 0.3, "Europe", "fi"),
+        ("NO", 0.3, "Europe", "no"),
+        ("BG", 0.3, "Europe", "bg"),
+        ("RS", 0.3, "Europe", "sr"),
+        ("HR", 0.2, "Europe", "hr"),
+        ("SK", 0.2, "Europe", "sk"),
+        ("AT", 0.4, "Europe", "de"),
+        ("CH", 0.4, "Europe", "de"),
+        ("IE", 0.3, "Europe", "en"),
+        ("LT", 0.1, "Europe", "lt"),
+        ("LV", 0.1, "Europe", "lv"),
+        ("EE", 0.1, "Europe", "et"),
+        ("SI", 0.1, "Europe", "sl"),
+        ("IR", 1.0, "Asia", "fa"),
+        ("KZ", 0.4, "Asia", "kk"),
+        ("UZ", 0.4, "Asia", "uz"),
+        ("MM", 0.5, "Asia", "my"),
+        ("KH", 0.3, "Asia", "km"),
+        ("NP", 0.3, "Asia", "ne"),
+        ("LK", 0.3, "Asia", "si"),
+        ("GE", 0.1, "Asia", "ka"),
+        ("AM", 0.1, "Asia", "hy"),
+        ("AZ", 0.2, "Asia", "az"),
+        ("MN", 0.1, "Asia", "mn"),
+        ("SG", 0.3, "Asia", "en"),
+        ("TW", 0.6, "Asia", "zh"),
+        ("HK", 0.3, "Asia", "zh"),
+        ("JO", 0.2, "Asia", "ar"),
+        ("LB", 0.2, "Asia", "ar"),
+        ("KW", 0.2, "Asia", "ar"),
+        ("QA", 0.1, "Asia", "ar"),
+        ("OM", 0.1, "Asia", "ar"),
+        ("AF", 0.3, "Asia", "ps"),
+        ("ZW", 0.2, "Africa", "sn"),
+        ("ZM", 0.2, "Africa", "ny"),
+        ("UG", 0.3, "Africa", "lg"),
+        ("RW", 0.1, "Africa", "rw"),
+        ("SN", 0.2, "Africa", "wo"),
+        ("CI", 0.2, "Africa", "fr"),
+        ("CM", 0.2, "Africa", "fr"),
+        ("MG", 0.1, "Africa", "mg"),
+        ("SO", 0.1, "Africa", "so"),
+        ("TN", 0.2, "Africa", "ar"),
+        ("LY", 0.1, "Africa", "ar"),
+        ("SD", 0.2, "Africa", "ar"),
+        ("AO", 0.2, "Africa", "pt"),
+        ("MZ", 0.2, "Africa", "pt"),
+        ("VE", 0.6, "Americas", "es"),
+        ("EC", 0.4, "Americas", "es"),
+        ("BO", 0.2, "Americas", "es"),
+        ("PY", 0.2, "Americas", "es"),
+        ("UY", 0.2, "Americas", "es"),
+        ("GT", 0.3, "Americas", "es"),
+        ("HN", 0.2, "Americas", "es"),
+        ("SV", 0.2, "Americas", "es"),
+        ("NI", 0.1, "Americas", "es"),
+        ("CR", 0.1, "Americas", "es"),
+        ("PA", 0.1, "Americas", "es"),
+        ("DO", 0.3, "Americas", "es"),
+        ("CU", 0.2, "Americas", "es"),
+        ("PR", 0.2, "Americas", "es"),
+        ("JM", 0.1, "Americas", "en"),
+        ("HT", 0.1, "Americas", "ht"),
+        ("TT", 0.1, "Americas", "en"),
+        ("FJ", 0.1, "Oceania", "fj"),
+        ("PG", 0.1, "Oceania", "tpi"),
+    ]
+}
+# harm area: the taxonomy's further policies and the share of the harm area's actions they take
+LARGE_PLATFORM_POLICIES: dict[str, dict[str, float]] = {
+    "violent_extremism": {"public_security_risk": 0.1},
+    "human_exploitation": {"sexual_exploitation": 0.15},
+    "bullying_harassment": {"cyber_violence_against_women": 0.1},
+    "child_safety": {"child_physical_abuse": 0.1, "minors_protection": 0.1},
+    "adult_content": {"sexually_suggestive": 0.2},
+    "violent_graphic": {"violence_incitement": 0.15},
+    "regulated_goods": {
+        "gambling": 0.08,
+        "regulated_trade": 0.06,
+        "unsafe_products": 0.05,
+        "consumer_information": 0.04,
+        "commercial_disclosure": 0.04,
+    },
+    "spam": {"unoriginal_content": 0.1},
+}
+PLATFORMS = ("sample", "large")
+
 CONTENT_TYPES = {
     "video": 0.42,
     "comment": 0.25,
@@ -136,8 +235,11 @@ WEEKDAY_FACTOR = np.array([0.95, 0.93, 0.94, 0.97, 1.03, 1.10, 1.08])  # Monday 
 
 @dataclass
 class Vocab:
-    """Code lists of the categorical columns, in a fixed order (indices are sampled)."""
+    """Code lists of the categorical columns, in a fixed order (indices are sampled), and the
+    tables they come from (``HARM_AREAS`` and ``COUNTRIES``, extended in the large-platform mode)."""
 
+    harm_area_table: dict[str, tuple[float, float, float, dict[str, float]]]
+    country_table: dict[str, tuple[float, str, dict[str, float]]]
     harm_areas: list[str]
     policies: list[str]
     countries: list[str]
@@ -147,13 +249,24 @@ class Vocab:
     actions: list[str]
 
 
-def vocabulary() -> Vocab:
-    """The fixed code lists the generator samples from."""
-    languages = sorted({lang for _, _, langs in COUNTRIES.values() for lang in langs})
+def vocabulary(platform: str = "sample") -> Vocab:
+    """The fixed code lists the generator samples from: the sample's, or (``platform="large"``)
+    with a large platform's cardinalities."""
+    if platform not in PLATFORMS:
+        raise ValueError(f"platform must be one of {PLATFORMS}, not {platform!r}")
+    harm_areas, countries = HARM_AREAS, COUNTRIES
+    if platform == "large":
+        countries = {**COUNTRIES, **LARGE_PLATFORM_COUNTRIES}
+        harm_areas = {
+            area: _with_policies(spec, LARGE_PLATFORM_POLICIES.get(area, {})) for area, spec in HARM_AREAS.items()
+        }
+    languages = sorted({lang for _, _, langs in countries.values() for lang in langs})
     return Vocab(
-        harm_areas=list(HARM_AREAS),
-        policies=[p for *_, pols in HARM_AREAS.values() for p in pols],
-        countries=list(COUNTRIES),
+        harm_area_table=harm_areas,
+        country_table=countries,
+        harm_areas=list(harm_areas),
+        policies=[p for *_, pols in harm_areas.values() for p in pols],
+        countries=list(countries),
         languages=languages,
         content_types=list(CONTENT_TYPES),
         sources=[*PROACTIVE_SOURCES, *REACTIVE_SOURCES],
@@ -161,19 +274,35 @@ def vocabulary() -> Vocab:
     )
 
 
+def _with_policies(
+    spec: tuple[float, float, float, dict[str, float]], extra: dict[str, float]
+) -> tuple[float, float, float, dict[str, float]]:
+    """A harm area's spec with further policies taking their shares from the existing ones."""
+    share, growth, proactive, policies = spec
+    kept = 1.0 - sum(extra.values())
+    return share, growth, proactive, {**{p: s * kept for p, s in policies.items()}, **extra}
+
+
 def sample_given(rng: np.random.Generator, parent: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
     """For each row, draw a child index from the probability row of its parent index."""
     cumulative = np.cumsum(probabilities, axis=1)
     cumulative[:, -1] = 1.0
     draws = rng.random(len(parent))
-    return (draws[:, None] > cumulative[parent]).sum(axis=1)
+    chunk = 1_000_000  # rows × children comparisons at a time, so memory stays flat at any size
+    return np.concatenate(
+        [
+            (draws[i : i + chunk, None] > cumulative[parent[i : i + chunk]]).sum(axis=1)
+            for i in range(0, len(parent), chunk)
+        ]
+        or [np.zeros(0, dtype=np.int64)]
+    )
 
 
 def conditional_tables(v: Vocab) -> dict[str, np.ndarray]:
     """Probability tables: parent index × child index."""
     policy = np.zeros((len(v.harm_areas), len(v.policies)))
     source = np.zeros((len(v.harm_areas), len(v.sources)))
-    for h, (_, _, proactive, pols) in enumerate(HARM_AREAS.values()):
+    for h, (_, _, proactive, pols) in enumerate(v.harm_area_table.values()):
         for p, share in pols.items():
             policy[h, v.policies.index(p)] = share
         for s, share in PROACTIVE_SOURCES.items():
@@ -181,7 +310,7 @@ def conditional_tables(v: Vocab) -> dict[str, np.ndarray]:
         for s, share in REACTIVE_SOURCES.items():
             source[h, v.sources.index(s)] = (1 - proactive) * share
     language = np.zeros((len(v.countries), len(v.languages)))
-    for c, (_, _, langs) in enumerate(COUNTRIES.values()):
+    for c, (_, _, langs) in enumerate(v.country_table.values()):
         for lang, share in langs.items():
             language[c, v.languages.index(lang)] = share
     content = np.tile(np.array(list(CONTENT_TYPES.values())), (len(v.harm_areas), 1))
@@ -225,7 +354,7 @@ def baseline_events(
     cell = np.repeat(np.arange(cells.size), cells)
     day = days[cell // intensity.shape[1]]
     harm = cell % intensity.shape[1]
-    weights = np.array([w for w, _, _ in COUNTRIES.values()])
+    weights = np.array([w for w, _, _ in v.country_table.values()])
     country = rng.choice(len(v.countries), size=n, p=weights / weights.sum())
     events = {
         "day": day,
@@ -302,7 +431,7 @@ def inject_stories(
     rng: np.random.Generator, e: dict[str, np.ndarray], v: Vocab, start: dt.date, stories: list[dict]
 ) -> dict[str, np.ndarray]:
     """Apply every story of ``stories.json`` to the baseline events of one chunk."""
-    region_of = {c: r for c, (_, r, _) in COUNTRIES.items()}
+    region_of = {c: r for c, (_, r, _) in v.country_table.items()}
 
     def day_of(text):
         return (dt.date.fromisoformat(text) - start).days
@@ -332,8 +461,8 @@ def inject_stories(
             rows = np.flatnonzero(in_window & (e["harm_area"] == area))
             copies = _take(e, rows[rng.random(len(rows)) < size["extra_fraction_of_harm_area"]])
             seg = story["segment"]
-            speakers = [i for i, c in enumerate(v.countries) if seg["language"] in COUNTRIES[c][2]]
-            weights = np.array([COUNTRIES[v.countries[i]][0] for i in speakers])
+            speakers = [i for i, c in enumerate(v.countries) if seg["language"] in v.country_table[c][2]]
+            weights = np.array([v.country_table[v.countries[i]][0] for i in speakers])
             copies["country"] = rng.choice(speakers, size=len(copies["day"]), p=weights / weights.sum())
             copies["language"][:] = v.languages.index(seg["language"])
             copies["content_type"][:] = v.content_types.index(seg["content_type"])
@@ -351,7 +480,7 @@ def inject_stories(
             copies = _take(e, rows[rng.random(len(rows)) < size["final_extra_fraction_of_harm_area"] * progress])
             seg = story["segment"]
             african = [i for i, c in enumerate(v.countries) if region_of[c] == seg["region"]]
-            weights = np.array([COUNTRIES[v.countries[i]][0] for i in african])
+            weights = np.array([v.country_table[v.countries[i]][0] for i in african])
             copies["country"] = rng.choice(african, size=len(copies["day"]), p=weights / weights.sum())
             tables = conditional_tables(v)
             copies["language"] = sample_given(rng, copies["country"], tables["language"])
@@ -447,7 +576,7 @@ def story_cells(segment: dict, v: Vocab) -> tuple[np.ndarray, np.ndarray]:
     if "country" in segment:
         countries &= np.isin(v.countries, listed(segment["country"]))
     if "region" in segment:
-        countries &= np.isin([COUNTRIES[c][1] for c in v.countries], listed(segment["region"]))
+        countries &= np.isin([v.country_table[c][1] for c in v.countries], listed(segment["region"]))
     content = np.isin(v.content_types, listed(segment.get("content_type", v.content_types)))
     return countries, content
 
@@ -498,7 +627,7 @@ def population(
     """
     years = days / 365.25
     weekday = WEEKDAY_FACTOR[(start.weekday() + days) % 7]
-    weights = np.array([w for w, _, _ in COUNTRIES.values()])
+    weights = np.array([w for w, _, _ in v.country_table.values()])
     country = (weights / weights.sum())[None, :, None]
     level = (actions_per_day * weekday * rng.lognormal(0.0, 0.03, len(days)))[:, None, None]
 
@@ -550,7 +679,7 @@ def view_sample(
     (day × country) and labelled from the violating share of their cell.
     """
     _, n_countries, n_types = pop.views.shape
-    region = np.array([REGIONS.index(COUNTRIES[c][1]) for c in v.countries])
+    region = np.array([REGIONS.index(v.country_table[c][1]) for c in v.countries])
     drawn = np.zeros(pop.views.shape, dtype=np.int64)
     weight = np.zeros(pop.views.shape)
     stratum = np.zeros(pop.views.shape, dtype=np.int64)
@@ -674,14 +803,15 @@ def quarters(start: dt.date, end: dt.date) -> list[tuple[str, dt.date, dt.date]]
 OUTPUTS = ("events", "exposure", "view_sample", "truth")
 
 
-def generate(events: int = 1_000_000, out: Path = DEFAULT_OUT, seed: int = SEED) -> Path:
+def generate(events: int = 1_000_000, out: Path = DEFAULT_OUT, seed: int = SEED, platform: str = "sample") -> Path:
     """Write the sample data (about ``events`` baseline events plus the stories) to ``out/events``,
     and the exposure tables, the labelled view sample and the truth next to it (``out/exposure``,
-    ``out/view_sample``, ``out/truth``). Returns ``out/events``."""
+    ``out/view_sample``, ``out/truth``). ``platform="large"`` draws from a large platform's code
+    lists (over 100 countries, 40 languages, 40 policies). Returns ``out/events``."""
     spec = json.loads(STORIES.read_text())
     start = dt.date.fromisoformat(spec["period"]["start"])
     end = dt.date.fromisoformat(spec["period"]["end"])
-    v = vocabulary()
+    v = vocabulary(platform)
     all_days = np.arange((end - start).days + 1)
     intensity = daily_intensity(all_days, start, np.random.default_rng(seed))
     per_day = intensity.sum(axis=1)
@@ -756,12 +886,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=1_000_000, help="baseline events to draw (default 1,000,000)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default sample_data/generated)")
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument(
+        "--platform", choices=PLATFORMS, default="sample", help="code lists: the sample's, or a large platform's"
+    )
     parser.add_argument("--if-missing", action="store_true", help="do nothing when the output already exists")
     args = parser.parse_args(argv)
     if args.if_missing and all((args.out / name).exists() for name in OUTPUTS):
         return 0
     began = time.perf_counter()
-    target = generate(args.events, args.out, args.seed)
+    target = generate(args.events, args.out, args.seed, args.platform)
     rows = pl.scan_parquet(target / "*.parquet").select(pl.len()).collect().item()
     sampled = pl.scan_parquet(args.out / "view_sample" / "*.parquet").select(pl.len()).collect().item()
     print(

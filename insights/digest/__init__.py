@@ -15,6 +15,9 @@ The flow, one direction::
 - :mod:`~insights.digest.delivery`: channels (SMTP, Slack incoming webhook, signed JSON webhook),
   retries, ``deliver``; :mod:`~insights.digest.delivery_log`: the SQLite log that keeps a digest
   from being sent twice for a period.
+- :mod:`~insights.digest.content`: the content builder, ``DigestBuilder`` (which followed slices
+  really changed, by how much, why; charts and links) and ``default_follow`` (what the Follow
+  button follows). Imported on its own: it loads the analytics stack.
 - :mod:`~insights.digest.dispatch`: ``send_due`` (render through a pluggable ``Render`` and
   deliver); :mod:`~insights.digest.schedule`: the long-lived ``Scheduler``;
   :mod:`~insights.digest.cli`: the ``digest`` and ``schedule`` commands.

@@ -9,10 +9,17 @@ delivery or a digest failed (it is retried by the next run), 2 for unusable inpu
 ``harm-insights schedule --subscriptions FILE`` stays up and sends digests on their cadences
 (see :mod:`insights.digest.schedule`); SIGTERM or SIGINT stops it cleanly with status 0.
 
+The content is built by :data:`CONTENT_BUILDER` (:class:`insights.digest.content.DigestBuilder`)
+on the data of ``--source`` (or ``HARM_INSIGHTS_SOURCE``; default the bundled sample), with the
+annotated events of ``--events`` (``HARM_INSIGHTS_EVENTS``; the sample's own with the sample) and
+links to the app at ``--base-url`` (``HARM_INSIGHTS_BASE_URL``). ``--render MODULE:FUNCTION`` names
+another builder (``insights.digest.outline:outline_digest``: what is followed, no numbers).
+
 Configuration from the environment: ``HARM_INSIGHTS_SUBSCRIPTIONS`` (instead of
-``--subscriptions``), ``HARM_INSIGHTS_DELIVERY_LOG`` (default: ``deliveries.sqlite3`` beside the
-subscriptions file), ``HARM_INSIGHTS_SMTP_*`` (see :class:`~insights.digest.delivery.SmtpSettings`)
-and ``HARM_INSIGHTS_HTTP_TIMEOUT``.
+``--subscriptions``; default ``~/.config/harm-insights/subscriptions.toml``, the file the app's
+Follow button writes), ``HARM_INSIGHTS_DELIVERY_LOG`` (default: ``deliveries.sqlite3`` beside the
+subscriptions file), ``HARM_INSIGHTS_SMTP_*`` (see :class:`~insights.digest.delivery.SmtpSettings`),
+``HARM_INSIGHTS_HTTP_TIMEOUT``, and the three above.
 """
 
 from __future__ import annotations
@@ -37,15 +44,16 @@ from insights.digest.delivery_log import DeliveryLog
 from insights.digest.dispatch import Render, send_due
 from insights.digest.email_message import email_message, html_body, plain_text
 from insights.digest.message import Digest, webhook_payload
-from insights.digest.outline import outline_digest
 from insights.digest.schedule import Scheduler
 from insights.digest.slack_blocks import slack_payload
-from insights.digest.subscriptions import Subscription, load_subscriptions
+from insights.digest.subscriptions import Subscription, load_subscriptions, subscriptions_path
 from insights.errors import DataError
+from insights.viewstate import DEFAULT_BASE_URL
 
-#: The content builder, as 'module:function'. None until it exists: digests are then outlines
-#: (what is followed, no numbers), and sending them needs ``--render`` named explicitly.
-CONTENT_BUILDER: str | None = None
+#: The content builder the commands use unless ``--render`` names another: the real content
+#: (``insights.digest.content``), built on ``--source`` / ``$HARM_INSIGHTS_SOURCE``. Its
+#: module-level ``render`` reads the environment only; the commands build it with their options.
+CONTENT_BUILDER = "insights.digest.content:render"
 
 OUTLINE = "insights.digest.outline:outline_digest"
 
@@ -66,7 +74,23 @@ def _common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--render",
         metavar="MODULE:FUNCTION",
-        help=f"the content builder, render(subscription, period) -> Digest (default {CONTENT_BUILDER or OUTLINE})",
+        help=f"the content builder, render(subscription, period) -> Digest (default {CONTENT_BUILDER}; "
+        f"{OUTLINE} for outlines)",
+    )
+    parser.add_argument(
+        "--source",
+        metavar="PATH_OR_URL",
+        help="the data the digests read (or $HARM_INSIGHTS_SOURCE; default the bundled sample_data/generated/events)",
+    )
+    parser.add_argument(
+        "--events",
+        metavar="CSV",
+        help="annotated events (or $HARM_INSIGHTS_EVENTS; default sample_data/events.csv with the bundled sample)",
+    )
+    parser.add_argument(
+        "--base-url",
+        metavar="URL",
+        help=f"the app's address for links (or $HARM_INSIGHTS_BASE_URL; default {DEFAULT_BASE_URL})",
     )
     parser.add_argument("--attempts", type=int, default=4, help="tries per channel and run (default 4)")
     parser.add_argument("--retry-delay", type=float, default=2.0, metavar="SECONDS", help="first back-off (doubles)")
@@ -110,10 +134,13 @@ def _environ(environ: Mapping[str, str] | None) -> Mapping[str, str]:
 
 
 def _subscriptions_path(args: argparse.Namespace, env: Mapping[str, str]) -> Path:
-    path = args.subscriptions or env.get("HARM_INSIGHTS_SUBSCRIPTIONS")
-    if not path:
-        raise _UsageError("no subscriptions file: pass --subscriptions FILE or set HARM_INSIGHTS_SUBSCRIPTIONS")
-    return Path(path)
+    path = Path(args.subscriptions) if args.subscriptions else subscriptions_path(env)
+    if not path.is_file():
+        raise _UsageError(
+            f"no subscriptions file at {path}: follow a slice in the app, or pass --subscriptions FILE "
+            "or set HARM_INSIGHTS_SUBSCRIPTIONS"
+        )
+    return path
 
 
 def _delivery_log(args: argparse.Namespace, env: Mapping[str, str], subscriptions: Path) -> DeliveryLog:
@@ -133,20 +160,19 @@ def resolve_render(spec: str) -> Render:
     return found
 
 
-def _render(args: argparse.Namespace, render: Render | None, sending: bool) -> Render:
-    """The content builder: passed in, named with --render, the wired-in one, or the outline for a dry run."""
+def _render(args: argparse.Namespace, render: Render | None, env: Mapping[str, str]) -> Render:
+    """The content builder: passed in, named with --render, or the real one on --source's data."""
     if render is not None:
         return render
     if args.render:
         return resolve_render(args.render)
-    if CONTENT_BUILDER:
-        return resolve_render(CONTENT_BUILDER)
-    if sending:
-        raise _UsageError(
-            "no content builder is wired in yet, and outline digests are not sent by default; "
-            f"name one with --render (--render {OUTLINE} sends outlines)"
-        )
-    return outline_digest
+    from insights.digest.content import ContentConfig  # the analytics stack loads only when digests are built
+
+    try:
+        config = ContentConfig.from_env(env, source=args.source, events=args.events, base_url=args.base_url)
+        return config.builder()
+    except (DataError, ValueError) as exc:
+        raise _UsageError(str(exc)) from None
 
 
 def _policy(args: argparse.Namespace) -> RetryPolicy:
@@ -159,6 +185,8 @@ def _policy(args: argparse.Namespace) -> RetryPolicy:
 def _configure_logging() -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(message)s")
+        for chatty in ("kaleido", "choreographer"):  # the chart renderer's browser narrates every image
+            logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 def digest_command(
@@ -179,7 +207,7 @@ def digest_command(
     _configure_logging()
     try:
         path = _subscriptions_path(args, env)
-        builder = _render(args, render, args.send)
+        builder = _render(args, render, env)
         policy = _policy(args)
         subscriptions = load_subscriptions(path)
     except (_UsageError, DataError) as exc:
@@ -272,7 +300,7 @@ def schedule_command(
     _configure_logging()
     try:
         path = _subscriptions_path(args, env)
-        builder = _render(args, render, sending=True)
+        builder = _render(args, render, env)
         policy = _policy(args)
         subscriptions = load_subscriptions(path)
     except (_UsageError, DataError) as exc:

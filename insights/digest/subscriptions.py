@@ -206,6 +206,17 @@ class Subscriptions:
 # Reading
 
 
+#: Where the subscriptions file is when ``$HARM_INSIGHTS_SUBSCRIPTIONS`` does not say.
+DEFAULT_SUBSCRIPTIONS = Path("~/.config/harm-insights/subscriptions.toml")
+
+
+def subscriptions_path(env: Mapping[str, str] | None = None) -> Path:
+    """The subscriptions file the app's Follow button writes and the digest commands read:
+    ``$HARM_INSIGHTS_SUBSCRIPTIONS``, else ``~/.config/harm-insights/subscriptions.toml``."""
+    configured = (os.environ if env is None else env).get("HARM_INSIGHTS_SUBSCRIPTIONS")
+    return Path(configured) if configured else DEFAULT_SUBSCRIPTIONS.expanduser()
+
+
 def load_subscriptions(path: str | Path) -> Subscriptions:
     """Read and validate a subscriptions file. A missing file is an error; an empty one has no entries."""
     path = Path(path)
@@ -616,6 +627,7 @@ def follow_of(
 
 __all__ = [
     "DEFAULT_CADENCE",
+    "DEFAULT_SUBSCRIPTIONS",
     "Channels",
     "Direction",
     "Follow",
@@ -629,4 +641,5 @@ __all__ = [
     "parse_subscriptions",
     "remove_follow",
     "slice_key",
+    "subscriptions_path",
 ]

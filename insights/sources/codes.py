@@ -87,8 +87,12 @@ def harm_area_missing(frame_columns: list[str], maps: CodeMaps) -> pl.Expr:
     """Rows that cannot be given a harm area (no usable harm_area and no known policy)."""
     known_policies = [raw for raw, code in maps.maps.get("policy", {}).items() if code in policy_harm_areas()]
     has_area = pl.col("harm_area").is_not_null() if "harm_area" in frame_columns else pl.lit(False)
-    has_policy = pl.col("policy").cast(pl.String).is_in(known_policies) if "policy" in frame_columns else pl.lit(False)
-    return ~(has_area | has_policy)
+    has_policy = (
+        pl.col("policy").cast(pl.String).is_in(known_policies).fill_null(False)
+        if "policy" in frame_columns
+        else pl.lit(False)
+    )
+    return ~(has_area | has_policy)  # never null: a row is either placed or rejected, never neither
 
 
 def proactive_from_source(maps: CodeMaps) -> pl.Expr:

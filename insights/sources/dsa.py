@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ import polars as pl
 
 from insights.cube import Caveat, Cube
 from insights.errors import DataError
+from insights.limits import unpack_budget, zip_members
 from insights.sources.aggregation import aggregate_events
 from insights.sources.rejections import as_rejections, combine
 from insights.sources.reports import claims_csv, definitions_csv, header_of, known_caveats, read_bytes
@@ -134,18 +134,16 @@ def is_dump_name(name: str) -> bool:
     return name.lower().startswith("sor-") and name.lower().endswith(".zip")
 
 
-def _unzip(name: str, data: bytes) -> Iterator[tuple[str, bytes]]:
-    """The CSV parts of a dump zip, opening zips nested inside it, one at a time."""
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise DataError(f"{name}: not a readable zip file") from None
-    for member in sorted(archive.namelist()):
+def _unzip(name: str, data: bytes, budget: list[int] | None = None) -> Iterator[tuple[str, bytes]]:
+    """The CSV parts of a dump zip, opening zips nested inside it, one at a time; the parts of one
+    dump together may unpack to at most the configured limit (``insights.limits``)."""
+    budget = unpack_budget() if budget is None else budget
+    for member, content in zip_members(name, data, budget):
         inner = f"{name}/{member}"
         if member.lower().endswith(".zip"):
-            yield from _unzip(inner, archive.read(member))
+            yield from _unzip(inner, content, budget)
         elif member.lower().endswith(".csv"):
-            yield inner, archive.read(member)
+            yield inner, content
 
 
 def statement_files(src: Any) -> Iterator[tuple[str, bytes]]:
@@ -353,6 +351,7 @@ class DsaStatementsImporter:
     """EU DSA Transparency Database statements of reasons: CSV parts, daily dump zips, folders, uploads."""
 
     kind = STATEMENTS_KIND
+    engines: tuple[str, ...] = ("polars",)
     description = "EU DSA Transparency Database statements of reasons (transparency.dsa.ec.europa.eu daily dumps)"
 
     def claims(self, src: Any, **options: Any) -> bool:

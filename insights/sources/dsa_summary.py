@@ -210,6 +210,7 @@ class DsaSummaryImporter:
     """EU DSA Transparency Database daily summary statistics (shantay's builtin.parquet)."""
 
     kind = SUMMARY_KIND
+    engines: tuple[str, ...] = ("polars",)
     description = "EU DSA Transparency Database daily summary (shantay builtin.parquet), one breakdown at a time"
 
     def claims(self, src: Any, **options: Any) -> bool:

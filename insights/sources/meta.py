@@ -251,6 +251,7 @@ class MetaImporter:
     """Meta Community Standards Enforcement Report CSV (one release, a folder of them, or an upload)."""
 
     kind = KIND
+    engines: tuple[str, ...] = ("polars",)
     description = "Meta Community Standards Enforcement Report CSV (transparency.meta.com, 'Download (CSV)')"
 
     def claims(self, src: Any, **options: Any) -> bool:

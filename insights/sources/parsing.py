@@ -11,15 +11,15 @@ import polars as pl
 from insights.sources.rejections import as_rejections
 
 DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
-TRUE_WORDS = ("true", "t", "yes", "y", "1")
-FALSE_WORDS = ("false", "f", "no", "n", "0")
+TRUE_WORDS = ("true", "t", "yes", "y", "1", "1.0")
+FALSE_WORDS = ("false", "f", "no", "n", "0", "0.0")
 
 EXPECTED = {
     "datetime": "a timestamp like 2024-05-01 13:45:00 (ISO 8601)",
     "date": "a date like 2024-05-01",
     "boolean": "true or false (also yes/no, 1/0)",
     "integer": "a whole number",
-    "number": "a number",
+    "number": "a finite number",
 }
 
 
@@ -42,8 +42,27 @@ def _datetime_from_text(column: str) -> pl.Expr:
     return pl.when(aware).then(utc).otherwise(naive)
 
 
+#: A number as text: digits with optional thousands separators in groups of three, a decimal
+#: point and an exponent ("1,500" is 1500; "1,5" is not a number here, never 15).
+NUMBER_TEXT = r"^[+-]?(\d+|\d{1,3}(,\d{3})+)(\.\d+)?([eE][+-]?\d+)?$|^[+-]?\.\d+([eE][+-]?\d+)?$"
+#: Largest magnitude a number may have (exactly representable as a float, far above any real count).
+MAX_WHOLE = 2**53
+
+
+def _number(value: pl.Expr, kind: str) -> pl.Expr:
+    """A float expression checked for the kind: finite, and whole and in range for an integer."""
+    ok = value.is_finite() & (value.abs() <= MAX_WHOLE)
+    if kind == "integer":
+        ok = ok & (value == value.round())
+        return pl.when(ok).then(value).cast(pl.Int64)
+    return pl.when(ok).then(value)
+
+
 def typed(column: str, kind: str, dtype: pl.DataType) -> pl.Expr:
-    """An expression turning ``column`` (any dtype) into the canonical type ``kind``; null where unparseable."""
+    """An expression turning ``column`` (any dtype) into the canonical type ``kind``; null where a
+    value cannot be read as that kind (a fraction where a whole number is expected, NaN, infinity,
+    '1,5', a number where true/false is expected other than 1 or 0) — ``parse_columns`` rejects
+    those rows, so nothing is silently truncated or guessed."""
     if kind == "datetime":
         if dtype == pl.Date:
             return pl.col(column).cast(pl.Datetime("us"))
@@ -51,24 +70,31 @@ def typed(column: str, kind: str, dtype: pl.DataType) -> pl.Expr:
             if dtype.time_zone:
                 return pl.col(column).dt.convert_time_zone("UTC").dt.replace_time_zone(None).cast(pl.Datetime("us"))
             return pl.col(column).cast(pl.Datetime("us"))
-        return _datetime_from_text(column)
+        if dtype in (pl.String, pl.Categorical, pl.Enum):
+            return _datetime_from_text(column)
+        return pl.lit(None, dtype=pl.Datetime("us"))
     if kind == "date":
         if dtype == pl.Date:
             return pl.col(column)
         if isinstance(dtype, pl.Datetime):
             return pl.col(column).dt.date()
-        return _datetime_from_text(column).dt.date()
+        if dtype in (pl.String, pl.Categorical, pl.Enum):
+            return _datetime_from_text(column).dt.date()
+        return pl.lit(None, dtype=pl.Date)
     if kind == "boolean":
         if dtype == pl.Boolean:
             return pl.col(column)
+        if dtype.is_numeric():
+            value = pl.col(column).cast(pl.Float64)
+            return pl.when(value == 1).then(True).when(value == 0).then(False)
         text = _text(column).str.to_lowercase()
         return pl.when(text.is_in(TRUE_WORDS)).then(True).when(text.is_in(FALSE_WORDS)).then(False)
     if kind in ("integer", "number"):
-        target = pl.Int64 if kind == "integer" else pl.Float64
         if dtype.is_numeric():
-            return pl.col(column).cast(target, strict=False)
-        cleaned = _text(column).str.replace_all(",", "", literal=True)
-        return cleaned.cast(target, strict=False)
+            return _number(pl.col(column).cast(pl.Float64, strict=False), kind)
+        text = _text(column)
+        readable = pl.when(text.str.contains(NUMBER_TEXT)).then(text.str.replace_all(",", "", literal=True))
+        return _number(readable.cast(pl.Float64, strict=False), kind)
     if kind == "string":
         if dtype == pl.Categorical:
             return pl.col(column)
@@ -76,18 +102,27 @@ def typed(column: str, kind: str, dtype: pl.DataType) -> pl.Expr:
     raise ValueError(f"unknown column kind {kind!r}")
 
 
+def _present(column: str, dtype: pl.DataType) -> pl.Expr:
+    """The raw value was given (non-empty text, or any non-null value of another type)."""
+    if dtype in (pl.String, pl.Categorical, pl.Enum):
+        return _text(column).is_not_null()
+    return pl.col(column).is_not_null()
+
+
 def parse_columns(frame: pl.LazyFrame, kinds: dict[str, str], source: str) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Type every column named in ``kinds``; return (typed rows, rejections of unparseable values).
 
     A row is rejected for each column whose value was present but could not be read as its
-    kind. Only text columns can fail; columns already typed pass through untouched.
+    kind, whatever type the column had (text, or a typed Parquet column whose values do not fit:
+    1.5 actions, NaN, an appeal flag of 0.5); columns already of the right type pass through.
     """
     schema = frame.collect_schema()
     present = {c: k for c, k in kinds.items() if c in schema}
+    exact = {"datetime": pl.Datetime("us"), "date": pl.Date, "boolean": pl.Boolean, "integer": pl.Int64}
     failures = {
-        c: (pl.col(c).is_null() & _text(f"__raw_{c}").is_not_null())
+        c: (pl.col(c).is_null() & _present(f"__raw_{c}", schema[c]))
         for c, k in present.items()
-        if k != "string" and schema[c] == pl.String
+        if k != "string" and schema[c] != exact.get(k)
     }
     staged = frame.with_columns(
         *[pl.col(c).alias(f"__raw_{c}") for c in failures],

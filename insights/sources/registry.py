@@ -27,6 +27,8 @@ class Importer(Protocol):
 
     kind: str
     description: str
+    #: the engines it can load onto (public reports: in memory only)
+    engines: tuple[str, ...]
 
     def claims(self, src: Any, **options: Any) -> bool:
         """True when ``src`` is in this importer's format."""
@@ -49,8 +51,23 @@ def importers() -> list[Importer]:
     ]
 
 
+def _load_with(importer: Importer, src: Any, engine: str | None, options: dict[str, Any]) -> Cube:
+    """Load with the importer, on ``engine`` where it takes one."""
+    if engine is None or engine == "auto":
+        return importer.load(src, **options)
+    if engine not in importer.engines:
+        raise DataError(f"a {importer.description} loads with engine {' or '.join(importer.engines)}, not {engine!r}")
+    return importer.load(src, engine=engine, **options)
+
+
 def load_source(
-    src: Any, kind: str | None = None, *, exposure: Any = None, view_sample: Any = None, **options: Any
+    src: Any,
+    kind: str | None = None,
+    engine: str | None = None,
+    *,
+    exposure: Any = None,
+    view_sample: Any = None,
+    **options: Any,
 ) -> Cube:
     """Load any supported input into a Cube.
 
@@ -59,8 +76,10 @@ def load_source(
     told apart automatically, and so are the public reports (TikTok CGER, Meta CSER, EU DSA
     Transparency Database statements and daily summary; ``breakdown=`` picks the partition
     where a report publishes several). ``columns={"their name": "canonical name"}`` maps
-    column names; ``kind`` forces an importer (see ``importers()``). Raises ``DataError`` for
-    unusable input.
+    column names; ``kind`` forces an importer (see ``importers()``). ``engine`` chooses where
+    the questions run — ``"polars"`` (in memory), ``"duckdb"`` (Parquet scanned in place),
+    ``"spark"`` — else $HARM_INSIGHTS_ENGINE, else by source and size (``insights.engines.choice``);
+    a SQL database always answers its own questions. Raises ``DataError`` for unusable input.
 
     Exposure and prevalence come beside the cube (``insights.exposed.ExposedCube``):
 
@@ -77,7 +96,7 @@ def load_source(
         if view_sample is None and (folder / "view_sample").is_dir():
             view_sample = folder / "view_sample"
         src = str(folder / "events")
-    cube = _load(src, kind, **options)
+    cube = _load(src, kind, engine, options)
     if cube.provenance.kind == META_KIND and exposure is None and view_sample is None:
         return with_exposure(cube, prevalence=published_prevalence(src))
     if exposure is not None or view_sample is not None:
@@ -85,17 +104,17 @@ def load_source(
     return cube
 
 
-def _load(src: Any, kind: str | None, **options: Any) -> Cube:
+def _load(src: Any, kind: str | None, engine: str | None, options: dict[str, Any]) -> Cube:
     """The cube of ``src`` from the importer ``kind`` names, or the first that claims it."""
     candidates = importers()
     if kind is not None:
         chosen = [i for i in candidates if i.kind == kind]
         if not chosen:
             raise DataError(f"unknown source kind {kind!r}; known kinds: {[i.kind for i in candidates]}")
-        return chosen[0].load(src, **options)
+        return _load_with(chosen[0], src, engine, options)
     for importer in candidates:
         if importer.claims(src, **options):
-            return importer.load(src, **options)
+            return _load_with(importer, src, engine, options)
     raise DataError(
         f"cannot load {src!r}: expected a .csv or .parquet file, a folder of them, an uploaded file, "
         f"or a SQLAlchemy URL such as postgresql+psycopg://user@host/db with table= or query="

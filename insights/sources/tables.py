@@ -1,14 +1,19 @@
 """Reading tabular files (CSV, Parquet, a folder of them, or an uploaded file) into raw frames.
 
 Each frame gets two bookkeeping columns, ``_source`` (file name) and ``_row`` (1-based data
-row; the header is not counted), so every later rejection can point at its row. Lines that
-cannot be parsed at all (ragged lines) are returned as rejections, never dropped silently.
+record: the header and blank lines are not counted), so every later rejection can point at its
+row. Records that cannot be parsed at all (ragged lines) are returned as rejections, never
+dropped silently. Line endings may be LF, CRLF or CR; ``.gz`` files are unpacked (within the
+limits of ``insights.limits``), and a header with more columns than allowed is refused before
+anything is parsed.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,9 +22,13 @@ import polars as pl
 
 from insights.cube import empty_rejections
 from insights.errors import DataError
+from insights.limits import check_columns, gunzip
 from insights.sources.rejections import as_rejections
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz")
+# A field may be as long as a file may be (the upload and decompression limits bound that), not
+# the csv module's default 128 kB, past which it raises instead of reading.
+csv.field_size_limit(sys.maxsize)
 PARQUET_SUFFIXES = (".parquet", ".pq")
 DELIMITERS = (",", ";", "\t", "|")
 
@@ -73,16 +82,30 @@ def read_tables(src: Any, encoding: str = "utf-8") -> list[RawTable]:
 def read_one(name: str, source: Path | bytes, encoding: str) -> RawTable:
     """Read one CSV or Parquet file given as a path or as bytes."""
     if name.lower().endswith(PARQUET_SUFFIXES):
-        try:
-            frame = pl.scan_parquet(source if isinstance(source, Path) else io.BytesIO(source))
-            empty = frame.select(pl.len()).collect().item() == 0
-        except Exception as exc:  # polars raises several types for a broken file
-            raise DataError(f"{name}: not a readable Parquet file ({exc})") from None
-        if empty:
-            raise DataError(f"{name}: the Parquet file has no rows")
-        return RawTable(name, frame.with_row_index("_row", offset=1), empty_rejections(), [])
+        return read_parquet(name, source)
     data = source.read_bytes() if isinstance(source, Path) else source
+    if name.lower().endswith(".gz") or data[:2] == b"\x1f\x8b":
+        data = gunzip(name, data)
     return read_csv_bytes(name, data, encoding)
+
+
+def read_parquet(name: str, source: Path | bytes) -> RawTable:
+    """A Parquet file, read whole (a damaged page is a ``DataError`` here, not a traceback later);
+    columns holding lists or structs are refused (a column of the canonical model holds one value)."""
+    try:
+        frame = pl.read_parquet(source if isinstance(source, Path) else io.BytesIO(source))
+    except Exception as exc:  # polars and pyarrow raise several types for a broken file
+        raise DataError(f"{name}: not a readable Parquet file ({type(exc).__name__}: {exc})") from None
+    check_columns(name, frame.width)
+    nested = [c for c, t in frame.schema.items() if t.is_nested() or t == pl.Object]
+    if nested:
+        raise DataError(
+            f"{name}: the column(s) {nested} hold lists or structures; expected one value per cell "
+            "(a text, a number, a date or true/false)"
+        )
+    if frame.is_empty():
+        raise DataError(f"{name}: the Parquet file has no rows")
+    return RawTable(name, frame.with_row_index("_row", offset=1).lazy(), empty_rejections(), [])
 
 
 def _decode(name: str, data: bytes, encoding: str) -> str:
@@ -107,10 +130,20 @@ def read_csv_bytes(name: str, data: bytes, encoding: str = "utf-8") -> RawTable:
     if not data.strip():
         raise DataError(f"{name}: the file is empty; expected a header row naming the columns, then data rows")
     text = _decode(name, data, encoding).lstrip("\ufeff")
-    header = text.split("\n", 1)[0].rstrip("\r")
+    if "\r" in text:  # CRLF or old Mac CR-only line endings
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    header = text.split("\n", 1)[0]
     delimiter = sniff_delimiter(header)
+    check_columns(name, header.count(delimiter) + 1)
     notes = [] if delimiter == "," else [f"{name}: columns are separated by {delimiter!r}"]
-    n_fields = len(next(csv.reader([header], delimiter=delimiter)))
+    fields = next(csv.reader([header], delimiter=delimiter), [])
+    n_fields = len(fields)
+    if not any(field.strip() for field in fields):
+        raise DataError(f"{name}: the first line is empty; expected a header row naming the columns")
+    repeated = sorted({f for f in fields if fields.count(f) > 1})
+    if repeated:
+        raise DataError(f"{name}: the header names {repeated} more than once; each column needs its own name")
+    text = _without_blank_records(text)
     ragged = _ragged_records(text, delimiter, n_fields)
     try:
         frame = pl.read_csv(
@@ -136,6 +169,21 @@ def read_csv_bytes(name: str, data: bytes, encoding: str = "utf-8") -> RawTable:
         rejected = as_rejections(frame.join(reasons, on="_row"), pl.col("_reason"), source=name)
         frame = frame.join(reasons, on="_row", how="anti")
     return RawTable(name, frame.lazy(), rejected, notes)
+
+
+def _without_blank_records(text: str) -> str:
+    """The text without blank lines between records (they are not records: counting them would
+    shift row numbers and count rows that do not exist). Blank lines inside a quoted field stay."""
+    if not re.search(r"\n[ \t]*\n", text):
+        return text
+    if '"' not in text:
+        return "\n".join(line for line in text.split("\n") if line.strip()) + "\n"
+    kept, open_quote = [], False
+    for line in text.split("\n"):
+        if open_quote or line.strip():
+            kept.append(line)
+        open_quote ^= line.count('"') % 2 == 1
+    return "\n".join(kept) + "\n"
 
 
 def _ragged_records(text: str, delimiter: str, n_fields: int) -> list[tuple[int, int]]:

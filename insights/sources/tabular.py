@@ -11,24 +11,30 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import pandera.polars as pa
 import polars as pl
 
 from insights.cube import Caveat, Cube, Provenance, empty_rejections, known_sum
+from insights.engines.choice import choose_engine, duckdb_events, spark_events
 from insights.errors import DataError
-from insights.metrics import MEASURES
+from insights.metrics import MEASURES, measures
 from insights.model import DIMENSIONS, EVENT_COLUMNS
 from insights.periods import Grain
 from insights.sources import codes
 from insights.sources.aggregation import aggregate_events
 from insights.sources.parsing import parse_columns
 from insights.sources.rejections import as_rejections, combine
-from insights.sources.tables import RawTable, is_table_path, is_uploaded_file, read_tables
+from insights.sources.tables import RawTable, files_in, is_table_path, is_uploaded_file, read_tables
 
 CATEGORICAL = [d for d in DIMENSIONS if d not in ("date", "region")]
-AGGREGATE_COLUMNS = {"date": "date", **dict.fromkeys(CATEGORICAL, "string"), **dict.fromkeys(MEASURES, "number")}
+AGGREGATE_COLUMNS = {
+    "date": "date",
+    **dict.fromkeys(CATEGORICAL, "string"),
+    **{name: "integer" if m.whole else "number" for name, m in measures().items()},
+}
 
 
 def detect_kind(columns: list[str], name: str) -> str:
@@ -62,6 +68,15 @@ def rename_columns(table: RawTable, columns: Mapping[str, str] | None) -> pl.Laz
         raise DataError(
             f"{table.name}: the column mapping names {missing}, which the file does not have; its columns are {shown}"
         )
+    meaning: dict[str, list[str]] = {}
+    for col in names:
+        meaning.setdefault(renames.get(col, col), []).append(col)
+    for target, sources in meaning.items():
+        if len(sources) > 1:
+            raise DataError(
+                f"{table.name}: the columns {sources} all mean {target!r}; keep one of them (or map the others "
+                "to other names with columns={...})"
+            )
     return frame.rename(renames)
 
 
@@ -110,7 +125,8 @@ def _created_after_action(frame: pl.DataFrame, source: str) -> tuple[pl.Expr, pl
     """Actions dated before their content was created."""
     if "created_at" not in frame.columns:
         return pl.lit(False), empty_rejections()
-    later = pl.col("created_at") > pl.col("actioned_at")
+    # an unknown creation time is not a fault: null must not drop the row from both sides of the filter
+    later = (pl.col("created_at") > pl.col("actioned_at")).fill_null(False)
     if not frame.select(later.any()).item():
         return pl.lit(False), empty_rejections()
     reason = "created_at is after actioned_at: content cannot be actioned before it exists"
@@ -161,6 +177,7 @@ class TypedFile:
     frame: pl.DataFrame
     rejected: list[pl.DataFrame]
     rows_read: int
+    rows_accepted: int = 0
 
 
 def type_file(table: RawTable, columns: Mapping[str, str] | None) -> tuple[str, TypedFile]:
@@ -189,7 +206,8 @@ def _place(typed: TypedFile, maps: codes.CodeMaps) -> None:
     """Reject rows whose country is not a country or that have no harm area."""
     frame = typed.frame
     if maps.bad_countries and "country" in frame.columns:
-        not_country = pl.col("country").cast(pl.String).is_in(maps.bad_countries)
+        # an empty country is not a bad one: null must not drop the row from both sides of the filter
+        not_country = pl.col("country").cast(pl.String).is_in(maps.bad_countries).fill_null(False)
         not_a_country = pl.format(
             "country {} is not a country: expected an ISO 3166-1 alpha-2 code such as US", pl.col("country")
         )
@@ -228,6 +246,7 @@ def _aggregate_file(
     dims = [d for d in CATEGORICAL if d in typed.frame.columns]
     maps = codes.maps_for(typed.frame, dims)
     _place(typed, maps)
+    typed.rows_accepted = len(typed.frame)
     raw = aggregate_events(typed.frame.lazy(), dims).collect() if kind == "events" else typed.frame.drop("_row")
     ids = typed.frame.select("event_id", "_row") if "event_id" in typed.frame.columns else None
     typed.frame = typed.frame.head(0)  # keep the schema, free the rows
@@ -287,6 +306,7 @@ def load_table(
         proactive_known,
         maps,
         regroup=_dates_overlap(raws),
+        rows_accepted=sum(f.rows_accepted for f in files),
     )
 
 
@@ -318,6 +338,7 @@ def finish_raw_cube(
     proactive_known: bool = True,
     maps: codes.CodeMaps | None = None,
     regroup: bool = False,
+    rows_accepted: int | None = None,
 ) -> Cube:
     """Resolve the codes of a cube still in raw values, derive what can be derived, wrap it.
 
@@ -335,7 +356,7 @@ def finish_raw_cube(
     maps = maps or codes.maps_for(raw, dims)
     unplaced = codes.harm_area_missing(raw.columns, maps)
     if maps.bad_countries:
-        unplaced = unplaced | pl.col("country").cast(pl.String).is_in(maps.bad_countries)
+        unplaced = unplaced | pl.col("country").cast(pl.String).is_in(maps.bad_countries).fill_null(False)
     bad_cells = raw.head(0) if placed else raw.filter(unplaced)
     if not bad_cells.is_empty():
         weight = bad_cells["actions"].sum() if "actions" in bad_cells.columns else len(bad_cells)
@@ -370,7 +391,7 @@ def finish_raw_cube(
     if regroup or not maps.is_identity() or kind == "aggregate":
         cube = cube.group_by("date", *cube_dims).agg(known_sum(m).alias(m) for m in measure_cols)
     data = cube.with_columns(pl.col(d).cast(pl.Categorical) for d in cube_dims).collect()
-    return finish(data, name, kind, rows_read, combine(*rejected), caveats, rejected_rows)
+    return finish(data, name, kind, rows_read, combine(*rejected), caveats, rejected_rows, rows_accepted=rows_accepted)
 
 
 def _raw_counts(raw_cube: pl.DataFrame, maps: codes.CodeMaps) -> dict[tuple[str, str], int]:
@@ -397,6 +418,7 @@ def finish(
     caveats: list[Caveat],
     rows_rejected: int,
     time_grain: Grain = "day",
+    rows_accepted: int | None = None,
 ) -> Cube:
     """Wrap a finished cube frame with its provenance."""
     provenance = Provenance(
@@ -404,6 +426,7 @@ def finish(
         kind=kind,
         rows_read=rows_read,
         rows_rejected=rows_rejected,
+        rows_accepted=rows_accepted,
         as_of=_date(data["date"].max()) if len(data) else None,
         rejected=rejected,
         caveats=caveats,
@@ -416,11 +439,27 @@ class TableImporter:
 
     kind = "table"
     description = "CSV or Parquet in the canonical model (event-level or pre-aggregated)"
+    engines: tuple[str, ...] = ("polars", "duckdb", "spark")
 
     def claims(self, src: Any, **options: Any) -> bool:
         """Any CSV/Parquet path, folder or uploaded file."""
         return is_table_path(src) or is_uploaded_file(src)
 
-    def load(self, src: Any, **options: Any) -> Cube:
-        """Load with ``columns=`` (name mapping) and ``encoding=`` options."""
-        return load_table(src, **options)
+    def load(self, src: Any, engine: str | None = None, **options: Any) -> Cube:
+        """Load with ``columns=`` (name mapping) and ``encoding=`` options. Parquet events go to
+        the engine ``choose_engine`` picks (``engine=`` overrides): in memory, DuckDB or Spark."""
+        if is_uploaded_file(src):
+            return load_table(src, **options)
+        path = Path(src)
+        files = files_in(path)
+        chosen = choose_engine(files, engine)
+        if chosen == "polars" or not _events_in(files[0], options.get("columns")):
+            return load_table(src, **options)
+        opener = duckdb_events if chosen == "duckdb" else spark_events
+        return opener(files, lambda: files_in(path), str(src), options.get("columns"))
+
+
+def _events_in(path: Path, columns: Mapping[str, str] | None) -> bool:
+    """True when a Parquet file holds event rows (an ``actioned_at`` column, after the mapping)."""
+    names = pl.scan_parquet(path).collect_schema().names()
+    return "actioned_at" in [(columns or {}).get(c, c.strip().lower()) for c in names]

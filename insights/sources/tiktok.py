@@ -528,6 +528,7 @@ class TikTokImporter:
     """TikTok Community Guidelines Enforcement Report CSV (one release, a folder of them, or an upload)."""
 
     kind = KIND
+    engines: tuple[str, ...] = ("polars",)
     description = "TikTok Community Guidelines Enforcement Report CSV (tiktok.com/transparency, 'Download data')"
 
     def claims(self, src: Any, **options: Any) -> bool:

@@ -11,7 +11,7 @@ import polars as pl
 from insights.cube import Cube
 from insights.filters import Filters
 from insights.metrics import Metric, as_metric
-from insights.periods import Grain, as_date, period_end, period_start
+from insights.periods import Grain, as_date, period_end
 
 
 def coverage(cube: Cube, start: object = None, end: object = None) -> tuple[dt.date, dt.date] | None:
@@ -59,13 +59,7 @@ def trend_series(
     if span is None:
         return pl.DataFrame(schema=schema)
     first, last = span
-    periods = (
-        cube.rollup(())
-        .lazy()
-        .filter(pl.col("date").is_between(first, last))
-        .select(period=period_start(pl.col("date"), grain))
-        .unique()
-    )
+    periods = pl.LazyFrame({"period": cube.periods(grain, start=first, end=last)}, schema={"period": pl.Date})
     filled = pl.col("numerator", "denominator").fill_null(0) if wanted.is_ratio else pl.col("numerator").fill_null(0)
     ends = period_end(pl.col("period"), grain)
     covered_from = pl.max_horizontal(pl.col("period"), pl.lit(first))

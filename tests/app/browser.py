@@ -10,7 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,17 +39,39 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def served_app(
-    source: Path | str, timeout: float = 60, root: Path = ROOT, env: dict[str, str] | None = None
+    source: Path | str,
+    timeout: float = 60,
+    root: Path = ROOT,
+    env: dict[str, str] | None = None,
+    args: Sequence[str] = (),
+    port: int | None = None,
 ) -> Iterator[str]:
-    """Serve ``root``/app.py with `streamlit run` on 127.0.0.1; yields its base URL. The server's
-    output goes to a file (a pipe nobody reads would fill up and stall it), shown if it fails."""
-    port = free_port()
+    """Serve ``root``/app.py with `streamlit run` on 127.0.0.1; yields its base URL."""
+    with served_process(source, timeout, root, env, args, port) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def served_process(
+    source: Path | str,
+    timeout: float = 60,
+    root: Path = ROOT,
+    env: dict[str, str] | None = None,
+    args: Sequence[str] = (),
+    port: int | None = None,
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``served_app`` that also yields the server process (to watch its memory). ``args`` are
+    more `streamlit run` options (e.g. ``--secrets.files``); ``port`` a chosen port (default: a
+    free one). The server's output goes to a file (a pipe nobody reads would fill up and stall
+    it), shown if it fails to start."""
+    port = port or free_port()
     environment = dict(
         os.environ, HARM_INSIGHTS_SOURCE=str(source), HARM_INSIGHTS_BASE_URL=f"http://127.0.0.1:{port}", **(env or {})
     )
     command = [
         sys.executable, "-m", "streamlit", "run", str(root / "app.py"), "--server.headless", "true",
         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
+        *args,
     ]  # fmt: skip
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(command, cwd=root, env=environment, stdout=log, stderr=subprocess.STDOUT)
@@ -65,7 +87,7 @@ def served_app(
                         output = log.read().decode(errors="replace")[-3000:]
                         raise RuntimeError(f"streamlit did not start: {output}") from None
                     time.sleep(0.3)
-            yield f"http://127.0.0.1:{port}"
+            yield f"http://127.0.0.1:{port}", process
         finally:
             process.terminate()
             try:
@@ -100,7 +122,7 @@ def wait_for_app(page, timeout: float = 60_000) -> None:
 def navigate(page, title: str, path: str, timeout: float = 60_000) -> None:
     """Open another page through the sidebar navigation (the same session, as a user would) and
     wait for its script to finish. ``path``: the page's URL path ("" for the default page)."""
-    page.locator("[data-testid=stSidebarNav]").get_by_text(title, exact=True).click()
+    page.locator("[data-testid=stSidebarNav]").get_by_role("link", name=title, exact=True).click()
     page.wait_for_function(
         "(p) => p ? location.pathname.endsWith('/' + p) : location.pathname === '/'", arg=path, timeout=timeout
     )

@@ -84,17 +84,15 @@ def test_a_filter_change_updates_the_numbers_and_the_url(page, app_url, sample_c
     _, cards = kpi_cards(
         sample_cube, ["actions"], by="harm_area", filters={"harm_area": ["violent_extremism"]}, grain="week"
     )
-    assert f"{cards[0].value:,.0f}" in page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+    shows_value = "(v) => [...document.querySelectorAll('[data-testid=stMetricValue]')].some(e => e.innerText === v)"
+    page.wait_for_function(shows_value, arg=f"{cards[0].value:,.0f}")
     page.locator("[data-testid=stSidebar]").get_by_text("Month", exact=True).click()
     wait_for_app(page)
     page.wait_for_function("() => location.search.includes('grain=month')")
     _, monthly = kpi_cards(
         sample_cube, ["actions"], by="harm_area", filters={"harm_area": ["violent_extremism"]}, grain="month"
     )
-    page.wait_for_function(
-        "(v) => [...document.querySelectorAll('[data-testid=stMetricValue]')].some(e => e.innerText === v)",
-        arg=f"{monthly[0].value:,.0f}",
-    )
+    page.wait_for_function(shows_value, arg=f"{monthly[0].value:,.0f}")
     assert query(page)["grain"] == ["month"]
     assert query(page)["harm_area"] == ["violent_extremism", "self_harm"]
 

@@ -81,7 +81,15 @@ def test_a_dry_run_writes_what_each_channel_would_get_and_sends_nothing(tmp_path
         subscriber("bo", "0 7 1 * *", {"email": "bo@example.org"}),
     )
     status, printed = run_digest(
-        "--subscriptions", str(subs), "--as-of", "2026-11-23", "--dry-run", "--out", str(tmp_path / "out")
+        "--subscriptions",
+        str(subs),
+        "--as-of",
+        "2026-11-23",
+        "--dry-run",
+        "--out",
+        str(tmp_path / "out"),
+        "--render",
+        "insights.digest.outline:outline_digest",
     )
     assert status == 0, printed
     assert "1 digest(s) due on 2026-11-23" in printed and "dry run: nothing sent" in printed
@@ -104,11 +112,13 @@ def test_a_dry_run_writes_what_each_channel_would_get_and_sends_nothing(tmp_path
     assert not (tmp_path / "deliveries.sqlite3").exists()  # a dry run leaves no trace in the log
 
 
-def test_sending_outlines_needs_an_explicit_render(tmp_path, capsys):
+def test_without_its_data_source_the_content_builder_exits_2_naming_it(tmp_path, capsys):
     subs = write_subscriptions(tmp_path / "subs.toml", subscriber("ana", "0 7 * * MON", {"email": "ana@example.org"}))
-    assert digest_command(["--subscriptions", str(subs), "--send"]) == 2
-    assert "no content builder is wired in yet" in capsys.readouterr().err
-    assert schedule_command(["--subscriptions", str(subs)]) == 2
+    missing = tmp_path / "no-such-data"
+    assert digest_command(["--subscriptions", str(subs), "--send", "--source", str(missing)]) == 2
+    assert f"no data source: {missing} does not exist" in capsys.readouterr().err
+    assert schedule_command(["--subscriptions", str(subs)], environ={"HARM_INSIGHTS_SOURCE": str(missing)}) == 2
+    assert "no data source" in capsys.readouterr().err
 
 
 def test_unusable_input_exits_2_naming_the_problem(tmp_path, capsys):

@@ -3,7 +3,8 @@
 For 24 random slices, period pairs, metrics and breakdowns (seeded), the headline (before,
 after, change, % change) and every listed contributor at depth 1 and 2 (before, after,
 contribution, share, and for rates the weights and the rate and mix effects) must equal an
-independent SQL computation over the raw event files of ``sample_dir``: DuckDB counts the
+independent SQL computation over the raw event files of ``sample_dir``, on every engine (Polars,
+DuckDB, PostgreSQL, Spark local[2]): DuckDB counts the
 measures from the events (not from our cube) and applies the decomposition's formulas as
 written in ``insights.rootcause.decompose``'s docstring.
 """
@@ -20,6 +21,7 @@ import pytest
 from insights.metrics import metric
 from insights.rootcause import explain_change
 from sample_data import generate
+from tests.conftest import engine_cases
 
 CASES = 24
 DIMENSIONS = ["policy", "country", "region", "language", "content_type", "detection_source", "action"]
@@ -164,10 +166,14 @@ def oracle(con: duckdb.DuckDBPyConnection, case: dict) -> tuple[dict, pl.DataFra
     return headline, figures.with_columns(share=pl.col("contribution") / headline["change"])
 
 
-@pytest.mark.parametrize("case", CASE_LIST, ids=[f"{i}-{c['metric']}" for i, c in enumerate(CASE_LIST)])
-def test_explain_change_equals_duckdb(sample_cube, duck, case):
+@pytest.mark.parametrize(
+    ("engine_cube", "case"),
+    engine_cases(CASE_LIST, [f"{i}-{c['metric']}" for i, c in enumerate(CASE_LIST)]),
+    indirect=["engine_cube"],
+)
+def test_explain_change_equals_duckdb(engine_cube, duck, case):
     explanation = explain_change(
-        sample_cube,
+        engine_cube,
         case["metric"],
         current=case["current"],
         baseline=case["baseline"],

@@ -1,5 +1,6 @@
 """Correctness oracle for trends and regional: every figure equals an independent DuckDB
-computation over the raw event files.
+computation over the raw event files, on every engine (Polars in memory, DuckDB, PostgreSQL,
+Spark local[2]; the same events each time).
 
 For 24 random (seeded) cases — a metric, a slice, a grain, a date range and a pair of periods —
 the trend series (every period's numerator, denominator and value), the delta between the two
@@ -25,6 +26,7 @@ from insights.regional import movers, ranking
 from insights.significance import Noise, noise_kind
 from insights.trends import measure_change, trend_series
 from sample_data import generate
+from tests.conftest import engine_cases
 
 CASES = 24
 #: Each metric's numerator and denominator counted from event rows, written out by hand.
@@ -146,8 +148,13 @@ def close(got, want) -> bool:
     return got is not None and got == pytest.approx(want, rel=1e-9, abs=1e-9)
 
 
-@pytest.mark.parametrize("case", CASE_LIST, ids=[f"{c['metric']}-{c['grain']}-{c['level']}" for c in CASE_LIST])
-def test_trends_and_regional_equal_sql(case, sample_cube, sql):
+@pytest.mark.parametrize(
+    ("engine_cube", "case"),
+    engine_cases(CASE_LIST, [f"{c['metric']}-{c['grain']}-{c['level']}" for c in CASE_LIST]),
+    indirect=["engine_cube"],
+)
+def test_trends_and_regional_equal_sql(case, engine_cube, sql):
+    sample_cube = engine_cube  # the same events on every engine
     name, filters = case["metric"], case["filters"]
 
     # the trend series: every period of the range, empty periods as 0

@@ -1,0 +1,51 @@
+"""The digest judged on the sample's stories (bench/digest_stories.py on the 1M-event sample).
+
+Targets: over the quiet weeks (no story of a core harm area in the week or the week before), a
+follower of the four core harm areas gets at most one flagged section per ten weekly digests;
+each story whose first week moves its harm area's metric beyond noise by the library's own test
+(``measure_change`` at its default 5 %, nothing shared) is flagged in the digest of a follower
+of that harm area, with the story's segment among the contributors.
+
+The other stories are not visible in a week-over-week digest of the whole harm area, and the
+test records it rather than hiding it: the violent-extremism level shift (+80 % in three
+countries) moves the harm area by about a tenth, within its weekly noise; the human-exploitation
+trusted-flagger ramp adds well under 1 % in its first week; the upload classifier removes 30 %
+of three countries' actions, a few percent of the harm area.
+"""
+
+from __future__ import annotations
+
+from bench import digest_stories as bench
+from insights.digest.content import DigestBuilder
+from insights.periods import previous_period
+from insights.trends import measure_change, read_events
+
+DETECTABLE = {"hate_classifier_launch", "self_harm_spike", "harassment_overturn_regression"}
+
+
+def test_the_digest_flags_the_stories_it_can_see_and_names_their_segment(sample_cube):
+    stories = bench.load_stories()
+    builder = DigestBuilder(lambda _: sample_cube, events=read_events(bench.EVENTS), charts=False)
+    visible = set()
+    for story in stories:
+        week = bench.story_week(story)
+        baseline = previous_period(week, "week")
+        alone = measure_change(
+            sample_cube, story["metric"], current=week, baseline=baseline, filters={"harm_area": story["harm_area"]}
+        )
+        if alone.significant:
+            visible.add(story["id"])
+    assert visible == DETECTABLE
+    results = {r.story: r for r in (bench.judge_story(builder, s, {"harm_area": s["harm_area"]}) for s in stories)}
+    caught = {name for name, r in results.items() if r.caught}
+    assert caught >= visible, {name: results[name] for name in visible - caught}
+    assert results["self_harm_spike"].named is True and results["harassment_overturn_regression"].named is True
+    assert len(caught) / len(stories) >= 0.5  # the recall the closing note reports: 3 of 6
+
+
+def test_quiet_weeks_bring_at_most_one_flagged_section_in_ten_digests(sample_cube):
+    stories = bench.load_stories()
+    builder = DigestBuilder(lambda _: sample_cube, events=read_events(bench.EVENTS), charts=False)
+    quiet = bench.judge_quiet(builder, sample_cube, stories, broader=False)
+    assert quiet.weeks >= 30  # about forty weeks before the first story of a core harm area
+    assert quiet.per_ten <= 1.0, quiet.flagged_weeks
