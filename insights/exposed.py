@@ -209,6 +209,67 @@ class PublishedPrevalence:
         )
 
 
+#: Harm areas × countries a scope may see (None: every value), as ``insights.access.blocks`` gives them.
+ScopeBlock = tuple[tuple[str, ...] | None, tuple[str, ...] | None]
+
+
+@dataclasses.dataclass
+class ScopedPrevalence:
+    """A prevalence source as a scope sees it: each harm area estimated over the countries the
+    scope gives that harm area only (``blocks``: disjoint harm areas × countries, as
+    ``insights.access.blocks`` computes them on the enforcement cube), never a harm area outside
+    it. A block restricting countries of a source without a ``country`` cut (Meta's global
+    figures) gives nothing: deny by default."""
+
+    inner: PrevalenceSource
+    blocks: list[ScopeBlock]
+    caveats: list[Caveat] = dataclasses.field(default_factory=list)
+
+    @property
+    def dimensions(self) -> tuple[str, ...]:
+        """The inner source's cuts."""
+        return self.inner.dimensions
+
+    def harm_areas(self) -> list[str]:
+        """The inner source's harm areas that some block reaches."""
+        return [a for a in self.inner.harm_areas() if any(self._reaches(block, a) for block in self.blocks)]
+
+    def _reaches(self, block: ScopeBlock, area: str) -> bool:
+        areas, countries = block
+        return (areas is None or area in areas) and (countries is None or "country" in self.dimensions)
+
+    def estimate(
+        self,
+        grain: PrevalenceGrain,
+        *,
+        filters: Mapping[str, list[str]],
+        start: object,
+        end: object,
+        by: Sequence[str],
+        harm_areas: list[str],
+        options: Mapping[str, Any],
+    ) -> pl.DataFrame:
+        """The inner source's estimate, block by block: the block's harm areas over the block's
+        countries (intersected with the asked ``filters``)."""
+        parts = []
+        for block in self.blocks:
+            countries = block[1]
+            chosen = [a for a in harm_areas if self._reaches(block, a)]
+            narrowed = dict(filters)
+            if countries is not None:
+                narrowed["country"] = [c for c in filters.get("country", countries) if c in countries]
+            if chosen and ("country" not in narrowed or narrowed["country"]):
+                parts.append(
+                    self.inner.estimate(
+                        grain, filters=narrowed, start=start, end=end, by=by, harm_areas=chosen, options=options
+                    )
+                )
+        if not parts:
+            return no_prevalence(by)
+        keys = ["period", *by]
+        return pl.concat(parts, how="vertical_relaxed").sort([*keys, "harm_area"], nulls_last=True)
+
+
 def exposure_cube(source: str | Path | pl.DataFrame | pl.LazyFrame, name: str | None = None) -> Cube:
     """The exposure tables as a Cube: ``date``, the dimensions they are cut by (``region`` derived
     from ``country``), and the additive measures ``uploads`` and/or ``views``.
@@ -542,7 +603,7 @@ class ExposedCube(Cube):
                 f"prevalence cannot be split by {unknown}: its figures are cut by {list(source.dimensions)}"
             )
         if not areas:
-            return pl.DataFrame(schema={"period": pl.Date, "harm_area": pl.String, **_RESULT_SCHEMA})
+            return no_prevalence(by)
         return source.estimate(
             grain, filters=applied, start=start, end=end, by=list(by), harm_areas=areas, options=options
         )
@@ -560,6 +621,13 @@ _RESULT_SCHEMA: dict[str, type[pl.DataType]] = {
     "status": pl.String,
 }
 assert tuple(_RESULT_SCHEMA) == RESULT_COLUMNS
+
+
+def no_prevalence(by: Sequence[str] = ()) -> pl.DataFrame:
+    """The answer of ``ExposedCube.prevalence`` where no figure is in the slice: its columns, no row."""
+    return pl.DataFrame(
+        schema={"period": pl.Date, **dict.fromkeys(by, pl.String), "harm_area": pl.String, **_RESULT_SCHEMA}
+    )
 
 
 def _caveats_of(source: Cube | PrevalenceSource) -> list[Caveat]:
@@ -607,6 +675,7 @@ __all__ = [
     "ExposedCube",
     "PrevalenceSource",
     "PublishedPrevalence",
+    "ScopedPrevalence",
     "ViewSample",
     "exposure_cube",
     "is_sample_layout",

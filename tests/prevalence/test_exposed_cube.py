@@ -52,10 +52,12 @@ def generated(sample_dir: Path) -> Path:
     return sample_dir.parent
 
 
-@pytest.fixture(scope="module")
-def exposed(generated: Path) -> ExposedCube:
-    cube = insights.load_source(generated)
-    assert isinstance(cube, ExposedCube)
+@pytest.fixture(scope="module", params=["polars", "duckdb"])
+def exposed(generated: Path, request) -> ExposedCube:
+    """The sample with its exposure, the events in memory and in DuckDB (the join asks the
+    enforcement cube through its public API, whatever its engine)."""
+    cube = insights.load_source(generated, engine=request.param)
+    assert isinstance(cube, ExposedCube) and cube.engine == request.param
     return cube
 
 
