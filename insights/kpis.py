@@ -109,9 +109,18 @@ class PrevalenceChange:
                 return f"{'higher' if self.direction == 'up' else 'lower'}: the intervals do not overlap"
             return f"change not tested: {self.reason}"
         verdict = "higher" if self.direction == "up" else "lower" if self.direction == "down" else "could be noise"
-        digits = _pp_decimals(max(abs(self.change), abs(self.lower), abs(self.upper)))
-        pp = lambda v: f"{v * 100 + 0.0:+.{digits}f}"  # noqa: E731
-        return f"{pp(self.change)} pp ({pp(self.lower)} to {pp(self.upper)} pp): {verdict}"
+        return f"{self.points_text()} ({self._pp(self.lower)} to {self._pp(self.upper)} pp): {verdict}"
+
+    def points_text(self) -> str | None:
+        """The change alone in percentage points to two significant digits ('+0.011 pp'); None
+        when it is not tested."""
+        if self.change is None:
+            return None
+        return f"{self._pp(self.change)} pp"
+
+    def _pp(self, value: float) -> str:
+        digits = _pp_decimals(max(abs(v) for v in (self.change, self.lower, self.upper) if v is not None))
+        return f"{value * 100 + 0.0:+.{digits}f}"
 
 
 def _pp_decimals(fraction: float) -> int:

@@ -5,18 +5,24 @@ import streamlit as st
 from insights import charts
 from insights.export import Kpi
 from insights.formatting import escape_markdown, evidence_text, p_value_text, value_text
-from insights.kpis import KpiCard, kpi_cards
+from insights.kpis import KpiCard, PrevalenceCard, kpi_cards, prevalence_cards
 from insights.labels import dimension_label, label
 from insights.metrics import metric
 from insights.narrative import narrate
 from insights.periods import previous_period
 from insights.regional import choropleth_frame, movers
 from insights.trends import measure_change
-from pages.common import colour, start_page
+from pages.common import colour, start_page, with_prevalence
 
 CARD_METRICS = ["actions", "proactive_rate", "within_24h_rate", "appeal_rate", "overturn_rate"]
 #: Width of one KPI card in pixels: cards wrap onto more rows on narrow screens.
 CARD_WIDTH = 200
+#: What a prevalence figure that is not an estimate means, in words.
+PREVALENCE_WORDS = {
+    "upper_bound": "an upper bound: too few violating views were sampled for an estimate",
+    "withheld": "withheld: too few views were sampled for a figure",
+    "range": "the range the publisher gives",
+}
 
 page = start_page()
 data, view = page.data, page.view
@@ -79,6 +85,44 @@ for area in view.harm_areas or [None]:
         for name in metrics:
             found = next((c for c in cards if c.key == area and c.metric == name), None)
             card(row.container(width=CARD_WIDTH), area, found, name)
+
+
+def prevalence_card(column, found: PrevalenceCard) -> None:
+    """One harm area's prevalence: the figure as reported, its interval or bound in words, the
+    move against the period before tested with its own interval."""
+    change = found.change
+    column.metric(
+        f"Prevalence · {label('harm_area', found.harm_area)}",
+        value_text("prevalence", found.estimate) if found.status == "estimate" else found.text,
+        delta=change.points_text(),
+        delta_color="inverse",
+        delta_description="significant" if change.different else "within noise",
+        help=f"{metric('prevalence').definition}\n\nAgainst {found.baseline.label()} ({found.baseline_text}): "
+        f"{change.text()}.",
+    )
+    words = f"95 % interval {found.text}" if found.status == "estimate" else PREVALENCE_WORDS.get(found.status, "")
+    column.caption(escape_markdown(words))
+    page.kpis.append(Kpi(f"Prevalence · {label('harm_area', found.harm_area)}", found.text, change.text()))
+
+
+prevalent = with_prevalence(data)
+if prevalent is not None:
+    quarter, estimated = prevalence_cards(prevalent, "quarter", filters=view.filters, as_of=as_of)
+    with st.container(border=True):
+        st.markdown("#### Prevalence: the share of views that were of violating content")
+        _, not_applied = prevalent.prevalence_filters(view.filters)
+        ignored = (
+            f" The {', '.join(not_applied)} filter does not narrow it (views are not sampled by it)."
+            if (not_applied)
+            else ""
+        )
+        st.caption(
+            f"{quarter.label()} against the quarter before, estimated from the labelled sample of views (never summed)."
+            + ignored
+        )
+        row = st.container(horizontal=True, gap="medium")
+        for found in estimated:
+            prevalence_card(row.container(width=CARD_WIDTH), found)
 
 # The cards measured the slice's noise already (the same slice and grain): the headline reuses it.
 noise = next((c.change.noise for c in cards if c.metric == "actions"), None)
