@@ -456,7 +456,12 @@ def choropleth(frame: pl.DataFrame, metric: str, title: str | None = None, key: 
             customdata=frame["country"].to_list(),
             colorscale=scale,
             marker={"line": {"color": "white", "width": 0.5}},
-            colorbar={"title": {"text": definition.label}, "tickformat": axis_format(metric)["tickformat"]},
+            # the colour bar's title in lines of a few words: one long line (a per-exposure rate's
+            # label) widens the bar until a phone's map is a thumbnail
+            colorbar={
+                "title": {"text": "<br>".join(wrap(definition.label, 90, 14))},
+                "tickformat": axis_format(metric)["tickformat"],
+            },
             hovertemplate=f"%{{text}}: %{{z{hover_format(metric)}}}<extra></extra>",
         )
     )
@@ -1127,8 +1132,9 @@ def enforcement_vs_prevalence(
                 ),
             )
         )
-    figure.update_xaxes(type="log", tickformat=".3~%", title="Prevalence (share of views that were violating)")
-    figure.update_yaxes(type="log", title=definition.label, rangemode="normal")
+    # ticks at 1, 2 and 5 of each decade: Plotly's default labels every digit and they overlap
+    figure.update_xaxes(type="log", dtick="D2", tickformat=".3~%", title="Prevalence (share of views)")
+    figure.update_yaxes(type="log", dtick="D2", title=definition.label, rangemode="normal")
     name = title or f"{definition.label} against prevalence: more harm, or more found?"
     style(figure, name, height=520)
     figure.update_yaxes(rangemode="normal")

@@ -67,6 +67,39 @@ def card(column, area: str | None, found: KpiCard | None, name: str) -> None:
         page.kpis.append(Kpi(title, value_text(definition, change.value), change.change_text()))
 
 
+def prevalence_card(column, found: PrevalenceCard, title: str) -> None:
+    """One harm area's prevalence: the figure as reported, its interval or bound in words, the
+    move against the quarter before tested with its own interval."""
+    change = found.change
+    row = found.current_row or {}
+    column.metric(
+        title,
+        value_text("prevalence", found.estimate) if found.status == "estimate" else found.text,
+        delta=change.points_text(),
+        delta_color="inverse",
+        delta_description="significant" if change.different else "within noise",
+        help=f"{metric('prevalence').definition}\n\n{found.current.label()}: {found.text}. Against "
+        f"{found.baseline.label()} ({found.baseline_text}): {change.text()}.{ignored}",
+    )
+    if found.status == "estimate":
+        words = f"95 % interval {value_text('prevalence', row['lower'])}–{value_text('prevalence', row['upper'])}"
+    else:
+        words = PREVALENCE_WORDS.get(found.status, "")
+    column.caption(escape_markdown(f"{words} · {found.current.label()}"))
+    name = label("harm_area", found.harm_area)
+    page.kpis.append(Kpi(f"Prevalence · {name}", found.text, change.text()))
+
+
+prevalent = with_prevalence(data)
+estimated: list[PrevalenceCard] = []
+ignored = ""
+if prevalent is not None:
+    _, estimated = prevalence_cards(prevalent, "quarter", filters=view.filters, as_of=as_of)
+    _, not_applied = prevalent.prevalence_filters(view.filters)
+    if not_applied:
+        ignored = f"\n\nThe {', '.join(not_applied)} filter does not narrow it: views are not sampled by it."
+
+
 for area in view.harm_areas or [None]:
     with st.container(border=True):
         head, actions = st.columns([3, 2], vertical_alignment="center")
@@ -85,44 +118,16 @@ for area in view.harm_areas or [None]:
         for name in metrics:
             found = next((c for c in cards if c.key == area and c.metric == name), None)
             card(row.container(width=CARD_WIDTH), area, found, name)
-
-
-def prevalence_card(column, found: PrevalenceCard) -> None:
-    """One harm area's prevalence: the figure as reported, its interval or bound in words, the
-    move against the period before tested with its own interval."""
-    change = found.change
-    column.metric(
-        f"Prevalence · {label('harm_area', found.harm_area)}",
-        value_text("prevalence", found.estimate) if found.status == "estimate" else found.text,
-        delta=change.points_text(),
-        delta_color="inverse",
-        delta_description="significant" if change.different else "within noise",
-        help=f"{metric('prevalence').definition}\n\nAgainst {found.baseline.label()} ({found.baseline_text}): "
-        f"{change.text()}.",
-    )
-    words = f"95 % interval {found.text}" if found.status == "estimate" else PREVALENCE_WORDS.get(found.status, "")
-    column.caption(escape_markdown(words))
-    page.kpis.append(Kpi(f"Prevalence · {label('harm_area', found.harm_area)}", found.text, change.text()))
-
-
-prevalent = with_prevalence(data)
-if prevalent is not None:
-    quarter, estimated = prevalence_cards(prevalent, "quarter", filters=view.filters, as_of=as_of)
+        share = next((p for p in estimated if p.harm_area == area), None)
+        if share is not None:
+            prevalence_card(row.container(width=CARD_WIDTH), share, "Prevalence (quarter)")
+if estimated and not view.harm_areas:  # all harm areas together: prevalence is per harm area, never summed
     with st.container(border=True):
         st.markdown("#### Prevalence: the share of views that were of violating content")
-        _, not_applied = prevalent.prevalence_filters(view.filters)
-        ignored = (
-            f" The {', '.join(not_applied)} filter does not narrow it (views are not sampled by it)."
-            if (not_applied)
-            else ""
-        )
-        st.caption(
-            f"{quarter.label()} against the quarter before, estimated from the labelled sample of views (never summed)."
-            + ignored
-        )
         row = st.container(horizontal=True, gap="medium")
-        for found in estimated:
-            prevalence_card(row.container(width=CARD_WIDTH), found)
+        for share in estimated:
+            prevalence_card(row.container(width=CARD_WIDTH), share, label("harm_area", share.harm_area))
+
 
 # The cards measured the slice's noise already (the same slice and grain): the headline reuses it.
 noise = next((c.change.noise for c in cards if c.metric == "actions"), None)

@@ -23,7 +23,12 @@ breakdowns = sorted(data.dimensions, key=lambda d: d != "harm_area")
 left, middle, right = st.columns([2, 2, 1], vertical_alignment="bottom")
 chosen = left.selectbox("Metric", metrics, key=page.choice("metric", metrics, "actions"), format_func=metric_label)
 by = middle.selectbox(
-    "Break down by", breakdowns, key=page.choice("by", breakdowns, "harm_area"), format_func=dimension_label
+    "Break down by",
+    breakdowns,
+    key=page.choice("by", breakdowns, "harm_area"),
+    format_func=dimension_label,
+    disabled=chosen == "prevalence",
+    help="Prevalence is shown per harm area" if chosen == "prevalence" else None,
 )
 page.keep("metric", chosen)
 page.keep("by", by)

@@ -60,13 +60,19 @@ def test_overview_shows_prevalence_beside_enforcement(app):
     app.query_params.update({"harm_area": CORE})
     at = app.switch_page("pages/overview_page.py").run()
     assert not at.exception, at.exception
-    cards = [m for m in at.metric if m.label.startswith("Prevalence · ")]
-    assert [m.label for m in cards] == [f"Prevalence · {label('harm_area', a)}" for a in CORE]
+    cards = [m for m in at.metric if m.label == "Prevalence (quarter)"]
+    assert len(cards) == len(CORE), "one beside each harm area's enforcement cards"
     assert all(m.value.endswith("%") for m in cards), [m.value for m in cards]
-    captions = [c.value for c in at.caption]
-    intervals = [c for c in captions if c.startswith("95 % interval ")]
+    intervals = [c.value for c in at.caption if c.value.startswith("95 % interval ")]
     assert len(intervals) == len(CORE) and all("–" in c for c in intervals)
-    assert any("against the quarter before" in c for c in captions)
+
+
+def test_overview_of_all_harm_areas_shows_prevalence_per_harm_area(app):
+    app.query_params.update({"harm_area": ["all"]})
+    at = app.switch_page("pages/overview_page.py").run()
+    assert not at.exception, at.exception
+    labels = [m.label for m in at.metric]
+    assert all(label("harm_area", a) in labels for a in CORE), "per harm area, never summed over them"
 
 
 def test_overview_says_a_bound_or_a_withheld_figure_in_words(app):
@@ -74,7 +80,7 @@ def test_overview_says_a_bound_or_a_withheld_figure_in_words(app):
     app.query_params.update({"harm_area": CORE, "country": ["NZ"], "content_type": ["live"]})
     at = app.switch_page("pages/overview_page.py").run()
     assert not at.exception, at.exception
-    cards = [m for m in at.metric if m.label.startswith("Prevalence · ")]
+    cards = [m for m in at.metric if m.label == "Prevalence (quarter)"]
     assert cards and any(m.value.startswith(("≤", "withheld")) for m in cards), [m.value for m in cards]
     text = shown(at)
     assert "an upper bound: too few violating views" in text or "withheld: too few views" in text
@@ -129,7 +135,7 @@ def test_a_scoped_user_sees_prevalence_of_their_scope_only(sample_dir, monkeypat
         assert not [o for o in others if o in text], page
         if page == "overview":
             cards = [m for m in at.metric if m.label.startswith("Prevalence")]
-            assert [m.label for m in cards] == ["Prevalence · Violent extremism"]
+            assert len(cards) == 1
             assert cards[0].value == europe, "estimated over Europe's sampled views"
             assert europe != everywhere
 
