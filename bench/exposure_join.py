@@ -2,6 +2,7 @@
 
     python -m bench.exposure_join                   # 10M events (generated into bench/out/ if missing)
     python -m bench.exposure_join --sizes 1000000
+    python -m bench.exposure_join --engine duckdb   # the events in DuckDB (exposure stays in memory)
 
 For each size: the time to load the events into a cube (as the app does, then ``warm()``), to
 attach the exposure tables and the labelled view sample (``with_exposure``), and one table of
@@ -57,7 +58,7 @@ def page_queries(last_week: tuple[str, str], quarter: tuple[str, str]) -> list[t
     ]
 
 
-def run(size: int) -> None:
+def run(size: int, engine: str) -> None:
     import insights
     from insights.exposed import with_exposure
     from insights.kpis import prevalence_cards
@@ -65,7 +66,7 @@ def run(size: int) -> None:
 
     folder = events_dir(size).parent
     start = time.perf_counter()
-    cube = insights.load_source(folder / "events")
+    cube = insights.load_source(folder / "events", engine=engine)
     cube.warm()
     loaded = time.perf_counter() - start
     start = time.perf_counter()
@@ -79,7 +80,8 @@ def run(size: int) -> None:
     assert span is not None and cube.provenance.as_of is not None
     week = latest_complete_period(cube.provenance.as_of, "week")
     quarter = latest_complete_period(cube.provenance.as_of, "quarter")
-    print(f"\n## {size:,} events: {len(cube.data):,} cube cells, {exposed.exposure.data.height:,} exposure cells")
+    cells = f"{len(cube.data):,} cube cells" if engine == "polars" else f"events in {engine}"
+    print(f"\n## {size:,} events ({engine}): {cells}, {exposed.exposure.data.height:,} exposure cells")
     print(
         f"load + warm the events cube: {loaded:.1f} s; attach exposure and view sample: {attached * 1000:.0f} ms; "
         f"warm them (exposure roll-ups, view sample summed): {warmed:.1f} s\n"
@@ -110,10 +112,11 @@ def run(size: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000_000])
+    parser.add_argument("--engine", choices=["polars", "duckdb"], default="polars")
     args = parser.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
     for size in args.sizes:
-        run(size)
+        run(size, args.engine)
     return 0
 
 
