@@ -29,6 +29,7 @@ import polars as pl
 
 from insights.exposed import ExposedCube
 from insights.filters import Filters, normalise_filters
+from insights.formatting import signed
 from insights.kpis import PrevalenceChange, prevalence_change
 from insights.labels import label
 from insights.metrics import as_metric
@@ -124,7 +125,7 @@ class MoreOrFound:
         before, after = self.baseline.get("enforcement"), self.current.get("enforcement")
         if before is None or after is None or self.change is None:
             return f"{name}: no {m.label.lower()} to compare."
-        moved = f"{name}: {m.label.lower()} {before:,.1f} → {after:,.1f} ({(after / before - 1) * 100:+.0f}%)"
+        moved = f"{name}: {m.label.lower()} {before:,.1f} → {after:,.1f} ({signed((after / before - 1) * 100, '%')})"
         if self.prevalence_part is None or self.found_part is None:
             return f"{moved}; prevalence has no point estimate in both periods, so it cannot say why."
         harm = "more harm" if self.prevalence_part > 0 else "less harm"
