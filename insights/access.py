@@ -50,6 +50,7 @@ from insights.engines.aggregates import Progress
 from insights.engines.memory import known_sum
 from insights.engines.request import Request
 from insights.errors import DataError
+from insights.exposed import ExposedCube, ScopedPrevalence
 from insights.geo import region_of
 from insights.metrics import Metric
 
@@ -137,6 +138,8 @@ def restrict(cube: Cube, scope: Scope) -> Cube:
     those of what the user may see."""
     if scope.everything and scope.admin:
         return cube
+    if isinstance(cube, ExposedCube):
+        return _restrict_exposed(cube, scope)
     provenance = replace(
         cube.provenance,
         caveats=[c for c in cube.provenance.caveats if scope.admits({"harm_area": c.harm_area})],
@@ -144,6 +147,25 @@ def restrict(cube: Cube, scope: Scope) -> Cube:
     )
     store = cube.store if scope.everything else ScopedStore(cube.store, blocks(cube, scope))
     return Cube(store, provenance, cube.time_grain).with_suppression(cube.suppression)
+
+
+def _restrict_exposed(cube: ExposedCube, scope: Scope) -> ExposedCube:
+    """An exposed cube as the scope sees it. The enforcement cube is restricted as any cube. The
+    exposure (uploads and views of *all* content, with no harm area) is restricted to the places
+    the scope reaches — it says how much people used the platform there, nothing about harm — so a
+    per-exposure rate's denominator never counts views outside the user's places (a slice spanning
+    grants with different places is per views of all of them). Prevalence is estimated per harm
+    area over the countries the scope gives that harm area only (``ScopedPrevalence``)."""
+    inner = restrict(cube.cube, scope)
+    exposure = cube.exposure
+    if exposure is not None and not scope.everything:
+        places = replace(scope, grants=tuple(Grant(None, g.places) for g in scope.grants))
+        exposure = Cube(ScopedStore(exposure.store, blocks(exposure, places)), exposure.provenance, exposure.time_grain)
+    prevalence = cube.prevalence_source
+    if prevalence is not None and not scope.everything:
+        notes = [c for c in prevalence.caveats if scope.admits({"harm_area": c.harm_area})]
+        prevalence = ScopedPrevalence(prevalence, blocks(cube.cube, scope), notes)
+    return ExposedCube(inner, exposure, prevalence)
 
 
 #: A block of cells a scope may see: harm areas × countries (None: every value of the dimension).

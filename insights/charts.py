@@ -483,7 +483,12 @@ def choropleth(frame: pl.DataFrame, metric: str, title: str | None = None, key: 
             customdata=shown["country"].to_list(),
             colorscale=scale,
             marker={"line": {"color": "white", "width": 0.5}},
-            colorbar={"title": {"text": definition.label}, "tickformat": axis_format(metric)["tickformat"]},
+            # the colour bar's title in lines of a few words: one long line (a per-exposure rate's
+            # label) widens the bar until a phone's map is a thumbnail
+            colorbar={
+                "title": {"text": "<br>".join(wrap(definition.label, 90, 14))},
+                "tickformat": axis_format(metric)["tickformat"],
+            },
             hovertemplate=f"%{{text}}: %{{z{hover_format(metric)}}}<extra></extra>",
         )
     )
@@ -991,3 +996,225 @@ def sparkline_svg(values: list[float | None], colour: str = ACCENT, width: int =
         f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="2" stroke-linejoin="round"/>'
         f'<circle cx="{last_x:.1f}" cy="{last_y:.1f}" r="2.5" fill="{colour}"/></svg>'
     )
+
+
+# ---- prevalence ---------------------------------------------------------------------------------
+
+#: Plotly formats of a prevalence (a small share of views): ticks to 0.01 %, hover to 0.001 %.
+PREVALENCE_TICK, PREVALENCE_HOVER = ".2%", ":.3%"
+
+
+def _rgba(colour: str, alpha: float) -> str:
+    """'#1F4E79' → 'rgba(31,78,121,0.18)'."""
+    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red},{green},{blue},{alpha})"
+
+
+def _periods_in_words(rows: pl.DataFrame, of: int, listed: int = 4) -> str:
+    """'2026-03-02, 2026-03-09' (the periods of the rows, up to ``listed``), else '31 of 48 periods
+    (2025-12-29 to 2026-11-16)'."""
+    periods = [f"{p:%Y-%m-%d}" for p in rows["period"].to_list()]
+    if len(periods) <= listed:
+        return ", ".join(periods)
+    return f"{len(periods)} of {of} periods ({periods[0]} to {periods[-1]})"
+
+
+def prevalence_trend(frame: pl.DataFrame, title: str | None = None, key: str = "prevalence_trend") -> Chart:
+    """Prevalence per period with its interval band, one line per harm area (in its colour).
+
+    ``frame`` is ``ExposedCube.prevalence`` (or ``estimate_prevalence``) output at some grain.
+    Point estimates are joined by a line inside their band; a period with only an upper bound is
+    an open downward triangle at the bound ("≤ 0.038 %"); a withheld period is a grey cross on
+    the axis ("withheld: n < 500"); a published range without an estimate is its band with a
+    bar. Upper-bound and withheld periods are also listed in words under the chart and in the
+    notes, so a reader of a deck does not have to hover.
+    """
+    definition = as_metric("prevalence")
+    figure = go.Figure()
+    areas = frame["harm_area"].unique(maintain_order=True).to_list()
+    words = []
+    for index, area in enumerate(areas):
+        rows = frame.filter(pl.col("harm_area") == area).sort("period")
+        colour = series_colour("harm_area", area, index)
+        name = label("harm_area", area)
+        points = rows.filter(pl.col("status").is_in(["estimate", "range"]))
+        bounded = rows.filter(pl.col("status") == "upper_bound")
+        withheld = rows.filter(pl.col("status") == "withheld")
+        in_legend = next(i for i, part in enumerate((points, bounded, withheld, rows)) if len(part) or i == 3)
+        if len(points):
+            figure.add_trace(
+                go.Scatter(
+                    x=[*points["period"].to_list(), *points["period"].to_list()[::-1]],
+                    y=[*points["upper"].to_list(), *points["lower"].to_list()[::-1]],
+                    mode="lines",
+                    fill="toself",
+                    fillcolor=_rgba(colour, 0.16),
+                    line={"width": 0},
+                    hoverinfo="skip",
+                    name=f"{name}: 95% interval",
+                    legendgroup=area,
+                    showlegend=False,
+                )
+            )
+        figure.add_trace(
+            go.Scatter(
+                x=points["period"].to_list(),
+                y=points.select(pl.coalesce("estimate", (pl.col("lower") + pl.col("upper")) / 2)).to_series().to_list(),
+                mode="lines+markers",
+                name=name,
+                legendgroup=area,
+                showlegend=in_legend == 0,
+                line={"width": 2.5, "color": colour},
+                marker={"size": 7, "color": colour, "symbol": "circle"},
+                text=points["reported"].to_list(),
+                customdata=[area] * len(points),
+                hovertemplate=f"{name}<br>%{{x|%d %b %Y}}: %{{text}}<extra></extra>",
+            )
+        )
+        if len(bounded):
+            figure.add_trace(
+                go.Scatter(
+                    x=bounded["period"].to_list(),
+                    y=bounded["upper"].to_list(),
+                    mode="markers",
+                    name=name if in_legend == 1 else f"{name}: upper bound only",
+                    legendgroup=area,
+                    showlegend=in_legend == 1,
+                    marker={"size": 10, "symbol": "triangle-down-open", "color": colour, "line": {"width": 2}},
+                    text=bounded["reported"].to_list(),
+                    customdata=[area] * len(bounded),
+                    hovertemplate=(
+                        f"{name}<br>%{{x|%d %b %Y}}: %{{text}} (too few violating views sampled)<extra></extra>"
+                    ),
+                )
+            )
+            words.append(f"{name}: upper bound only (▽) in {_periods_in_words(bounded, rows.height)}")
+        if len(withheld):
+            figure.add_trace(
+                go.Scatter(
+                    x=withheld["period"].to_list(),
+                    y=[0.0] * len(withheld),
+                    mode="markers",
+                    name=name if in_legend == 2 else f"{name}: withheld",
+                    legendgroup=area,
+                    showlegend=in_legend == 2,
+                    marker={"size": 9, "symbol": "x-thin-open", "color": MUTED, "line": {"width": 2}},
+                    text=withheld["reported"].to_list(),
+                    customdata=[area] * len(withheld),
+                    hovertemplate=f"{name}<br>%{{x|%d %b %Y}}: %{{text}}<extra></extra>",
+                )
+            )
+            words.append(f"{name}: withheld, too few sampled views (×) in {_periods_in_words(withheld, rows.height)}")
+    caption = "; ".join(words)
+    if caption:
+        figure.add_annotation(
+            text="<br>".join(wrap(caption, LAYOUT_WIDTH - 2 * EDGE, 13)),
+            xref="paper",
+            yref="paper",
+            x=0,
+            y=-0.14,
+            xanchor="left",
+            yanchor="top",
+            showarrow=False,
+            align="left",
+            font={"size": 13, "color": MUTED},
+        )
+    figure.update_yaxes(tickformat=PREVALENCE_TICK, title="Share of views that were violating", rangemode="tozero")
+    figure.update_xaxes(title=None)
+    name = title or "Prevalence over time, with its 95% interval"
+    style(figure, name, height=440 + 18 * len(wrap(caption, LAYOUT_WIDTH - 2 * EDGE, 13)))
+    if caption:
+        figure.update_layout(margin_b=60 + 18 * len(wrap(caption, LAYOUT_WIDTH - 2 * EDGE, 13)))
+    notes = f"{definition.definition} {caption + '.' if caption else ''}".strip()
+    data = frame.select("period", "harm_area", "estimate", "lower", "upper", "status", "reported")
+    return Chart(key, name, figure, data, "other", "period", "harm_area", ["estimate"], None, notes)
+
+
+def enforcement_vs_prevalence(
+    frame: pl.DataFrame,
+    metric: str = "actions_per_million_views",
+    title: str | None = None,
+    key: str = "enforcement_vs_prevalence",
+) -> Chart:
+    """Per harm area, enforcement (y) against prevalence (x) over time: "are we removing more
+    because there is more, or because we find more?"
+
+    ``frame`` is ``insights.more_or_found.enforcement_against_prevalence`` output. Each harm area
+    is a path through its periods (first and last labelled, the last one larger), with
+    prevalence's interval as a horizontal bar. Both axes are logarithmic, so the dotted line
+    through a harm area's first period is where its points would move if enforcement only
+    followed prevalence (the same actions per violating view): a path along it means "more
+    because there is more", a path rising above it "more because we find more". Periods
+    without a point estimate of prevalence are left out (they are listed in the notes).
+    """
+    definition = as_metric(metric)
+    figure = go.Figure()
+    shown = frame.filter(pl.col("prevalence").is_not_null() & pl.col("enforcement").is_not_null()).sort("period")
+    missing = frame.filter(pl.col("prevalence").is_null() | pl.col("enforcement").is_null())
+    fmt = hover_format(metric)
+    for index, area in enumerate(shown["harm_area"].unique(maintain_order=True).to_list()):
+        rows = shown.filter(pl.col("harm_area") == area)
+        colour = series_colour("harm_area", area, index)
+        name = label("harm_area", area)
+        periods = [f"{p:%Y-%m-%d}" for p in rows["period"].to_list()]
+        x, y = rows["prevalence"].to_list(), rows["enforcement"].to_list()
+        first_x, first_y = x[0], y[0]
+        reach = [min(x) / 1.15, max(x) * 1.15]
+        figure.add_trace(
+            go.Scatter(
+                x=reach,
+                y=[first_y * r / first_x for r in reach],
+                mode="lines",
+                line={"color": colour, "dash": "dot", "width": 1.2},
+                hoverinfo="skip",
+                legendgroup=area,
+                showlegend=False,
+                name=f"{name}: enforcement following prevalence",
+            )
+        )
+        figure.add_trace(
+            go.Scatter(
+                x=x,
+                y=y,
+                mode="lines+markers+text",
+                name=name,
+                legendgroup=area,
+                line={"color": colour, "width": 2},
+                marker={"color": colour, "size": [7] * (len(x) - 1) + [13]},
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": (rows["prevalence_upper"] - rows["prevalence"]).to_list(),
+                    "arrayminus": (rows["prevalence"] - rows["prevalence_lower"]).to_list(),
+                    "color": _rgba(colour, 0.45),
+                    "thickness": 1.2,
+                    "width": 0,
+                },
+                text=[periods[0]] + [""] * (len(x) - 2) + [periods[-1]] if len(x) > 1 else periods,
+                textposition="top center",
+                textfont={"size": 12, "color": MUTED},
+                customdata=list(zip(periods, rows["prevalence_reported"].to_list(), strict=True)),
+                hovertemplate=(
+                    f"{name} · %{{customdata[0]}}<br>prevalence %{{customdata[1]}}<br>"
+                    f"{definition.label.lower()} %{{y{fmt}}}<extra></extra>"
+                ),
+            )
+        )
+    # ticks at 1, 2 and 5 of each decade: Plotly's default labels every digit and they overlap
+    figure.update_xaxes(type="log", dtick="D2", tickformat=".3~%", title="Prevalence (share of views)")
+    figure.update_yaxes(type="log", dtick="D2", title=definition.label, rangemode="normal")
+    name = title or f"{definition.label} against prevalence: more harm, or more found?"
+    style(figure, name, height=520)
+    figure.update_yaxes(rangemode="normal")
+    notes = (
+        "Each harm area's path runs from its first to its last period (the larger point). On these logarithmic "
+        "axes the dotted line through the first period is where the harm area would move if enforcement only "
+        "followed prevalence (the same actions per violating view): along it, more because there is more; above "
+        "it, more because more is found; below, less is found. Horizontal bars are prevalence's 95% intervals. "
+        f"{definition.label}: {definition.definition}"
+    )
+    if len(missing):
+        notes += " Left out (no point estimate of prevalence): " + "; ".join(
+            f"{label('harm_area', a)} {p:%Y-%m-%d}" for p, a in missing.select("period", "harm_area").iter_rows()
+        )
+    return Chart(key, name, figure, frame, "other", "prevalence", "harm_area", ["enforcement"], metric, notes)

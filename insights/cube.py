@@ -23,7 +23,7 @@ from insights.engines.memory import MemoryStore, known_sum
 from insights.engines.request import Request, sum_names
 from insights.errors import DataError
 from insights.filters import Filters, normalise_filters
-from insights.metrics import Metric, as_metric, metrics
+from insights.metrics import Metric, as_metric, metrics, require_summable
 from insights.periods import GRAINS, Grain, as_grain
 
 __all__ = ["Caveat", "Cube", "Provenance", "Store", "known_sum", "source_name"]
@@ -227,8 +227,11 @@ class Cube:
         return self.store.date_range()
 
     def available_metrics(self) -> list[str]:
-        """Names of the registry metrics this cube has the measures for."""
-        return [name for name, m in metrics().items() if all(x in self.measures for x in m.measures)]
+        """Names of the registry metrics this cube has the measures for (estimated metrics such as
+        prevalence are never among them: a cube sums, and they are not sums)."""
+        return [
+            name for name, m in metrics().items() if not m.is_estimated and all(x in self.measures for x in m.measures)
+        ]
 
     def changed(self) -> bool:
         """True when the source (a file, a table, a database) changed since the cube was loaded:
@@ -299,6 +302,7 @@ class Cube:
         self, wanted: Sequence[Metric], by: Sequence[str], grain: str | None, filters: dict[str, list[str]]
     ) -> None:
         for m in wanted:
+            require_summable(m)
             missing = [x for x in m.measures if x not in self.measures]
             if missing:
                 raise DataError(

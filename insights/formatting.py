@@ -28,6 +28,8 @@ def value_text(metric: str | Metric, value: float | None, withheld: Withheld | N
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return MISSING
     definition = as_metric(metric)
+    if definition.format == "percent" and definition.is_estimated:
+        return _small_percent(value)
     if definition.format == "percent":
         return f"{value:.1%}"
     if definition.format == "count":
@@ -93,6 +95,13 @@ def shown_frame(frame: pl.DataFrame) -> pl.DataFrame:
         if (value := companion.removesuffix(WITHHELD_SUFFIX)) in frame.columns
     ]
     return frame.with_columns(texts).drop(companions) if companions else frame
+
+
+def _small_percent(value: float) -> str:
+    """A share that is often well under 1 % (prevalence) to two significant digits: '0.062%', '1.2%'."""
+    percent = value * 100
+    digits = 2 if percent <= 0 else max(1, 1 - math.floor(math.log10(percent)))
+    return f"{percent:.{digits}f}%"
 
 
 def _compact_count(value: float) -> str:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -48,6 +49,8 @@ PrevalenceGrain = Literal["day", "week", "month", "quarter", "year", "all"]
 
 #: ``status`` values: a point estimate with its interval, only an upper bound, or no figure.
 ESTIMATE, UPPER_BOUND, WITHHELD = "estimate", "upper_bound", "withheld"
+#: ``status`` of a published figure given only as a range (Meta's "0.02%-0.03%"): no point estimate.
+RANGE = "range"
 
 RESULT_COLUMNS = (
     "estimate",
@@ -73,13 +76,48 @@ def load_view_sample(folder: str | Path) -> pl.LazyFrame:
     return pl.scan_parquet(files)
 
 
-def harm_areas_of(sample: pl.DataFrame | pl.LazyFrame) -> list[str]:
+@dataclass(frozen=True)
+class SummedSample:
+    """A labelled view sample summed per day × stratum × its other columns (``summarise_sample``).
+
+    Everything the estimator needs is a sum over sampled views (counts, weights, squared weights
+    and the labels times them), so this table gives exactly the estimates of the sample itself
+    (to the last bits of floating point) while holding one row per day × stratum × country ×
+    content type instead of one per sampled view. ``frame`` has ``date``, the ``dimensions``,
+    ``stratum``, ``n``, ``w``, ``w2`` and per harm area ``y|<area>``, ``wy|<area>``, ``w2y|<area>``.
+    """
+
+    frame: pl.DataFrame
+    harm_areas: tuple[str, ...]
+    dimensions: tuple[str, ...]
+
+
+def summarise_sample(sample: pl.DataFrame | pl.LazyFrame) -> SummedSample:
+    """The sample summed per day × stratum × every column that is not a label or the weight
+    (``country``, ``content_type`` …): pass it to ``estimate_prevalence`` instead of the sample
+    to estimate many slices fast (filters and ``by`` on those columns)."""
+    frame = sample.lazy()
+    columns = frame.collect_schema().names()
+    if "date" not in columns or "weight" not in columns:
+        raise DataError("a view sample needs the columns date, weight and violating_<harm_area>")
+    areas = harm_areas_of(frame)
+    if "stratum" not in columns:
+        frame = frame.with_columns(stratum=pl.lit("all"))
+    dims = tuple(c for c in columns if c not in ("date", "weight", "stratum") and not c.startswith(LABEL_PREFIX))
+    labels = [f"{LABEL_PREFIX}{area}" for area in areas]
+    wide = _wide_sums(frame, ["date", *dims], areas, labels).collect()
+    return SummedSample(wide, tuple(areas), dims)
+
+
+def harm_areas_of(sample: pl.DataFrame | pl.LazyFrame | SummedSample) -> list[str]:
     """The harm areas a sample has labels for (its ``violating_<harm_area>`` columns, in order)."""
+    if isinstance(sample, SummedSample):
+        return list(sample.harm_areas)
     return [c.removeprefix(LABEL_PREFIX) for c in sample.lazy().collect_schema().names() if c.startswith(LABEL_PREFIX)]
 
 
 def estimate_prevalence(
-    sample: pl.DataFrame | pl.LazyFrame,
+    sample: pl.DataFrame | pl.LazyFrame | SummedSample,
     grain: PrevalenceGrain = "quarter",
     *,
     filters: Mapping[str, object] | None = None,
@@ -99,9 +137,11 @@ def estimate_prevalence(
     label. Prevalence is estimated, not summed: see the module docstring.
 
     Args:
-        sample: labelled views (columns described in the module docstring). Pass the *whole*
-            sample and narrow it with ``filters``/``start``/``end``: the variance of a slice
-            needs each stratum's full sample size (a slice is a domain of the design).
+        sample: labelled views (columns described in the module docstring), or the same summed
+            by ``summarise_sample`` (identical estimates, much faster for repeated questions).
+            Pass the *whole* sample and narrow it with ``filters``/``start``/``end``: the
+            variance of a slice needs each stratum's full sample size (a slice is a domain of
+            the design).
         grain: ``day``, ``week`` (Monday start), ``month``, ``quarter``, ``year``, or ``all``
             (one period; its ``period`` is the first day with a sampled view).
         filters: column → value or list of values (``{"country": ["BR", "PT"]}``). ``region``
@@ -155,24 +195,39 @@ def estimate_prevalence(
         raise ValueError(f"confidence must be between 0 and 1, not {confidence!r}")
     if interval not in ("korn-graubard", "wilson"):
         raise ValueError(f"interval must be 'korn-graubard' or 'wilson', not {interval!r}")
-    frame = sample.lazy()
+    summed = isinstance(sample, SummedSample)
+    frame = sample.frame.lazy() if isinstance(sample, SummedSample) else sample.lazy()
     columns = frame.collect_schema().names()
-    areas = list(harm_areas) if harm_areas is not None else harm_areas_of(frame)
+    areas = list(harm_areas) if harm_areas is not None else harm_areas_of(sample)
     labels = [f"{LABEL_PREFIX}{area}" for area in areas]
-    needed = ["date", "weight", *labels, *by]
-    missing = [c for c in needed if c not in columns]
+    label_columns = [f"y|{a}" for a in areas] if summed else labels
+    missing = [c for c in ["date", "n" if summed else "weight", *label_columns, *by] if c not in columns]
     if missing or not labels:
         raise DataError(
             f"a view sample needs the columns date, weight and violating_<harm_area>; missing {missing or 'labels'}"
         )
     if "stratum" not in columns:
         frame = frame.with_columns(stratum=pl.lit("all"))
-    stratum_sizes = frame.group_by("stratum").agg(stratum_size=pl.len())
-    domain = frame.filter(_slice(frame, columns, filters, start, end)).with_columns(
-        period=pl.col("date").min() if grain == "all" else period_start(pl.col("date"), grain)
-    )
+    size = pl.col("n").sum() if summed else pl.len()
+    stratum_sizes = frame.group_by("stratum").agg(stratum_size=size)
+    domain = frame.filter(_slice(frame, columns, filters, start, end))
     keys = ["period", *by]
-    sums = _stratum_sums(domain, keys, areas, labels)
+    # The sums are additive: summed per day first (one pass over the sample, no date truncation
+    # per row), then per period on the small daily table, which is collected so that the
+    # variance's two uses of it do not aggregate the sample again.
+    if summed:
+        parts = ["n", "w", "w2", *[f"{part}|{a}" for part in ("y", "wy", "w2y") for a in areas]]
+        wide = domain.group_by(["date", *by, "stratum"]).agg(pl.col(parts).sum())
+    else:
+        wide = _wide_sums(domain, ["date", *by], areas, labels)
+    daily = _stacked(wide, ["date", *by], areas).collect()
+    period = pl.col("date").min() if grain == "all" else period_start(pl.col("date"), grain)
+    sums = (
+        daily.lazy()
+        .with_columns(period=period)
+        .group_by([*keys, "stratum", "harm_area"])
+        .agg(pl.col("n", "w", "w2", "y", "wy", "w2y").sum())
+    )
     table = _with_variance(sums, stratum_sizes, [*keys, "harm_area"]).collect()
     return _finish(table, keys, areas, confidence, interval, min_sample_size, min_violating)
 
@@ -198,20 +253,37 @@ def _slice(
     return condition
 
 
-def _stratum_sums(domain: pl.LazyFrame, keys: list[str], areas: list[str], labels: list[str]) -> pl.LazyFrame:
-    """Per group × stratum × harm area: sampled views, Σw, Σw², and Σy, Σw·y, Σw²·y of the label.
+def _wide_sums(domain: pl.LazyFrame, keys: list[str], areas: list[str], labels: list[str]) -> pl.LazyFrame:
+    """Per group × stratum: sampled views ``n``, Σw ``w``, Σw² ``w2`` and per harm area Σy, Σw·y,
+    Σw²·y of its label (``y|<area>``, ``wy|<area>``, ``w2y|<area>``).
 
-    Aggregated wide (one pass over the sample), then stacked per harm area (small)."""
+    The label sums only need the sampled views that violate something (well under 1 % of them),
+    so they are summed over those rows alone and joined to the counts and weights of all rows:
+    one light pass over the sample."""
     w = pl.col("weight").cast(pl.Float64)
     pairs = list(zip(areas, labels, strict=True))
-    wide = domain.group_by([*keys, "stratum"]).agg(
-        pl.len().alias("n"),
-        w.sum().alias("w"),
-        (w * w).sum().alias("w2"),
-        *[pl.col(label).cast(pl.Int64).sum().alias(f"y|{area}") for area, label in pairs],
-        *[(w * pl.col(label)).sum().alias(f"wy|{area}") for area, label in pairs],
-        *[(w * w * pl.col(label)).sum().alias(f"w2y|{area}") for area, label in pairs],
+    group = [*keys, "stratum"]
+    label_sums = [f"{part}|{area}" for part in ("y", "wy", "w2y") for area in areas]
+    violating = (
+        domain.filter(pl.any_horizontal(pl.col(labels).fill_null(False)))
+        .group_by(group)
+        .agg(
+            *[pl.col(label).cast(pl.Int64).sum().alias(f"y|{area}") for area, label in pairs],
+            *[(w * pl.col(label)).sum().alias(f"wy|{area}") for area, label in pairs],
+            *[(w * w * pl.col(label)).sum().alias(f"w2y|{area}") for area, label in pairs],
+        )
     )
+    return (
+        domain.group_by(group)
+        .agg(pl.len().alias("n"), w.sum().alias("w"), (w * w).sum().alias("w2"))
+        .join(violating, on=group, how="left", nulls_equal=True)
+        .with_columns(pl.col(label_sums).fill_null(0))
+    )
+
+
+def _stacked(wide: pl.LazyFrame, keys: list[str], areas: list[str]) -> pl.LazyFrame:
+    """The wide sums stacked per harm area (small): one row per group × stratum × harm area with
+    ``n``, ``w``, ``w2``, ``y``, ``wy``, ``w2y``."""
     return pl.concat(
         [
             wide.select(
@@ -221,7 +293,7 @@ def _stratum_sums(domain: pl.LazyFrame, keys: list[str], areas: list[str], label
                 "w",
                 "w2",
                 pl.lit(area).alias("harm_area"),
-                pl.col(f"y|{area}").alias("y"),
+                pl.col(f"y|{area}").cast(pl.Int64).alias("y"),
                 pl.col(f"wy|{area}").alias("wy"),
                 pl.col(f"w2y|{area}").alias("w2y"),
             )
@@ -344,9 +416,13 @@ def _decimals(percent: float) -> int:
 
 def reported_text(status: str, estimate: float, lower: float, upper: float, min_sample_size: int) -> str:
     """The figure as it is reported: ``"0.12 % (0.10–0.14 %)"``, ``"≤ 0.038 %"`` (the upper end
-    rounded up to two significant digits) or ``"withheld: n < 500"``."""
+    rounded up to two significant digits), ``"withheld: n < 500"``, or for a published range
+    ``"0.02–0.03 %"``."""
     if status == WITHHELD:
         return f"withheld: n < {min_sample_size}"
+    if status == RANGE:
+        digits = max(_decimals(lower * 100), _decimals(upper * 100))
+        return f"{lower * 100:.{digits}f}–{upper * 100:.{digits}f} %"
     if status == UPPER_BOUND:
         digits = _decimals(upper * 100)
         bound = math.ceil(upper * 100 * 10**digits - 1e-9) / 10**digits
@@ -358,13 +434,17 @@ def reported_text(status: str, estimate: float, lower: float, upper: float, min_
 __all__ = [
     "ESTIMATE",
     "LABEL_PREFIX",
+    "RANGE",
+    "RESULT_COLUMNS",
     "UPPER_BOUND",
     "WITHHELD",
+    "SummedSample",
     "clopper_pearson",
     "effective_sample_size",
     "estimate_prevalence",
     "harm_areas_of",
     "load_view_sample",
     "reported_text",
+    "summarise_sample",
     "wilson",
 ]

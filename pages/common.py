@@ -39,6 +39,7 @@ from insights.digest.subscriptions import (
     subscriptions_path,
 )
 from insights.disclosure import SUPPRESSION_VARIABLE, Suppression, load_suppression
+from insights.exposed import ExposedCube
 from insights.formatting import escape_markdown
 from insights.impact.events import launch_slice, linked_dimensions
 from insights.labels import dimension_label, label
@@ -53,7 +54,8 @@ from insights.viewstate import PAGE_PREFIX, ViewState, parse_period_param, perio
 from pages.signin import audit, require_scope
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "sample_data" / "generated" / "events"
+#: The bundled sample: events with their exposure and labelled view sample beside them.
+SAMPLE = ROOT / "sample_data" / "generated"
 EVENTS_FILE = ROOT / "sample_data" / "events.csv"
 CORE_HARM_AREAS = ["violent_extremism", "hateful_behavior", "self_harm", "human_exploitation"]
 #: The URL value meaning "every harm area" (an empty selection).
@@ -336,6 +338,16 @@ def _clear_filter(dimension: str) -> None:
 def set_choice(name: str, value: object) -> None:
     """Callback: set a page choice (the next run writes it to the URL, one history entry)."""
     st.session_state[PAGE_PREFIX + name] = value
+
+
+def with_prevalence(data: insights.Cube) -> ExposedCube | None:
+    """The cube when prevalence figures (a labelled view sample, a publisher's) come with it."""
+    return data if isinstance(data, ExposedCube) and data.has_prevalence else None
+
+
+def exposures(data: insights.Cube) -> list[str]:
+    """The exposure measures (uploads, views) the cube can normalise its counts by."""
+    return [m for m in ("views", "uploads") if isinstance(data, ExposedCube) and m in data.measures]
 
 
 def metric_label(name: str) -> str:

@@ -5,18 +5,24 @@ import streamlit as st
 from insights import charts
 from insights.export import Kpi
 from insights.formatting import escape_markdown, evidence_text, p_value_text, value_text, withheld_card
-from insights.kpis import KpiCard, kpi_cards
+from insights.kpis import KpiCard, PrevalenceCard, kpi_cards, prevalence_cards
 from insights.labels import dimension_label, label
 from insights.metrics import metric
 from insights.narrative import narrate
 from insights.periods import previous_period
 from insights.regional import choropleth_frame, movers
 from insights.trends import measure_change
-from pages.common import colour, start_page
+from pages.common import colour, start_page, with_prevalence
 
 CARD_METRICS = ["actions", "proactive_rate", "within_24h_rate", "appeal_rate", "overturn_rate"]
 #: Width of one KPI card in pixels: cards wrap onto more rows on narrow screens.
 CARD_WIDTH = 200
+#: What a prevalence figure that is not an estimate means, in words.
+PREVALENCE_WORDS = {
+    "upper_bound": "an upper bound: too few violating views were sampled for an estimate",
+    "withheld": "withheld: too few views were sampled for a figure",
+    "range": "the range the publisher gives",
+}
 
 page = start_page()
 data, view = page.data, page.view
@@ -68,6 +74,39 @@ def card(column, area: str | None, found: KpiCard | None, name: str) -> None:
         page.kpis.append(Kpi(title, change.value_text(), change.change_text()))
 
 
+def prevalence_card(column, found: PrevalenceCard, title: str) -> None:
+    """One harm area's prevalence: the figure as reported, its interval or bound in words, the
+    move against the quarter before tested with its own interval."""
+    change = found.change
+    row = found.current_row or {}
+    column.metric(
+        title,
+        value_text("prevalence", found.estimate) if found.status == "estimate" else found.text,
+        delta=change.points_text(),
+        delta_color="inverse",
+        delta_description="significant" if change.different else "within noise",
+        help=f"{metric('prevalence').definition}\n\n{found.current.label()}: {found.text}. Against "
+        f"{found.baseline.label()} ({found.baseline_text}): {change.text()}.{ignored}",
+    )
+    if found.status == "estimate":
+        words = f"95 % interval {value_text('prevalence', row['lower'])}–{value_text('prevalence', row['upper'])}"
+    else:
+        words = PREVALENCE_WORDS.get(found.status, "")
+    column.caption(escape_markdown(f"{words} · {found.current.label()}"))
+    name = label("harm_area", found.harm_area)
+    page.kpis.append(Kpi(f"Prevalence · {name}", found.text, change.text()))
+
+
+prevalent = with_prevalence(data)
+estimated: list[PrevalenceCard] = []
+ignored = ""
+if prevalent is not None:
+    _, estimated = prevalence_cards(prevalent, "quarter", filters=view.filters, as_of=as_of)
+    _, not_applied = prevalent.prevalence_filters(view.filters)
+    if not_applied:
+        ignored = f"\n\nThe {', '.join(not_applied)} filter does not narrow it: views are not sampled by it."
+
+
 for area in view.harm_areas or [None]:
     with st.container(border=True):
         head, actions = st.columns([3, 2], vertical_alignment="center")
@@ -86,6 +125,16 @@ for area in view.harm_areas or [None]:
         for name in metrics:
             found = next((c for c in cards if c.key == area and c.metric == name), None)
             card(row.container(width=CARD_WIDTH), area, found, name)
+        share = next((p for p in estimated if p.harm_area == area), None)
+        if share is not None:
+            prevalence_card(row.container(width=CARD_WIDTH), share, "Prevalence (quarter)")
+if estimated and not view.harm_areas:  # all harm areas together: prevalence is per harm area, never summed
+    with st.container(border=True):
+        st.markdown("#### Prevalence: the share of views that were of violating content")
+        row = st.container(horizontal=True, gap="medium")
+        for share in estimated:
+            prevalence_card(row.container(width=CARD_WIDTH), share, label("harm_area", share.harm_area))
+
 
 # The cards measured the slice's noise already (the same slice and grain): the headline reuses it.
 noise = next((c.change.noise for c in cards if c.metric == "actions"), None)

@@ -3,17 +3,31 @@
 import streamlit as st
 
 from insights import charts
-from insights.metrics import metric
+from insights.metrics import metric, per_exposure
 from insights.periods import latest_complete_period, previous_period
 from insights.regional import choropleth_frame, movers
-from pages.common import metric_label, start_page
+from pages.common import exposures, metric_label, start_page
 
 page = start_page()
 data, view = page.data, page.view
 page.header("Regional", "The map, regions and countries, and who moved most.")
+#: How a count can be shown on the map: as it is, or per the views / uploads of each place.
+PER = {"": "As counted", "views": "Per views", "uploads": "Per uploads"}
 metrics = data.available_metrics()
-chosen = st.selectbox("Metric", metrics, key=page.choice("metric", metrics, "actions"), format_func=metric_label)
-page.keep("metric", chosen)
+left, right = st.columns([3, 1], vertical_alignment="bottom")
+counted = left.selectbox("Metric", metrics, key=page.choice("metric", metrics, "actions"), format_func=metric_label)
+page.keep("metric", counted)
+per_options = ["", *exposures(data)] if not metric(counted).is_ratio else [""]
+per = right.selectbox(
+    "Normalise", per_options, key=page.choice("per", per_options, ""), format_func=PER.__getitem__,
+    disabled=len(per_options) == 1, help="A count per million views or per 10k uploads of each place",
+)  # fmt: skip
+page.keep("per", per or None)
+try:
+    chosen = per_exposure(counted, per).name if per else counted
+except ValueError:  # the registry has no version of this count per that exposure
+    st.caption(f"{metric(counted).label} has no per-{per[:-1]} version; shown as counted.")
+    chosen = counted
 if "country" not in data.dimensions:
     st.info(
         f"This source ({data.provenance.source}) has no country breakdown: the regional picture needs one.",

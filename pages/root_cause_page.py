@@ -4,12 +4,20 @@ import polars as pl
 import streamlit as st
 
 from insights import charts
+from insights.exposed import ExposedCube
 from insights.formatting import escape_markdown, evidence_text, p_value_text, signed_amount_text, value_text
 from insights.labels import dimension_label, label, segment_label
 from insights.metrics import measures, metric
 from insights.narrative import drivers_from_explanation, narrate
 from insights.periods import Period, latest_complete_period, previous_period
-from insights.rootcause import TreeNode, decomposition_tree, explain_change, suggest_periods
+from insights.rootcause import (
+    TreeNode,
+    decomposition_tree,
+    explain_change,
+    exposure_split,
+    exposure_splits,
+    suggest_periods,
+)
 from insights.trends import measure_change
 from insights.viewstate import parse_segment_param, period_param, segment_param
 from pages.common import metric_label, set_choice, start_page
@@ -107,6 +115,36 @@ if headline.significant is False:
         "Pick two periods around a real change (the Trends page flags anomalies and change points).",
         icon=":material/info:",
     )
+
+if isinstance(data, ExposedCube) and data.denominator_dimensions(chosen) is not None:
+    st.subheader("Enforcement or exposure?")
+    split = exposure_split(data, chosen, current=now, baseline=baseline, filters=view.filters)
+    st.info(escape_markdown(split.text()), icon=":material/call_split:")
+    if "harm_area" in data.dimensions:
+        parts = exposure_splits(data, chosen, current=now, baseline=baseline, by=["harm_area"], filters=view.filters)
+        st.dataframe(
+            parts.select(
+                pl.col("harm_area").map_elements(lambda a: label("harm_area", a), return_dtype=pl.String),
+                "baseline_value",
+                "value",
+                "change",
+                "enforcement",
+                "exposure",
+            ),
+            hide_index=True,
+            column_config={
+                "harm_area": "Harm area",
+                "baseline_value": st.column_config.NumberColumn("Baseline", format="%.2f"),
+                "value": st.column_config.NumberColumn("Current", format="%.2f"),
+                "change": st.column_config.NumberColumn("Change", format="%+.2f"),
+                "enforcement": st.column_config.NumberColumn(
+                    "From enforcement", format="%+.2f", help=f"The part of the change due to {definition.numerator}"
+                ),
+                "exposure": st.column_config.NumberColumn(
+                    "From exposure", format="%+.2f", help=f"The part of the change due to {definition.denominator}"
+                ),
+            },
+        )
 
 st.subheader("Which dimensions explain it")
 power = charts.explanatory_power(

@@ -3,28 +3,68 @@
 import streamlit as st
 
 from insights import charts
+from insights.exposed import ExposedCube
+from insights.formatting import escape_markdown
 from insights.labels import dimension_label, label
 from insights.metrics import metric
+from insights.more_or_found import enforcement_against_prevalence, more_or_found
 from insights.narrative import describe_slice
 from insights.trends import match_events, trend
-from pages.common import impact_links, metric_label, start_page
+from pages.common import impact_links, metric_label, start_page, with_prevalence
 
 page = start_page()
 data, view = page.data, page.view
 page.header("Trends", "Any metric over time with its expected band; click a line to drill into its value.")
 if not page.has_data():
     page.stop()
-metrics = data.available_metrics()
+prevalent = with_prevalence(data)
+metrics = data.available_metrics() + (["prevalence"] if prevalent is not None else [])
 breakdowns = sorted(data.dimensions, key=lambda d: d != "harm_area")
 left, middle, right = st.columns([2, 2, 1], vertical_alignment="bottom")
 chosen = left.selectbox("Metric", metrics, key=page.choice("metric", metrics, "actions"), format_func=metric_label)
 by = middle.selectbox(
-    "Break down by", breakdowns, key=page.choice("by", breakdowns, "harm_area"), format_func=dimension_label
+    "Break down by",
+    breakdowns,
+    key=page.choice("by", breakdowns, "harm_area"),
+    format_func=dimension_label,
+    disabled=chosen == "prevalence",
+    help="Prevalence is shown per harm area" if chosen == "prevalence" else None,
 )
 page.keep("metric", chosen)
 page.keep("by", by)
 page.follow(view.filters, "actions" + (describe_slice(view.filters) or " for all harm areas"), right)
 events = page.events(view.start, view.end)
+
+
+def prevalence_view(cube: ExposedCube) -> None:
+    """Prevalence per period with its band, and enforcement against prevalence per harm area."""
+    grain = view.grain if view.grain in ("month", "quarter", "year") else "month"
+    if grain != view.grain:
+        st.caption(f"Prevalence per month: a {view.grain}'s sample holds too few violating views for most harm areas.")
+    window = {"filters": view.filters, "start": view.start, "end": view.end}
+    figures = cube.prevalence(grain, **window)
+    page.show(
+        charts.prevalence_trend(
+            figures, title=f"Prevalence per {grain} with its 95 % interval", key=f"prevalence_{grain}"
+        )
+    )
+    if "actions_per_million_views" not in cube.available_metrics():
+        return
+    against = enforcement_against_prevalence(cube, grain=grain, **window)
+    page.show(
+        charts.enforcement_vs_prevalence(
+            against, title="More harm, or more found? Enforcement against prevalence", key=f"more_or_found_{grain}"
+        )
+    )
+    for area in against["harm_area"].unique(maintain_order=True).to_list():
+        if against.filter(against["harm_area"] == area).height >= 2:
+            st.caption(escape_markdown(more_or_found(against, area).text()))
+
+
+if chosen == "prevalence" and prevalent is not None:
+    prevalence_view(prevalent)
+    page.caveats()
+    page.stop()
 
 
 def trend_of(filters: dict, title: str, key: str) -> charts.Chart:

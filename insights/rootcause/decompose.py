@@ -28,6 +28,13 @@ slice it gives ``k·[(R1 − R̄) − (R0 − R̄)] = k·(R1 − R0)``. With the
 at the slice's own rate a zero mix effect. A segment absent from one period takes the other
 period's rate, so its whole contribution is mix.
 
+**Per-exposure rates** (``actions_per_million_views`` on an ``insights.exposed.ExposedCube``):
+their denominator (views, uploads) is only cut by the exposure's dimensions (country, region,
+content type) — every harm area of a slice has the slice's views — so their change is
+decomposed over those dimensions only (``compare_leaves`` drops the others). Explain the
+numerator (``actions``) to see harm areas, policies or detection sources, and split the change
+into exposure and enforcement with ``insights.rootcause.exposure_split``.
+
 **Surprise** (Adtributor, Bhagwan et al. 2014) says how unexpected a segment's move is: the
 Jensen–Shannon divergence (base 2) between its share of the parent's baseline, ``p``, and of
 the parent's current period, ``q``: ``½·[p·log2(2p/(p+q)) + q·log2(2q/(p+q))]``. For a ratio it
@@ -88,10 +95,15 @@ def compare_leaves(
     dims: Sequence[str] | None = None,
     filters: Filters | None = None,
 ) -> Comparison:
-    """The sums behind ``metric`` by every leaf of ``dims`` (default: every cube dimension) in two periods."""
+    """The sums behind ``metric`` by every leaf of ``dims`` (default: every cube dimension) in two periods.
+
+    For a per-exposure rate only the ``dims`` its denominator is cut by are kept (module docstring)."""
     wanted = as_metric(metric)
     baseline, current = as_period(baseline), as_period(current)
     dims = list(cube.dimensions if dims is None else dims)
+    cut = _denominator_dimensions(cube, wanted)
+    if cut is not None:
+        dims = [d for d in dims if d in cut]
     sides = []
     for suffix, period in (("before", baseline), ("after", current)):
         sums = cube.sums(wanted, by=dims, filters=filters, start=period.start, end=period.end)
@@ -104,6 +116,13 @@ def compare_leaves(
     leaves = leaves.with_columns(pl.exclude(dims).fill_null(0))
     varying = tuple(d for d in dims if leaves[d].n_unique() > 1)
     return Comparison(wanted, baseline, current, varying, leaves)
+
+
+def _denominator_dimensions(cube: Cube, metric: Metric) -> tuple[str, ...] | None:
+    """The dimensions a rate's denominator is cut by where that is fewer than the cube's
+    (an ``ExposedCube``'s per-exposure rates), else None."""
+    getter = getattr(cube, "denominator_dimensions", None)
+    return getter(metric) if callable(getter) else None
 
 
 def segment_sums(comparison: Comparison, depth: int) -> pl.DataFrame:

@@ -10,7 +10,9 @@ actions (actioned × proactive rate), content appealed, restored with appeal (``
 restored without appeal (``restored_without_appeal``).
 ``N/A`` stays null and each metric's N/A cells are listed in a caveat.
 Prevalence is a share of all views with no view counts published, so it cannot be summed across
-policies or apps: it is not in the cube, ``prevalence()`` returns it as a table.
+policies or apps: it is not in the cube. ``prevalence()`` returns it as a table of bounds;
+``published_prevalence()`` as the prevalence metric's figures (``insights.load_source`` puts them
+beside the cube, so ``cube.prevalence(grain="quarter")`` answers with Meta's figures).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import polars as pl
 
 from insights.cube import Caveat, Cube
 from insights.errors import DataError
+from insights.exposed import PublishedPrevalence
+from insights.prevalence import ESTIMATE, RANGE, UPPER_BOUND
 from insights.sources.rejections import as_rejections
 from insights.sources.reports import (
     claims_csv,
@@ -192,6 +196,55 @@ def prevalence(src: Any) -> pl.DataFrame:
         )
         .sort("date", "app", "policy_area")
     )
+
+
+#: Policy areas whose "prevalence" is not a share of views (fake accounts: a share of monthly active users).
+NOT_VIEW_PREVALENCE = ("fake accounts",)
+
+
+def published_prevalence(src: Any) -> PublishedPrevalence:
+    """Meta's prevalence as the prevalence metric's figures, with their caveats.
+
+    One row per quarter × app (``platform``) × policy area (``policy``, and Meta's name in
+    ``policy_area``) with the columns of ``insights.prevalence.estimate_prevalence``: a range
+    (``lower`` < ``upper``) has status ``range`` and no ``estimate`` (Meta gives none), equal ends
+    are an ``estimate``, an upper-bound-only figure (``UBP``) has status ``upper_bound`` and only
+    ``upper``; sample sizes are not published (null). ``reported`` is the figure as Meta states it:
+    ``"0.02–0.03 %"``, ``"0.02 %"``, ``"≤ 0.05 %"``.
+    """
+    bounds = prevalence(src).filter(~pl.col("policy_area").str.to_lowercase().is_in(NOT_VIEW_PREVALENCE))
+    policies = mapping().select(key=normalised_name(pl.col("policy_area")), policy="policy")
+    table = bounds.with_columns(key=normalised_name(pl.col("policy_area"))).join(policies, on="key", how="left")
+    status = (
+        pl.when(pl.col("lower").is_null())
+        .then(pl.lit(UPPER_BOUND))
+        .when(pl.col("lower") == pl.col("upper"))
+        .then(pl.lit(ESTIMATE))
+        .otherwise(pl.lit(RANGE))
+    )
+    two = lambda column: (pl.col(column) * 100).map_elements(lambda v: f"{v:.2f}", return_dtype=pl.String)  # noqa: E731
+    figures = table.filter(pl.col("upper").is_not_null()).select(
+        period="date",
+        platform="app",
+        policy="policy",
+        policy_area="policy_area",
+        harm_area="harm_area",
+        estimate=pl.when(status == ESTIMATE).then(pl.col("lower")),
+        lower="lower",
+        upper="upper",
+        sample_size=pl.lit(None, dtype=pl.Int64),
+        effective_sample_size=pl.lit(None, dtype=pl.Float64),
+        violating_sampled=pl.lit(None, dtype=pl.Int64),
+        views_represented=pl.lit(None, dtype=pl.Float64),
+        reported=pl.when(status == UPPER_BOUND)
+        .then(pl.format("≤ {} %", two("upper")))
+        .when(status == ESTIMATE)
+        .then(pl.format("{} %", two("lower")))
+        .otherwise(pl.format("{}–{} %", two("lower"), two("upper"))),
+        status=status,
+    )
+    caveats = known_caveats(f"{KIND}_prevalence")
+    return PublishedPrevalence(figures.sort("period", "platform", "policy_area"), "quarter", caveats)
 
 
 class MetaImporter:

@@ -15,7 +15,8 @@ breakdowns, each exact at every figure it holds:
 
 - ``breakdown="policy"`` (default): quarter × market × (sub-)policy, mapped to harm areas;
 - ``breakdown="market"``: quarter × market, all policies, with the automation split, restored
-  videos and uploads (from the removal rate of published videos).
+  videos, uploads (from the removal rate of published videos) and removals, so ``removal_rate``
+  is TikTok's "removal rate of published videos".
 
 In both, the markets TikTok does not list are one cell per quarter with no country: the
 global figure minus the listed markets (the whole world before markets were published).
@@ -412,7 +413,9 @@ def market_cells(rows: pl.DataFrame) -> tuple[pl.DataFrame, list[Caveat]]:
     the 0-views bucket of the view buckets (shares of removals) stands in for the removal rate
     before any views where that is not published; removals in each bucket above 0 views are
     removals × the bucket's share (over ``view_bucketed_actions``, the removals of markets that
-    publish buckets); uploads are removals over the removal rate of published videos.
+    publish buckets); uploads are removals over the removal rate of published videos, and
+    ``removals`` are the removals themselves (every TikTok removal here is a removed video), so the
+    registry's ``removal_rate`` (removals / uploads) gives back the published rate.
     """
     overall = rows.filter(pl.col("quarterly"), ~pl.col("by_language"), pl.col("level") == "all")
     keys = ["date", "place"]
@@ -430,11 +433,13 @@ def market_cells(rows: pl.DataFrame) -> tuple[pl.DataFrame, list[Caveat]]:
         .with_columns(
             *_numerators(),
             uploads=pl.when(pl.col("published_rate") > 0).then(pl.col("actions") / pl.col("published_rate")),
+            removals=pl.col("actions"),
             view_bucketed_actions=pl.when(pl.col("_bucketed")).then(pl.col("actions")),
             **{measure: pl.col("actions") * pl.col(f"_{bucket}") for bucket, measure in VIEW_BUCKETS.items()},
         )
     )
-    measures = ["actions", "automated_actions", "overturns", "uploads", "view_bucketed_actions", *VIEW_BUCKETS.values()]
+    measures = ["actions", "automated_actions", "overturns", "uploads", "removals", "view_bucketed_actions"]
+    measures += list(VIEW_BUCKETS.values())
     measures += [m for pair in RATES.values() for m in pair if m not in measures]
     cells = cells.select(*keys, *measures)
     listed = cells.filter(pl.col("place").is_not_null())

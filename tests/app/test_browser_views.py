@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.app.browser import first_chart_visible, wait_for_app
+from tests.app.browser import first_chart_visible, served_app, wait_for_app, warm_up
 from tests.app.test_browser import PAGES, app_url, browser, query  # noqa: F401  (fixtures)
 from tests.app.test_view_states import urls
 from tests.conftest import ROOT
@@ -64,11 +64,50 @@ def test_every_page_at_every_width(browser, app_url, name, width):  # noqa: F811
         page.wait_for_timeout(500)
         screenshot(page, SCREENS / f"{name}-{width}.png")
         assert_clean(page)
-        overflow = page.evaluate(
-            "() => { const main = document.querySelector('[data-testid=stMain]');"
-            " return [document.documentElement.scrollWidth - window.innerWidth, main.scrollWidth - main.clientWidth]; }"
-        )
-        assert max(overflow) <= 1, f"the page scrolls sideways at {width} px by {overflow} px"
+        assert_no_sideways_scroll(page, width)
+    finally:
+        context.close()
+
+
+def assert_no_sideways_scroll(page, width: int) -> None:
+    """Neither the document nor the main area scrolls sideways."""
+    overflow = page.evaluate(
+        "() => { const main = document.querySelector('[data-testid=stMain]');"
+        " return [document.documentElement.scrollWidth - window.innerWidth, main.scrollWidth - main.clientWidth]; }"
+    )
+    assert max(overflow) <= 1, f"the page scrolls sideways at {width} px by {overflow} px"
+
+
+#: The exposure views: prevalence beside enforcement, prevalence over time, the enforcement /
+#: exposure split, the map per views.
+EXPOSED_VIEWS = {
+    "overview": "",
+    "trends": "&p_metric=prevalence&grain=quarter",
+    "root_cause": "&p_metric=actions_per_million_views",
+    "regional": "&p_metric=actions&p_per=views",
+}
+
+
+@pytest.fixture(scope="module")
+def exposed_app_url(sample_dir, browser):  # noqa: F811
+    """The app on the sample with its exposure and view sample beside the events."""
+    with served_app(sample_dir.parent) as url:
+        warm_up(browser, url)
+        yield url
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("name", list(EXPOSED_VIEWS))
+def test_exposure_views_at_every_width(browser, exposed_app_url, name, width):  # noqa: F811
+    url = f"{exposed_app_url}/{PAGES[name]}?{VIEW}{EXPOSED_VIEWS[name]}"
+    context, page = open_page(browser, url, width)
+    try:
+        first_chart_visible(page)
+        wait_for_app(page)
+        page.wait_for_timeout(500)
+        screenshot(page, SCREENS / f"exposed-{name}-{width}.png")
+        assert_clean(page)
+        assert_no_sideways_scroll(page, width)
     finally:
         context.close()
 

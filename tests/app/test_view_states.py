@@ -56,7 +56,18 @@ CODES = {
     "policy": ["hate_speech", "dangerous_challenges"],
     "action": ["remove", "warn"],
 }
-METRICS = ["actions", "proactive_rate", "overturn_rate", "within_24h_rate", "appeal_rate", "uploads", "bogus"]
+METRICS = [
+    "actions",
+    "proactive_rate",
+    "overturn_rate",
+    "within_24h_rate",
+    "appeal_rate",
+    "uploads",
+    "bogus",
+    "prevalence",
+    "actions_per_million_views",
+    "removal_rate",
+]
 DAYS = st.dates(min_value=dt.date(2023, 1, 1), max_value=dt.date(2027, 12, 31))
 TEXT = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=12))
 
@@ -92,6 +103,7 @@ def urls(draw) -> dict[str, list[str]]:
         "p_donors": st.one_of(st.sampled_from(["US|IN", "US", "BR", "FR|DE|GB|IT|ES"]), TEXT),
         "p_launch": st.one_of(DAYS.map(str), TEXT),
         "p_method": st.sampled_from(["auto", "synthetic", "augmented", "structural", "did", "bogus"]),
+        "p_per": st.one_of(st.sampled_from(["views", "uploads", ""]), TEXT),
     }.items():
         if draw(st.booleans()):
             query[name] = [draw(values)]
@@ -140,8 +152,12 @@ def act(at: AppTest, action: str, seed: int) -> AppTest:
 @example(url={"start": ["2027-01-01"], "end": ["2027-02-01"]}, actions=[])  # dates after the data
 @example(url={"start": ["2026-03-01"], "end": ["2026-01-01"]}, actions=[("harm_area", 0)])  # reversed, then none
 @example(url={"grain": ["fortnight"], "p_metric": ["bogus"], "p_current": ["2026-02-30..2026-01-01"]}, actions=[])
+@example(url={"p_metric": ["prevalence"], "grain": ["day"], "harm_area": ["spam"]}, actions=[("grain", 3)])
+@example(url={"p_metric": ["proactive_rate"], "p_per": ["views"], "country": ["NZ"]}, actions=[("page", 4)])
 def test_no_view_state_breaks_a_page(sample_dir, monkeypatch, page, url, actions):
-    monkeypatch.setenv("HARM_INSIGHTS_SOURCE", str(sample_dir))
+    # the sample with its exposure and view sample beside the events: every page's per-exposure
+    # and prevalence views are reachable from the URL
+    monkeypatch.setenv("HARM_INSIGHTS_SOURCE", str(sample_dir.parent))
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.query_params.update(url)
     at = at.switch_page(f"pages/{page}_page.py").run()
