@@ -140,9 +140,11 @@ class Aggregates:
         return self.progress
 
     def retire(self) -> None:
-        """The source changed: stop reading (and building) this version's aggregates."""
+        """The source changed: stop reading (and building) this version's aggregates; those not
+        begun are no longer planned, so the progress is done once the one building ends."""
         with self._lock:
             self._retired = True
+            self.progress.planned -= len(self._queue)
             self._queue.clear()
 
     def _build_all(self) -> None:

@@ -1,5 +1,6 @@
 """Cancelling: a long DuckDB query stopped from another thread ends with a clear DataError, and
-only the asking thread's query stops; a watched question is cancelled when its watcher gives up."""
+only the asking thread's query stops; a watched question is cancelled when its watcher gives up;
+a source that changed stops preparing its aggregates."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import time
 import polars as pl
 import pytest
 
+import insights
 from insights import DataError
+from insights.engines.aggregates import Aggregates
 from insights.engines.connections import DuckDBConnection
 from insights.engines.request import Request
 from insights.engines.watch import Watched
@@ -145,3 +148,26 @@ def test_a_watched_cube_answers_as_the_cube_does(sample_cube):
     assert watched.query(**question).equals(sample_cube.query(**question))
     assert watcher.answers == 1
     assert watched.values("country") == sample_cube.values("country")
+
+
+def test_a_changed_source_stops_preparing_its_aggregates(tmp_path, sample_dir, engine_cache, monkeypatch):
+    building, release = threading.Event(), threading.Event()
+    build = Aggregates._build
+
+    def held(self, dims):
+        building.set()
+        release.wait(60)
+        build(self, dims)
+
+    monkeypatch.setattr(Aggregates, "_build", held)
+    frame = pl.read_parquet(sorted(sample_dir.glob("*.parquet"))[0]).head(5000)
+    frame.write_parquet(tmp_path / "a.parquet")
+    cube = insights.load_source(tmp_path, engine="duckdb")
+    cube.warm()
+    assert building.wait(60)
+    frame.head(10).write_parquet(tmp_path / "b.parquet")
+    assert cube.changed()
+    release.set()
+    progress = cube.store.aggregates.wait(60)
+    assert progress.done, f"still preparing after the change: {progress.text()}"
+    assert (progress.ready, progress.planned) == (1, 1), "only the one building when the source changed"
