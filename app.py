@@ -14,6 +14,7 @@ draws the sidebar filters and offers the deck export.
 import streamlit as st
 
 from insights import DataError
+from pages.common import question_failed
 from pages.signin import account_note, require_scope
 
 st.set_page_config(page_title="Harm Insights", page_icon="🛡️", layout="wide")
@@ -48,4 +49,4 @@ account_note(scope)
 try:
     navigation.run()
 except DataError as error:  # a query the engine could not answer (a database down, a cancelled query)
-    st.error(f"The data source could not answer: {error}", icon=":material/error:")
+    question_failed(error)

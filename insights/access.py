@@ -264,9 +264,9 @@ class ScopedStore:
         """Materialisation of the store underneath."""
         return self.inner.progress()
 
-    def cancel(self) -> None:
+    def cancel(self, thread: int | None = None) -> None:
         """Stop the questions running underneath."""
-        self.inner.cancel()
+        self.inner.cancel(thread)
 
 
 def _narrow(request: Request, block: Block) -> Request | None:

@@ -21,6 +21,7 @@ from insights.disclosure import Suppression, suppress, withheld_of
 from insights.engines.aggregates import Progress
 from insights.engines.memory import MemoryStore, known_sum
 from insights.engines.request import Request, sum_names
+from insights.engines.watch import Watched, Watcher
 from insights.errors import DataError
 from insights.filters import Filters, normalise_filters
 from insights.metrics import Metric, as_metric, metrics, require_summable
@@ -173,8 +174,9 @@ class Store(Protocol):
         """How far materialising aggregates is (None: nothing to prepare)."""
         ...
 
-    def cancel(self) -> None:
-        """Stop the questions running now (their callers get a DataError)."""
+    def cancel(self, thread: int | None = None) -> None:
+        """Stop the questions running now — those asked from thread ``thread`` (its
+        ``threading.get_ident()``), else all; their callers get a DataError."""
         ...
 
 
@@ -244,10 +246,19 @@ class Cube:
         the raw events meanwhile; show ``progress.text()`` while ``not progress.done``."""
         return self.store.progress()
 
-    def cancel(self) -> None:
-        """Stop the questions this cube's engine is running (call it from another thread, e.g. a
-        Cancel button while a long query runs); the interrupted ``query`` raises ``DataError``."""
-        self.store.cancel()
+    def cancel(self, thread: int | None = None) -> None:
+        """Stop the questions this cube's engine is running — those asked from thread ``thread``
+        (its ``threading.get_ident()``), else all — from another thread, e.g. a Cancel button while
+        a long query runs; the interrupted ``query`` raises ``DataError``."""
+        self.store.cancel(thread)
+
+    def watched(self, watcher: Watcher) -> Cube:
+        """The same cube, its questions asked on a worker thread while ``watcher`` hears how long
+        each takes and may give it up (``insights.engines.watch``): an app's progress and Cancel
+        button. The values it remembers are shared with this cube."""
+        watched = Cube(Watched(self.store, watcher), self.provenance, self.time_grain)
+        watched._values = self._values
+        return watched
 
     def values(self, dimension: str, filters: Filters | None = None) -> list[str]:
         """Distinct values of a dimension, the most actioned first (remembered: a cube does not change)."""

@@ -12,6 +12,7 @@ what the data has, so no URL and no sequence of clicks can break a page.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -714,11 +715,23 @@ PRELOAD_FIGURE = {
 }
 
 
+#: A question running this many seconds shows how long it has run, with a Cancel button.
+SLOW_QUESTION = 1.0
+#: Session keys: the view whose questions the user cancelled; the page of this run.
+CANCELLED, RUNNING_PAGE = "_cancelled_view", "_running_page"
+#: Seconds between two looks at the aggregates being prepared.
+PREPARATION_EVERY = 3
+
+
 def start_page() -> Page:
     """Start a page: check who is here, load the cube restricted to their scope (or explain why
-    it cannot be loaded) and read the shared view."""
+    it cannot be loaded), say whether the data changed or is still being prepared, and read the
+    shared view. The page's questions are watched (``QuestionStatus``); a view whose questions
+    the user cancelled waits for other filters or *Try again*."""
     scope = require_scope()
+    st.session_state.pop(RUNNING_PAGE, None)
     preload = _preload_charts()
+    status = QuestionStatus()
     src, options = source()
     try:
         policy = suppression()
@@ -744,18 +757,20 @@ def start_page() -> Page:
             st.page_link("pages/data_page.py", label="Choose another source on the Data page")
         st.stop()
     if data.changed():
-        st.info("The data changed since it was loaded.", icon=":material/sync:")
-        if st.button("Reload the data"):
-            load_cube.clear()
-            scoped_cube.clear()
-            st.rerun()
+        note = st.container(horizontal=True, vertical_alignment="center")
+        note.info(
+            "The data changed since it was loaded: these numbers are from before. Reload to see the new data.",
+            icon=":material/sync:",
+        )
+        note.button("Reload", key="reload_data", on_click=_reload, icon=":material/refresh:")
     preparing = data.preparation()
     if preparing is not None and not preparing.done:
-        st.caption(f"Preparing faster answers: {preparing.text()}")
+        with st.sidebar:
+            _preparation(data)
     url = _url_state()
     view, url_won = read_view(data, url, (src, options))
     page = Page(
-        data,
+        data.watched(status),
         view,
         url,
         url_won,
@@ -764,15 +779,94 @@ def start_page() -> Page:
         scope,
         preload,
     )
+    st.session_state[RUNNING_PAGE] = page
     # The filters reach the URL at once (a link copied while the page draws is already right);
     # the page's own choices follow when it finishes.
     _write_url(replace(page.url_state(), page=url.page))
+    if st.session_state.get(CANCELLED) == _asked_view():
+        page.choices.update(url.page)
+        st.title(page.title)
+        st.warning("Cancelled — change the filters or try again.", icon=":material/cancel:")
+        st.button(
+            "Try again", key="try_again", on_click=st.session_state.pop, args=(CANCELLED,), icon=":material/refresh:"
+        )
+        page.stop()
+    st.session_state.pop(CANCELLED, None)
     return page
 
 
 def view_record(path: str, state: ViewState) -> dict[str, Any]:
     """What the audit log keeps of a page view: the page and its view as query parameters."""
     return {"page": path, "view": state.to_query()}
+
+
+class QuestionStatus:
+    """Follows a page's questions (``insights.Cube.watched``): one running longer than
+    ``SLOW_QUESTION`` shows its time and a Cancel button at the top of the page, gone once it is
+    answered. Each update of the time is a moment where Streamlit stops the run when the user
+    clicked something (Cancel, a filter): the engine's question is cancelled then."""
+
+    def __init__(self) -> None:
+        self.slot = st.empty()
+        self.clock: Any = None
+        self.shown = 0
+
+    def waiting(self, seconds: float) -> None:
+        """Show (or update) the running question's time and its Cancel button."""
+        if seconds < SLOW_QUESTION:
+            return
+        if self.clock is None:
+            self.shown += 1
+            row = self.slot.container(horizontal=True, vertical_alignment="center")
+            self.clock = row.empty()
+            row.button("Cancel", key=f"cancel_{self.shown}", on_click=_cancel_view, icon=":material/cancel:")
+        self.clock.caption(f":material/hourglass_top: Still working… {seconds:.0f} s")
+
+    def answered(self) -> None:
+        """Remove the running question's status."""
+        if self.clock is not None:
+            self.slot.empty()
+            self.clock = None
+
+
+def _asked_view() -> tuple[object, object]:
+    """The page and the query string of this run's view (what a Cancel click gives up)."""
+    return st.session_state.get("page_path"), st.session_state.get(LAST_URL)
+
+
+def _cancel_view() -> None:
+    """Cancel callback: remember the view given up (the interrupted run cancels its question)."""
+    st.session_state[CANCELLED] = _asked_view()
+
+
+def _reload() -> None:
+    """Reload callback: drop every loaded cube, so the next run loads the source as it is now."""
+    load_cube.clear()
+    scoped_cube.clear()
+
+
+@st.fragment(run_every=PREPARATION_EVERY)
+def _preparation(data: insights.Cube) -> None:
+    """The sidebar's note while the engine materialises the aggregates pages use most (redrawn
+    every few seconds; pages answer from the raw events meanwhile)."""
+    preparing = data.preparation()
+    if preparing is not None and not preparing.done:
+        st.caption(f":material/hourglass_top: Preparing faster answers: {preparing.text()}.")
+
+
+def question_failed(error: insights.DataError) -> None:
+    """A question the data source could not answer (an engine error, a database gone): say so in
+    words and keep the sidebar's filters, so another view can be chosen."""
+    reason = str(error).rstrip(".")
+    st.error(
+        f"**The data source could not answer.** {escape_markdown(reason[:1].upper() + reason[1:])}. "
+        "Change the filters or try again.",
+        icon=":material/error:",
+    )
+    page: Page | None = st.session_state.get(RUNNING_PAGE)
+    if page is not None:
+        with contextlib.suppress(insights.DataError):  # the filters need the data source too
+            draw_filters(page.data)
 
 
 def _audit_view(scope: Scope, path: str, state: ViewState) -> None:

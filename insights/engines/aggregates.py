@@ -25,6 +25,7 @@ import polars as pl
 from insights.engines.compile import AggregateColumns
 from insights.engines.connections import Connection, DuckDBConnection
 from insights.errors import DataError
+from insights.labels import dimension_label
 
 #: Dimension sets materialised when a cube is warmed (those the pages read first).
 DECLARED: tuple[tuple[str, ...], ...] = (
@@ -57,7 +58,8 @@ class Progress:
 
     def text(self) -> str:
         """'3 of 6 aggregates ready (building harm area × policy)'."""
-        building = f" (building {' × '.join(self.building)})" if self.building else ""
+        names = [dimension_label(d).lower() for d in self.building or ()]
+        building = f" (building {' × '.join(names)})" if names else ""
         return f"{self.ready} of {self.planned} aggregates ready{building}"
 
 
@@ -138,9 +140,11 @@ class Aggregates:
         return self.progress
 
     def retire(self) -> None:
-        """The source changed: stop reading (and building) this version's aggregates."""
+        """The source changed: stop reading (and building) this version's aggregates; those not
+        begun are no longer planned, so the progress is done once the one building ends."""
         with self._lock:
             self._retired = True
+            self.progress.planned -= len(self._queue)
             self._queue.clear()
 
     def _build_all(self) -> None:

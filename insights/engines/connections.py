@@ -35,8 +35,9 @@ class Connection(Protocol):
         """Column names of a relation (a FROM clause in this dialect)."""
         ...
 
-    def cancel(self) -> None:
-        """Stop what is running (the caller of ``run`` gets a DataError)."""
+    def cancel(self, thread: int | None = None) -> None:
+        """Stop what is running — what thread ``thread`` (a ``threading.get_ident()``) runs, else
+        everything; the caller of ``run`` gets a DataError."""
         ...
 
 
@@ -57,14 +58,14 @@ class DuckDBConnection:
             config["temp_directory"] = str(spill)
         self.database = str(database)
         self.con = duckdb.connect(self.database, config=config)
-        self._running: set[duckdb.DuckDBPyConnection] = set()
+        self._running: dict[duckdb.DuckDBPyConnection, int] = {}
         self._lock = threading.Lock()
 
     def run(self, sql: str) -> pl.DataFrame:
         """Run on a cursor of its own, so several threads can ask at once."""
         cursor = self.con.cursor()
         with self._lock:
-            self._running.add(cursor)
+            self._running[cursor] = threading.get_ident()
         try:
             return pl.from_arrow(cursor.sql(sql).to_arrow_table())  # type: ignore[return-value]
         except duckdb.InterruptException:
@@ -73,7 +74,7 @@ class DuckDBConnection:
             raise DataError(f"DuckDB could not answer: {first_line(error)}") from None
         finally:
             with self._lock:
-                self._running.discard(cursor)
+                self._running.pop(cursor, None)
             cursor.close()
 
     def execute(self, sql: str, frame: pl.DataFrame | None = None) -> None:
@@ -92,11 +93,12 @@ class DuckDBConnection:
         """Column names of a relation."""
         return self.run(f"SELECT * FROM {relation} LIMIT 0").columns
 
-    def cancel(self) -> None:
-        """Interrupt every running query."""
+    def cancel(self, thread: int | None = None) -> None:
+        """Interrupt the queries thread ``thread`` runs (None: every running query)."""
         with self._lock:
-            for cursor in self._running:
-                cursor.interrupt()
+            for cursor, runner in self._running.items():
+                if thread is None or runner == thread:
+                    cursor.interrupt()
 
 
 class SqlAlchemyConnection:
@@ -108,7 +110,7 @@ class SqlAlchemyConnection:
         self.engine = engine.dialect.name
         self.dialect = SQLGLOT_DIALECTS.get(self.engine, self.engine)
         self.label = engine.url.render_as_string(hide_password=True)
-        self._running: set[Any] = set()
+        self._running: dict[Any, int] = {}
         self._lock = threading.Lock()
 
     def run(self, sql: str) -> pl.DataFrame:
@@ -118,7 +120,7 @@ class SqlAlchemyConnection:
         except sa.exc.DBAPIError as error:
             raise DataError(f"cannot reach the database {self.label}: {first_line(error.orig)}") from None
         with self._lock:
-            self._running.add(raw)
+            self._running[raw] = threading.get_ident()
         try:
             cursor = raw.cursor()
             cursor.execute(sql)
@@ -128,7 +130,7 @@ class SqlAlchemyConnection:
             raise DataError(f"the database {self.label} could not answer: {first_line(error)}") from None
         finally:
             with self._lock:
-                self._running.discard(raw)
+                self._running.pop(raw, None)
             raw.close()
         return pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
 
@@ -136,10 +138,13 @@ class SqlAlchemyConnection:
         """Column names of a relation."""
         return self.run(f"SELECT * FROM {relation} WHERE 1 = 0").columns
 
-    def cancel(self) -> None:
-        """Cancel the running statements, where the driver can (psycopg can; SQLite interrupts)."""
+    def cancel(self, thread: int | None = None) -> None:
+        """Cancel the statements thread ``thread`` runs (None: every running one), where the
+        driver can (psycopg can; SQLite interrupts)."""
         with self._lock:
-            for raw in self._running:
+            for raw, runner in self._running.items():
+                if thread is not None and runner != thread:
+                    continue
                 driver = raw.driver_connection
                 stop = getattr(driver, "cancel", None) or getattr(driver, "interrupt", None)
                 if stop is not None:
@@ -168,8 +173,8 @@ class SparkConnection:
         """Column names of a relation."""
         return list(self.session.sql(f"SELECT * FROM {relation} LIMIT 0").columns)
 
-    def cancel(self) -> None:
-        """Cancel every running Spark job."""
+    def cancel(self, thread: int | None = None) -> None:
+        """Cancel every running Spark job (the session does not tell whose job is whose)."""
         self.session.sparkContext.cancelAllJobs()
 
 

@@ -65,7 +65,7 @@ class MemoryStore:
         """Nothing is materialised in the background."""
         return None
 
-    def cancel(self) -> None:
+    def cancel(self, thread: int | None = None) -> None:
         """Questions in memory are short; nothing to cancel."""
 
     def sums(self, request: Request) -> pl.DataFrame:

@@ -78,9 +78,12 @@ class EngineStore:
         """How far materialising the aggregates is."""
         return self.aggregates.progress
 
-    def cancel(self) -> None:
-        """Cancel the queries running on the engine."""
-        self.connection.cancel()
+    def cancel(self, thread: int | None = None) -> None:
+        """Cancel the queries running on the engine and on its aggregates (those thread ``thread``
+        asked, else all)."""
+        self.connection.cancel(thread)
+        if self.aggregates.connection is not self.connection:
+            self.aggregates.connection.cancel(thread)
 
     def warm(self, dimension_sets: Iterable[Iterable[str]] | None = None) -> None:
         """Materialise the aggregates pages use most, in the background (see ``Aggregates``)."""
