@@ -256,8 +256,8 @@ class Cube:
         """The same cube, its questions asked on a worker thread while ``watcher`` hears how long
         each takes and may give it up (``insights.engines.watch``): an app's progress and Cancel
         button. The values it remembers are shared with this cube."""
-        watched = Cube(Watched(self.store, watcher), self.provenance, self.time_grain)
-        watched._values = self._values
+        watched = copy.copy(self)  # the same policy and remembered values; another store
+        watched.store = Watched(self.store, watcher)
         return watched
 
     def values(self, dimension: str, filters: Filters | None = None) -> list[str]:

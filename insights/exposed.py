@@ -44,6 +44,8 @@ from typing import Any, Protocol
 import polars as pl
 
 from insights.cube import Caveat, Cube, Provenance
+from insights.disclosure import WITHHELD_SUFFIX, Suppression
+from insights.engines.watch import Watcher
 from insights.errors import DataError
 from insights.exposure import EXPOSURE_MEASURES, load_exposure
 from insights.filters import Filters, normalise_filters
@@ -346,6 +348,17 @@ class ExposedCube(Cube):
             raise AttributeError(name)
         return getattr(self.cube, name)
 
+    def with_suppression(self, policy: Suppression | None) -> ExposedCube:
+        """This cube with the enforcement cube's answers suppressed by ``policy`` (see
+        ``Cube.with_suppression``); exposure and prevalence as they are."""
+        if policy == self.cube.suppression:
+            return self
+        return ExposedCube(self.cube.with_suppression(policy), self.exposure, self.prevalence_source)
+
+    def watched(self, watcher: Watcher) -> ExposedCube:
+        """This cube with the enforcement cube's questions watched (see ``Cube.watched``)."""
+        return ExposedCube(self.cube.watched(watcher), self.exposure, self.prevalence_source)
+
     def __repr__(self) -> str:
         exposure = list(self.exposure.measures) if self.exposure is not None else []
         return f"ExposedCube({self.cube!r}, exposure={exposure}, prevalence={self.has_prevalence})"
@@ -544,7 +557,8 @@ class ExposedCube(Cube):
             for part in parts[1:]:
                 result = result.join(part, on=keys, how="full", coalesce=True, nulls_equal=True)
             result = result.sort(keys, nulls_last=True)
-        return result.select(*keys, *[m.name for m in wanted])
+        withheld = [c for m in wanted if (c := m.name + WITHHELD_SUFFIX) in result.columns]  # suppression's companions
+        return result.select(*keys, *[m.name for m in wanted], *withheld)
 
     # ---- prevalence ---------------------------------------------------------------------------
 

@@ -186,3 +186,31 @@ def test_prevalence_values_keep_two_significant_digits():
 
     assert [value_text("prevalence", v) for v in (0.00062, 0.012, None)] == ["0.062%", "1.2%", "n/a"]
     assert value_text("proactive_rate", 0.00062) == "0.1%", "other rates as before"
+
+
+class _Silent:
+    """A watcher that lets every question run (what the app's status does for a fast one)."""
+
+    def waiting(self, seconds: float) -> None:
+        pass
+
+    def answered(self) -> None:
+        pass
+
+
+def test_a_suppressed_and_watched_cube_keeps_its_exposure_and_its_policy(exposed):
+    """The app suppresses, then watches, the exposed cube: neither step may drop the exposure (its
+    per-exposure metrics and prevalence) or the suppression of the enforcement counts."""
+    from insights.disclosure import Suppression
+
+    policy = Suppression(10_000)
+    page_cube = exposed.with_suppression(policy).watched(_Silent())
+    assert isinstance(page_cube, ExposedCube)
+    assert "actions_per_million_views" in page_cube.available_metrics()
+    assert page_cube.suppression == policy
+    weekly = page_cube.query("actions", by=["harm_area"], grain="week", filters={"harm_area": ["self_harm"]})
+    assert weekly["actions__withheld"].drop_nulls().len() > 0, "counts under 10,000 a week are withheld"
+    assert_frame_equal(
+        page_cube.prevalence("quarter", filters={"harm_area": ["self_harm"]}),
+        exposed.prevalence("quarter", filters={"harm_area": ["self_harm"]}),
+    )
