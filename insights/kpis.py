@@ -217,6 +217,9 @@ def prevalence_cards(
     quarter is the default grain: a week's sample holds too few violating views of a rare harm
     for more than an upper bound.
     """
+    # whole periods of the grain are asked at that grain (a publisher's figures exist only at
+    # theirs); periods the caller chose are estimated over their span
+    ask: Grain | Literal["all"] = "all" if current or baseline else grain
     current = current or latest_complete_period(data_as_of(cube, as_of), grain)
     baseline = baseline or previous_period(current, grain)
     _, not_applied = cube.prevalence_filters(filters)
@@ -224,7 +227,7 @@ def prevalence_cards(
         name: {
             row["harm_area"]: row
             for row in cube.prevalence(
-                "all", filters=filters, start=period.start, end=period.end, harm_areas=harm_areas, **options
+                ask, filters=filters, start=period.start, end=period.end, harm_areas=harm_areas, **options
             ).iter_rows(named=True)
         }
         for name, period in (("current", current), ("baseline", baseline))

@@ -145,7 +145,7 @@ def read_csv_bytes(name: str, data: bytes, encoding: str = "utf-8") -> RawTable:
     repeated = sorted({f for f in fields if fields.count(f) > 1})
     if repeated:
         raise DataError(f"{name}: the header names {repeated} more than once; each column needs its own name")
-    text = _without_blank_records(text)
+    text = _without_blank_records(text, delimiter)
     ragged = _ragged_records(text, delimiter, n_fields)
     try:
         frame = pl.read_csv(
@@ -173,16 +173,19 @@ def read_csv_bytes(name: str, data: bytes, encoding: str = "utf-8") -> RawTable:
     return RawTable(name, frame.lazy(), rejected, notes)
 
 
-def _without_blank_records(text: str) -> str:
-    """The text without blank lines between records (they are not records: counting them would
-    shift row numbers and count rows that do not exist). Blank lines inside a quoted field stay."""
-    if not re.search(r"\n[ \t]*\n", text):
+def _without_blank_records(text: str, delimiter: str) -> str:
+    """The text without blank records between records: empty lines, and lines of nothing but
+    delimiters and spaces (",,,," as spreadsheets export empty rows). They are not records:
+    counting them would shift row numbers and count rows that do not exist. Such lines inside a
+    quoted field stay."""
+    filler = " \t" + delimiter
+    if not re.search(rf"\n[{re.escape(filler)}]*(\n|$)", text):
         return text
     if '"' not in text:
-        return "\n".join(line for line in text.split("\n") if line.strip()) + "\n"
+        return "\n".join(line for line in text.split("\n") if line.strip(filler)) + "\n"
     kept, open_quote = [], False
     for line in text.split("\n"):
-        if open_quote or line.strip():
+        if open_quote or line.strip(filler):
             kept.append(line)
         open_quote ^= line.count('"') % 2 == 1
     return "\n".join(kept) + "\n"

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from insights.cube import Cube, Provenance
@@ -112,7 +112,8 @@ def test_a_story_in_one_segment_is_found_and_named_when_the_slice_does_not_show_
     report = made.report(follower(), week)
     [found] = report.slices
     [result] = found.results
-    assert abs(result.change.pct_change or 0) < 0.1 or not result.change.significant, "the slice does not show it"
+    # the premise: the slice as a whole does not show it (a large segment's lift can move it)
+    assume(abs(result.change.pct_change or 0) < 0.1 or not result.change.significant)
     assert not result.reported and result.segments, (share * lift, result.change)
     first = result.segments[0]
     assert first.segment == {dimension: value}, [s.segment for s in result.segments]

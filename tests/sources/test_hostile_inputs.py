@@ -11,7 +11,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import insights
@@ -133,6 +133,7 @@ def damaged_csv(draw) -> str:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=damaged_csv())
+@example(text=csv_text(["e0,2025-03-01 10:00:00"]).replace("\n", "\n,\n", 1))  # a record of empty fields
 def test_random_damage_never_loses_a_row(tmp_path, text):
     path = tmp_path / "damaged.csv"
     path.write_text(text, encoding="utf-8")
