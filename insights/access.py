@@ -38,7 +38,7 @@ import datetime as dt
 import json
 import os
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,7 @@ from typing import Any
 import polars as pl
 
 from insights.cube import Cube, Store, empty_rejections
-from insights.engines.aggregates import Progress
+from insights.engines.layer import StoreOver
 from insights.engines.memory import known_sum
 from insights.engines.request import Request
 from insights.errors import DataError
@@ -213,22 +213,14 @@ def blocks(cube: Cube, scope: Scope) -> list[Block]:
 NOTHING = "(outside your access)"
 
 
-class ScopedStore:
+class ScopedStore(StoreOver):
     """A store that answers every request over a scope's blocks only: each block is one request
     to the store underneath (the request's own filters narrowed to the block), and the blocks'
     sums are added (they are disjoint). Works the same over every engine."""
 
     def __init__(self, inner: Store, scope_blocks: list[Block]):
-        self.inner = inner
+        super().__init__(inner)
         self.blocks = scope_blocks
-        self.dimensions = inner.dimensions
-        self.measures = inner.measures
-        self.complete = inner.complete
-
-    @property
-    def engine(self) -> str:
-        """The engine of the store underneath."""
-        return self.inner.engine
 
     def sums(self, request: Request) -> pl.DataFrame:
         """The request's sums over in-scope cells."""
@@ -251,22 +243,6 @@ class ScopedStore:
         weight = Metric(measure, measure, measure, None, "count", None, "")
         days = self.sums(Request.of([weight], (), None, "day"))["period"]
         return (days.min(), days.max()) if len(days) else None  # type: ignore[return-value]
-
-    def warm(self, dimension_sets: Iterable[Iterable[str]] | None = None) -> None:
-        """Prepare the store underneath."""
-        self.inner.warm(dimension_sets)
-
-    def changed(self) -> bool:
-        """True when the source underneath changed."""
-        return self.inner.changed()
-
-    def progress(self) -> Progress | None:
-        """Materialisation of the store underneath."""
-        return self.inner.progress()
-
-    def cancel(self, thread: int | None = None) -> None:
-        """Stop the questions running underneath."""
-        self.inner.cancel(thread)
 
 
 def _narrow(request: Request, block: Block) -> Request | None:

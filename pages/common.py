@@ -52,7 +52,7 @@ from insights.sources.confine import load_confined
 from insights.trends import events_in_scope, read_events
 from insights.trends.events import EVENT_SCHEMA
 from insights.viewstate import PAGE_PREFIX, ViewState, parse_period_param, period_param
-from pages.signin import audit, require_scope
+from pages.signin import audit, require_scope, settings_file
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The bundled sample: events with their exposure and labelled view sample beside them.
@@ -103,22 +103,9 @@ def scoped_cube(src: str, options: SourceKey, scope_key: str, _scope: Scope) -> 
     return scoped
 
 
-@st.cache_resource(show_spinner=False, ttl=60)
-def suppression_policy(path: str, modified: float) -> Suppression | None:
-    """The small-cell suppression settings file, read again when it changes (``modified``: its mtime)."""
-    return load_suppression(path)
-
-
 def suppression() -> Suppression | None:
     """The suppression every page applies ($HARM_INSIGHTS_SUPPRESSION), None when not configured."""
-    path = os.environ.get(SUPPRESSION_VARIABLE)
-    if not path:
-        return None
-    try:
-        modified = os.stat(path).st_mtime
-    except OSError:
-        modified = 0.0
-    return suppression_policy(path, modified)
+    return settings_file(SUPPRESSION_VARIABLE, load_suppression)
 
 
 def source() -> tuple[str, SourceKey]:

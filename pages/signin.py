@@ -10,7 +10,8 @@ served on this machine's loopback address only.
 from __future__ import annotations
 
 import os
-from typing import Any, NoReturn
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
 
 import streamlit as st
 
@@ -20,6 +21,8 @@ from insights.audit import AuditLog
 
 #: Addresses local mode may serve on: this machine only.
 LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+T = TypeVar("T")
 
 
 def auth_configured() -> bool:
@@ -31,20 +34,25 @@ def auth_configured() -> bool:
 
 
 @st.cache_resource(show_spinner=False, ttl=60)
-def access_policy(path: str, modified: float) -> Policy | None:
-    """The access policy file, read again when it changes (``modified`` is its mtime)."""
-    return load_policy(path)
+def _settings(variable: str, path: str, modified: float, _read: Callable[[str], Any]) -> Any:
+    return _read(path)
 
 
-def _policy() -> Policy | None:
-    path = os.environ.get(POLICY_VARIABLE)
+def settings_file(variable: str, read: Callable[[str], T]) -> T | None:
+    """The settings file named by $``variable`` as ``read`` makes it, read once per process and
+    again when the file changes (its mtime); None when the variable is not set."""
+    path = os.environ.get(variable)
     if not path:
         return None
     try:
         modified = os.stat(path).st_mtime
     except OSError:
         modified = 0.0
-    return access_policy(path, modified)
+    return _settings(variable, path, modified, read)
+
+
+def _policy() -> Policy | None:
+    return settings_file(POLICY_VARIABLE, load_policy)
 
 
 @st.cache_resource(show_spinner=False)

@@ -13,13 +13,12 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Iterable
 from concurrent.futures import Future, wait
 from typing import TYPE_CHECKING, Protocol
 
 import polars as pl
 
-from insights.engines.aggregates import Progress
+from insights.engines.layer import StoreOver
 from insights.engines.request import Request
 
 if TYPE_CHECKING:
@@ -41,21 +40,13 @@ class Watcher(Protocol):
         ...
 
 
-class Watched:
+class Watched(StoreOver):
     """A store whose questions run on a worker thread while a ``Watcher`` follows them."""
 
     def __init__(self, inner: Store, watcher: Watcher, every: float = EVERY):
-        self.inner = inner
+        super().__init__(inner)
         self.watcher = watcher
         self.every = every
-        self.dimensions = inner.dimensions
-        self.measures = inner.measures
-        self.complete = inner.complete
-
-    @property
-    def engine(self) -> str:
-        """The engine of the store underneath."""
-        return self.inner.engine
 
     def sums(self, request: Request) -> pl.DataFrame:
         """The answer of the store underneath, asked on a worker thread and watched meanwhile."""
@@ -82,19 +73,3 @@ class Watched:
     def date_range(self) -> tuple[dt.date, dt.date] | None:
         """First and last period start of the store underneath."""
         return self.inner.date_range()
-
-    def warm(self, dimension_sets: Iterable[Iterable[str]] | None = None) -> None:
-        """Prepare the store underneath."""
-        self.inner.warm(dimension_sets)
-
-    def changed(self) -> bool:
-        """True when the source underneath changed."""
-        return self.inner.changed()
-
-    def progress(self) -> Progress | None:
-        """Materialisation of the store underneath."""
-        return self.inner.progress()
-
-    def cancel(self, thread: int | None = None) -> None:
-        """Stop the questions running underneath."""
-        self.inner.cancel(thread)
