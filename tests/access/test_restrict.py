@@ -71,6 +71,16 @@ def oracle(raw: pl.DataFrame, scope: Scope, folder: Path) -> insights.Cube | Non
     return insights.load_source(path)
 
 
+def answers_nothing(frame: pl.DataFrame, by: tuple[str, ...]) -> bool:
+    """An answer over no cells: no rows, or (for a total without a breakdown) one row whose every
+    value is 0, unknown or withheld."""
+    if frame.height == 0:
+        return True
+    shown = [c for c in frame.columns if c not in ("period", *by) and not c.endswith("__withheld")]
+    values = [v for c in shown for v in frame[c].to_list()]
+    return not by and frame.height == 1 and all(v in (0, None) for v in values)
+
+
 scopes = st.builds(
     lambda grants: Scope(user="u@example.com", groups=("g",), grants=tuple(grants)),
     st.lists(
@@ -101,7 +111,7 @@ def test_a_restricted_cube_answers_as_a_cube_of_only_the_in_scope_events(
     truth = oracle(raw, scope, tmp_path_factory.mktemp("oracle"))
     got = restricted.query(metric, by=list(by), grain=grain)
     if truth is None:
-        assert got.height == 0 and restricted.values("harm_area") == [], (scope, got)
+        assert answers_nothing(got, by) and restricted.values("harm_area") == [], (scope, got)
         return
     expected = truth.query(metric, by=list(by), grain=grain)
     assert got.equals(expected), (scope, metric, by, grain)
@@ -128,7 +138,7 @@ def test_a_restricted_suppressing_cube_suppresses_what_the_user_may_see(
     for suppressed in (restrict(cube.with_suppression(policy), scope), restrict(cube, scope).with_suppression(policy)):
         got = suppressed.sums(metric, by=list(by), grain=grain)
         if truth is None:
-            assert got.height == 0
+            assert answers_nothing(got, by), (scope, got)
             continue
         assert got.to_dicts() == truth.with_suppression(policy).sums(metric, by=list(by), grain=grain).to_dicts()
 
