@@ -270,7 +270,7 @@ def trailing_baseline(
     with their ``cleaned`` values (default: as they are).
     """
     half = trend_window // 2
-    enough = lambda size: max(3, size // 2)  # noqa: E731
+    enough = lambda size: min(size, max(3, size // 2))  # noqa: E731  (a short window: all of it)
     frame = pl.DataFrame(
         {
             "value": values,

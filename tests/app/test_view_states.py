@@ -150,6 +150,7 @@ def act(at: AppTest, action: str, seed: int) -> AppTest:
 @given(url=urls(), actions=ACTIONS)
 @example(url={"harm_area": ["self_harm"], "region": ["Oceania"], "country": ["BR"]}, actions=[])  # the repro
 @example(url={"start": ["2027-01-01"], "end": ["2027-02-01"]}, actions=[])  # dates after the data
+@example(url={"start": ["2023-01-01"], "end": ["2023-01-01"], "p_current": ["2025-03-01..2025-09-01"]}, actions=[])
 @example(url={"start": ["2026-03-01"], "end": ["2026-01-01"]}, actions=[("harm_area", 0)])  # reversed, then none
 @example(url={"grain": ["fortnight"], "p_metric": ["bogus"], "p_current": ["2026-02-30..2026-01-01"]}, actions=[])
 @example(url={"p_metric": ["prevalence"], "grain": ["day"], "harm_area": ["spam"]}, actions=[("grain", 3)])
