@@ -1019,6 +1019,31 @@ def _periods_in_words(rows: pl.DataFrame, of: int, listed: int = 4) -> str:
     return f"{len(periods)} of {of} periods ({periods[0]} to {periods[-1]})"
 
 
+def _status_markers(
+    rows: pl.DataFrame,
+    y: list[float],
+    series: tuple[str, str, bool],
+    marker: dict,
+    status: str,
+    hover_note: str = "",
+) -> go.Scatter:
+    """Markers for the prevalence periods of one status (upper bound only, withheld) of one harm
+    area. ``series`` is (its name, its harm area, whether this trace carries the legend entry)."""
+    name, area, in_legend = series
+    return go.Scatter(
+        x=rows["period"].to_list(),
+        y=y,
+        mode="markers",
+        name=name if in_legend else f"{name}: {status}",
+        legendgroup=area,
+        showlegend=in_legend,
+        marker=marker,
+        text=rows["reported"].to_list(),
+        customdata=[area] * len(rows),
+        hovertemplate=f"{name}<br>%{{x|%d %b %Y}}: %{{text}}{hover_note}<extra></extra>",
+    )
+
+
 def prevalence_trend(frame: pl.DataFrame, title: str | None = None, key: str = "prevalence_trend") -> Chart:
     """Prevalence per period with its interval band, one line per harm area (in its colour).
 
@@ -1072,37 +1097,22 @@ def prevalence_trend(frame: pl.DataFrame, title: str | None = None, key: str = "
             )
         )
         if len(bounded):
+            marker = {"size": 10, "symbol": "triangle-down-open", "color": colour, "line": {"width": 2}}
             figure.add_trace(
-                go.Scatter(
-                    x=bounded["period"].to_list(),
-                    y=bounded["upper"].to_list(),
-                    mode="markers",
-                    name=name if in_legend == 1 else f"{name}: upper bound only",
-                    legendgroup=area,
-                    showlegend=in_legend == 1,
-                    marker={"size": 10, "symbol": "triangle-down-open", "color": colour, "line": {"width": 2}},
-                    text=bounded["reported"].to_list(),
-                    customdata=[area] * len(bounded),
-                    hovertemplate=(
-                        f"{name}<br>%{{x|%d %b %Y}}: %{{text}} (too few violating views sampled)<extra></extra>"
-                    ),
+                _status_markers(
+                    bounded,
+                    bounded["upper"].to_list(),
+                    (name, area, in_legend == 1),
+                    marker,
+                    "upper bound only",
+                    " (too few violating views sampled)",
                 )
             )
             words.append(f"{name}: upper bound only (▽) in {_periods_in_words(bounded, rows.height)}")
         if len(withheld):
+            marker = {"size": 9, "symbol": "x-thin-open", "color": MUTED, "line": {"width": 2}}
             figure.add_trace(
-                go.Scatter(
-                    x=withheld["period"].to_list(),
-                    y=[0.0] * len(withheld),
-                    mode="markers",
-                    name=name if in_legend == 2 else f"{name}: withheld",
-                    legendgroup=area,
-                    showlegend=in_legend == 2,
-                    marker={"size": 9, "symbol": "x-thin-open", "color": MUTED, "line": {"width": 2}},
-                    text=withheld["reported"].to_list(),
-                    customdata=[area] * len(withheld),
-                    hovertemplate=f"{name}<br>%{{x|%d %b %Y}}: %{{text}}<extra></extra>",
-                )
+                _status_markers(withheld, [0.0] * len(withheld), (name, area, in_legend == 2), marker, "withheld")
             )
             words.append(f"{name}: withheld, too few sampled views (×) in {_periods_in_words(withheld, rows.height)}")
     caption = "; ".join(words)
