@@ -126,7 +126,7 @@ def ours(path: str) -> dict:
     cube.warm()  # the declared aggregates, materialised in the background
     cube.store.aggregates.wait()  # type: ignore[attr-defined]
     out["materialise_s"] = time.perf_counter() - began
-    cube.store._answers.clear()  # type: ignore[attr-defined]  # ask again: from the aggregates now
+    cube.store.answers.clear()  # type: ignore[attr-defined]  # ask again: from the aggregates now
     for name, (args, _) in QUESTIONS.items():
         start = time.perf_counter()
         cube.query(**args)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 import polars as pl
 
+from insights.engines.answers import Answers
 from insights.engines.request import Request, sum_names
 from insights.metrics import MEASURES
 from insights.model import DIMENSIONS
@@ -45,6 +46,7 @@ class MemoryStore:
         self.measures: tuple[str, ...] = tuple(m for m in MEASURES if m in data.columns)
         self.complete = frozenset(m for m in self.measures if data[m].null_count() == 0)
         self._rollups: dict[frozenset[str], pl.DataFrame] = {}
+        self.answers = Answers()
 
     @property
     def cells(self) -> int:
@@ -69,7 +71,11 @@ class MemoryStore:
         """Questions in memory are short; nothing to cancel."""
 
     def sums(self, request: Request) -> pl.DataFrame:
-        """The measure sums of ``request`` per key (unsorted), read from the smallest fitting roll-up."""
+        """The measure sums of ``request`` per key (unsorted), read from the smallest fitting roll-up
+        (answers are kept: the frame never changes)."""
+        kept = self.answers.get(request)
+        if kept is not None:
+            return kept
         lf = self.rollup(request.dimensions, request.measures).lazy()
         if request.filters or request.start is not None or request.end is not None:
             lf = lf.filter(self._predicate(request))
@@ -77,7 +83,7 @@ class MemoryStore:
         if request.grain is not None:
             lf = lf.with_columns(period=period_start(pl.col("date"), request.grain))
         sums = self.sum_exprs(request)
-        return (lf.group_by(keys).agg(sums) if keys else lf.select(sums)).collect()
+        return self.answers.keep(request, (lf.group_by(keys).agg(sums) if keys else lf.select(sums)).collect())
 
     def sum_exprs(self, request: Request) -> list[pl.Expr]:
         """Aggregations summing each measure the metrics need.

@@ -11,20 +11,16 @@ breakdown text, every sum a 64-bit integer.
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 import polars as pl
 
 from insights.engines.aggregates import Aggregates, Progress
+from insights.engines.answers import Answers
 from insights.engines.compile import EventColumns, compile_request
 from insights.engines.connections import Connection
 from insights.engines.request import Request
-
-#: Answers kept per cube (least recently used dropped first).
-CACHED_ANSWERS = 2048
 
 
 class EngineStore:
@@ -52,8 +48,7 @@ class EngineStore:
         self._dates = dates
         self._version = version
         self.version = version()
-        self._answers: OrderedDict[Request, pl.DataFrame] = OrderedDict()
-        self._lock = threading.Lock()
+        self.answers = Answers()
 
     @property
     def engine(self) -> str:
@@ -69,8 +64,7 @@ class EngineStore:
         dropped then (the aggregates belong to the old version and are no longer used)."""
         if self._version() == self.version:
             return False
-        with self._lock:
-            self._answers.clear()
+        self.answers.clear()
         self.aggregates.retire()
         return True
 
@@ -91,10 +85,9 @@ class EngineStore:
 
     def sums(self, request: Request) -> pl.DataFrame:
         """The answer to ``request``: from the cache, a covering aggregate or the raw events."""
-        with self._lock:
-            if request in self._answers:
-                self._answers.move_to_end(request)
-                return self._answers[request]
+        kept = self.answers.get(request)
+        if kept is not None:
+            return kept
         asked = self._by_country(request)
         aggregate = self.aggregates.covering(asked.dimensions)
         if aggregate is not None:
@@ -103,12 +96,7 @@ class EngineStore:
         else:
             answer = self.connection.run(compile_request(asked, self.events, self.relation))
             self.aggregates.note(asked.dimensions)
-        answer = self._in_regions(self._typed(answer, asked), request)
-        with self._lock:
-            self._answers[request] = answer
-            if len(self._answers) > CACHED_ANSWERS:
-                self._answers.popitem(last=False)
-        return answer
+        return self.answers.keep(request, self._in_regions(self._typed(answer, asked), request))
 
     def _by_country(self, request: Request) -> Request:
         """The request with regions asked as their countries."""

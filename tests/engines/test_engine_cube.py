@@ -46,7 +46,7 @@ def test_duckdb_answers_equal_polars_from_events_cache_and_aggregates(duckdb_cub
     duckdb_cube.warm()
     progress = duckdb_cube.store.aggregates.wait(timeout=300)
     assert progress.done and progress.ready == progress.planned and not progress.errors
-    duckdb_cube.store._answers.clear()
+    duckdb_cube.store.answers.clear()
     for question, before in zip(QUESTIONS, raw, strict=True):
         from_aggregates = duckdb_cube.query(**question)
         in_memory = sample_cube.query(**question)
