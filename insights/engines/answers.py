@@ -13,7 +13,7 @@ from insights.engines.request import Request
 #: Answers kept per store, at most…
 CACHED_ANSWERS = 2048
 #: …and at most this many bytes of them.
-CACHED_BYTES = 256 * 2**20
+CACHED_BYTES = 128 * 2**20
 
 
 class Answers:
