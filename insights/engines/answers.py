@@ -23,17 +23,18 @@ class Answers:
     def __init__(self, size: int = CACHED_ANSWERS, max_bytes: int = CACHED_BYTES):
         self.size = size
         self.max_bytes = max_bytes
-        self._kept: OrderedDict[Request, tuple[pl.DataFrame, int]] = OrderedDict()
+        self._kept: OrderedDict[tuple[object, ...], tuple[pl.DataFrame, int]] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
 
     def get(self, request: Request) -> pl.DataFrame | None:
-        """The answer kept for ``request``, if any (it becomes the most recently used)."""
+        """The answer kept for ``request``'s question (``Request.question``), if any (it becomes
+        the most recently used)."""
         with self._lock:
-            kept = self._kept.get(request)
+            kept = self._kept.get(request.question)
             if kept is None:
                 return None
-            self._kept.move_to_end(request)
+            self._kept.move_to_end(request.question)
             return kept[0]
 
     def keep(self, request: Request, answer: pl.DataFrame) -> pl.DataFrame:
@@ -41,12 +42,12 @@ class Answers:
         answers or ``max_bytes`` bytes (an answer larger than that is not kept); returns it."""
         size = int(answer.estimated_size())
         with self._lock:
-            previous = self._kept.pop(request, None)
+            previous = self._kept.pop(request.question, None)
             self._bytes -= previous[1] if previous else 0
             if size > self.max_bytes:
                 return answer
             self._bytes += size
-            self._kept[request] = (answer, size)
+            self._kept[request.question] = (answer, size)
             while len(self._kept) > self.size or self._bytes > self.max_bytes:
                 _, (_, dropped) = self._kept.popitem(last=False)
                 self._bytes -= dropped

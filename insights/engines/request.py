@@ -54,6 +54,14 @@ class Request:
         return (["period"] if self.grain else []) + list(self.by)
 
     @property
+    def question(self) -> tuple[object, ...]:
+        """What the answer depends on: the sums the metrics need (not their names, labels or
+        definitions), the breakdown, the filters, the grain and the dates. Requests with the same
+        question have the same answer."""
+        sums = tuple(dict.fromkeys((m.numerator, m.denominator) for m in self.metrics))
+        return (sums, self.by, self.filters, self.grain, self.start, self.end)
+
+    @property
     def measures(self) -> tuple[str, ...]:
         """The measures the metrics need, each once."""
         return tuple(dict.fromkeys(x for m in self.metrics for x in m.measures))

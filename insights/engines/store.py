@@ -21,6 +21,11 @@ from insights.engines.answers import Answers
 from insights.engines.compile import EventColumns, compile_request
 from insights.engines.connections import Connection
 from insights.engines.request import Request
+from insights.periods import period_start
+
+#: Questions by week, month, quarter or year with at most this many dimensions are summed from
+#: their daily answer (a few thousand rows per value of the dimension).
+ROLLED_UP_DIMENSIONS = 1
 
 
 class EngineStore:
@@ -84,10 +89,19 @@ class EngineStore:
         self.aggregates.materialise(dimension_sets)
 
     def sums(self, request: Request) -> pl.DataFrame:
-        """The answer to ``request``: from the cache, a covering aggregate or the raw events."""
+        """The answer to ``request``: from the cache, a covering aggregate or the raw events. Dates
+        beyond the data's are dropped first (the same question, the same cached answer); a
+        question by week, month, quarter or year with at most one dimension is summed from its
+        daily answer, so the grains of one slice (a trend, its noise history, a grain switch)
+        share one query."""
+        request = self._within_data(request)
         kept = self.answers.get(request)
         if kept is not None:
             return kept
+        if request.grain not in (None, "day") and len(request.by) <= ROLLED_UP_DIMENSIONS:
+            daily = self.sums(replace(request, grain="day"))
+            periods = daily.with_columns(period=period_start(pl.col("period"), request.grain))
+            return self.answers.keep(request, periods.group_by(request.keys).agg(pl.col(request.measures).sum()))
         asked = self._by_country(request)
         aggregate = self.aggregates.covering(asked.dimensions)
         if aggregate is not None:
@@ -97,6 +111,15 @@ class EngineStore:
             answer = self.connection.run(compile_request(asked, self.events, self.relation))
             self.aggregates.note(asked.dimensions)
         return self.answers.keep(request, self._in_regions(self._typed(answer, asked), request))
+
+    def _within_data(self, request: Request) -> Request:
+        """The request without a start before the first day with data or an end after the last."""
+        if self._dates is None:
+            return request
+        first, last = self._dates
+        start = None if request.start is not None and request.start <= first else request.start
+        end = None if request.end is not None and request.end >= last else request.end
+        return request if (start, end) == (request.start, request.end) else replace(request, start=start, end=end)
 
     def _by_country(self, request: Request) -> Request:
         """The request with regions asked as their countries."""

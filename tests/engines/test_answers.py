@@ -1,5 +1,6 @@
 """Answers kept per store: bounded by count and bytes, least recently used dropped first."""
 
+import dataclasses
 import datetime as dt
 
 import polars as pl
@@ -47,3 +48,13 @@ def test_never_more_than_its_bounds_and_always_the_latest_answer(asks, size):
             assert got is None or got.height == rows_kept
     answers.clear()
     assert len(answers) == 0 and answers.get(request(0)) is None
+
+
+def test_requests_asking_the_same_sums_share_an_answer():
+    """A metric renamed or relabelled (a noise model's own weight metric) asks the same sums."""
+    answers = Answers()
+    answers.keep(request(0), frame(3))
+    relabelled = dataclasses.replace(as_metric("actions"), label="a count", definition="")
+    assert answers.get(dataclasses.replace(request(0), metrics=(relabelled,))).height == 3
+    rate = dataclasses.replace(request(0), metrics=(as_metric("proactive_rate"),))
+    assert answers.get(rate) is None

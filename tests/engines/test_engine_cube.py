@@ -1,6 +1,7 @@
 """An engine-backed cube: chosen by size and source, overridable; answers from the cache and the
 materialised aggregates equal those from the raw events; a changed file is noticed."""
 
+import datetime as dt
 import os
 
 import polars as pl
@@ -103,3 +104,25 @@ def test_environment_variable_chooses_the_engine(sample_dir, monkeypatch, engine
     monkeypatch.setenv("HARM_INSIGHTS_ENGINE", "duckdb")
     assert insights.load_source(sample_dir).engine == "duckdb"
     assert os.environ["HARM_INSIGHTS_ENGINE"] == "duckdb"
+
+
+def test_one_slice_at_every_grain_is_one_engine_query(sample_dir, engine_cache, sample_cube, monkeypatch):
+    """A slice asked by day, week, month, quarter and year (a trend, its noise history, a grain
+    switch) is one query to the engine; dates beyond the data's ask the same question; each
+    answer equals the in-memory cube's."""
+    cube = insights.load_source(sample_dir, engine="duckdb")
+    asked: list[str] = []
+    run = type(cube.store.connection).run
+    monkeypatch.setattr(type(cube.store.connection), "run", lambda self, sql: asked.append(sql) or run(self, sql))
+    first, last = cube.date_range
+    slices = [{"filters": {"harm_area": "self_harm"}}, {"by": ["region"]}]
+    for where in slices:
+        asked.clear()
+        for grain in ("day", "week", "month", "quarter", "year"):
+            ours = cube.query("actions", grain=grain, **where).sort(["period", *where.get("by", [])])
+            theirs = sample_cube.query("actions", grain=grain, **where).sort(["period", *where.get("by", [])])
+            assert ours.equals(theirs), (grain, where)
+        cube.query(
+            "actions", grain="month", start=first - dt.timedelta(days=30), end=last + dt.timedelta(days=9), **where
+        )
+        assert len(asked) == 1, asked
