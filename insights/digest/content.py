@@ -89,7 +89,7 @@ from insights.errors import DataError
 from insights.formatting import evidence_text, p_value_text, signed_amount_text, value_text
 from insights.labels import segment_label
 from insights.metrics import measures, metric
-from insights.periods import Grain, Period, grain_of, latest_complete_period, previous_period, shift
+from insights.periods import Grain, Period, as_grain, grain_of, latest_complete_period, previous_period, shift
 from insights.trends import Trend, events_near, measure_change, read_events, trend
 from insights.viewstate import ALL_HARM_AREAS, DEFAULT_BASE_URL, ViewState, period_param
 
@@ -516,8 +516,8 @@ class DigestBuilder:
             f"A change is reported when it goes the way you watch, clears your thresholds and is beyond the "
             f"slice's usual {grain}-to-{grain} variation, tested at {report.alpha:.0%} across this digest's "
             f"{report.comparisons} comparison{'s' if report.comparisons != 1 else ''}; so is a change that built "
-            f"up over {grain}s (the last {RAMP_PERIODS} {grain}s against {RAMP_PERIODS} {grain}s "
-            f"{RAMP_PERIODS + RAMP_GAP} {grain}s earlier, beyond how the slice usually grows). "
+            f"up over {grain}s (the last {RAMP_PERIODS} {grain}s against the {RAMP_PERIODS} that ended "
+            f"{RAMP_GAP} {grain}s before them, beyond how the slice usually grows). "
             f"Where a slice did not change so, a part of it (a country, a policy …) that did is reported too: "
             f"tested against its own usual variation and the number of parts looked at."
         )
@@ -547,7 +547,8 @@ class DigestBuilder:
         lead = _lead(reported, drilled)
         chart_png, chart_alt = None, ""
         if self.charts:
-            chart = self.chart(lead.trend, report.current, report.baseline, report.as_of, found.events)
+            compared = lead.change  # a ramp's subtitle names its two windows
+            chart = self.chart(lead.trend, compared.current, compared.baseline, report.as_of, found.events)
             chart_png = _image(chart)
             segment = lead.segment if isinstance(lead, SegmentChange) else None
             chart_alt = chart_description(lead.trend, report.current, self.chart_periods, segment)
@@ -570,11 +571,13 @@ class DigestBuilder:
         events: pl.DataFrame | None = None,
     ) -> Chart:
         """A reported change's chart (of a slice, or of a segment a drill-down found): the Trends page's
-        expected band of its trend over the last ``chart_periods``, with the section's nearby
-        ``events`` marked (a static image cannot show a marker's title on hover, so only the events
-        the section lists in words are drawn)."""
-        grain: Grain = grain_of(current)
-        window_start = shift(current.start, grain, -(self.chart_periods - 1))
+        expected band of its trend over the last ``chart_periods`` of its grain up to the end of
+        ``current``, with the section's nearby ``events`` marked (a static image cannot show a
+        marker's title on hover, so only the events the section lists in words are drawn). Its
+        subtitle names the periods compared (a ramp's two windows)."""
+        grain: Grain = as_grain(fitted.grain)
+        last = latest_complete_period(current.end, grain)
+        window_start = shift(last.start, grain, -(self.chart_periods - 1))
         shown = dataclasses.replace(fitted, series=fitted.series.filter(pl.col("period") >= window_start))
         definition = metric(fitted.metric)
         chart = expected_band(
