@@ -29,7 +29,7 @@ bench (``bench/digest_stories.py``) can recompute:
   (Bonferroni), half of it for the slice as a whole and half for its drill-down (its segments
   share ``alpha / 2m``). The slice's half is split again between its two rules, each tested at
   ``alpha / 4m``: the period against the one before, and the **ramp** (the last four weeks
-  against the same four weeks two months before, :mod:`insights.digest.ramp`), which finds a
+  against the four weeks two months before, :mod:`insights.digest.ramp`), which finds a
   change that built up too slowly for any week to differ from the week before. So a digest as a
   whole flags noise at most ``alpha`` of the time, however many slices, metrics and segments its
   reader's follows hold. The ``Change`` carries its level (``Change.alpha``), so
@@ -164,7 +164,7 @@ class WatchResult:
 
     ``change`` is the period against the one before (``rule`` "week"), or, when only the ramp
     found the slice's change, the ramp's comparison (``rule`` "ramp": the recent weeks against the
-    same weeks two months earlier, :mod:`insights.digest.ramp`). ``trend`` is the slice's series
+    as many weeks two months earlier, :mod:`insights.digest.ramp`). ``trend`` is the slice's series
     with its expected band (its noise tested the change; the chart draws it). ``contributors`` are
     filled for a reported change only; ``segments`` for a change that is not reported: the
     segments of the slice that moved beyond their own noise (the drill-down's findings, the

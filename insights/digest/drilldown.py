@@ -19,7 +19,7 @@ reported, :func:`drill_down` looks inside the slice, one dimension at a time, an
 3. **Beyond its own noise, corrected for what was looked at**: each examined segment is tested
    twice against its *own* noise (the noise of its own :func:`insights.trends.trend`): its week
    against the week before (:func:`insights.trends.measure_change`) and its recent weeks against
-   the same weeks two months earlier (the ramp, :func:`insights.digest.ramp.ramp_change`). The
+   as many weeks two months earlier (the ramp, :func:`insights.digest.ramp.ramp_change`). The
    ``2k`` tests share the level the digest gives the drill-down by the Benjamini–Hochberg
    procedure (:func:`benjamini_hochberg`): with the p-values sorted, the largest rank ``r`` whose
    p-value is under ``r × level / 2k`` and every smaller p-value are rejected. In a week where no
@@ -65,7 +65,7 @@ class SegmentChange:
     """A segment of a followed slice that moved beyond its own noise (a drill-down's finding).
 
     ``segment`` is ``{dimension: value}``; ``rule`` says which comparison found it: "week" (the
-    week against the week before) or "ramp" (the recent weeks against the same weeks two months
+    week against the week before) or "ramp" (the recent weeks against weeks two months
     earlier, :mod:`insights.digest.ramp`); ``change`` is that comparison, tested against the
     segment's own noise, with ``alpha`` the level it passed (so ``change.significant`` holds);
     ``trend`` is the segment's own series and band (its noise tested the change; the chart draws

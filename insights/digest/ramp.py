@@ -2,7 +2,7 @@
 
 A trusted-flagger programme that adds a little more every week never moves a week beyond the
 noise of the week before it, and a level shift in a small segment takes a few weeks to outweigh
-that noise; both are plain once the recent weeks are set against the same weeks some time
+that noise; both are plain once the recent weeks are set against as many weeks some time
 earlier. For a watched count (actions, appeals …), :func:`ramp_change` compares
 
 * the **recent** ``RAMP_PERIODS`` periods (the digest's period and the ones just before it: four

@@ -217,7 +217,7 @@ def test_a_segment_that_moved_through_one_listed_is_not_listed_again():
 
 def test_a_slice_growing_as_it_always_has_is_no_ramp():
     """A harm area growing 60 % a year, every cell alike: its last four weeks are 7.5 % above the
-    same four weeks two months earlier, some fifteen standard errors at this volume, yet that is
+    four weeks two months earlier, some fifteen standard errors at this volume, yet that is
     how it always moves. Any change watched, its weeks stay quiet; its usual growth is measured."""
     cube = panel(weeks=40, daily=1_400, seed=13, growth=0.6)
     made = builder(cube)
@@ -280,7 +280,7 @@ def test_a_small_segment_is_examined_and_its_exact_test_finds_a_story():
 def test_a_rise_that_builds_up_over_weeks_is_found_as_a_ramp(story, lift, daily):
     """A rise growing day by day over the last twelve of 52 weeks: no week differs from the week
     before by more than noise or the watch's 10 % (a few percent a week), yet the last four weeks
-    stand far above the same four weeks two months earlier, grown as the slice usually grows. On
+    stand far above the four weeks two months earlier, grown as the slice usually grows. On
     the whole slice (+30 % at the end) the slice's ramp reports it; in the trusted flaggers' tenth
     of it (+120 %) the drill-down's."""
     cube = panel(weeks=52, daily=daily, seed=7, story=story, lift=lift, ramp_weeks=12)
