@@ -26,18 +26,22 @@ bench (``bench/digest_stories.py``) can recompute:
   (:meth:`~insights.digest.subscriptions.Watch.matters`);
 - it is more than noise by the library's test, at ``alpha`` (default 5 %, the library's level)
   shared by the comparisons of one digest: with *m* comparisons each has ``alpha / m``
-  (Bonferroni), half of it for the slice as a whole (tested at ``alpha / 2m``) and half for its
-  drill-down (its segments share ``alpha / 2m``). So a digest as a whole flags noise at most
-  ``alpha`` of the time, however many slices, metrics and segments its reader's follows hold.
-  The ``Change`` carries its level (``Change.alpha``), so ``Change.significant`` is the verdict the
-  digest prints.
+  (Bonferroni), half of it for the slice as a whole and half for its drill-down (its segments
+  share ``alpha / 2m``). The slice's half is split again between its two rules, each tested at
+  ``alpha / 4m``: the period against the one before, and the **ramp** (the last four weeks
+  against the four weeks two months before, :mod:`insights.digest.ramp`), which finds a
+  change that built up too slowly for any week to differ from the week before. So a digest as a
+  whole flags noise at most ``alpha`` of the time, however many slices, metrics and segments its
+  reader's follows hold. The ``Change`` carries its level (``Change.alpha``), so
+  ``Change.significant`` is the verdict the digest prints; ``WatchResult.rule`` says which
+  comparison it is.
 
 **Drill-down.** A watched change that is not reported may hide a segment that moved a lot: the
 digest then reports the segment (one value of one dimension of the slice) when it was big enough
-to examine (the follow's ``min_volume`` and a hundredth of the slice), moved the watched way by
-the watch's thresholds, and is beyond its *own* noise with the slice's segments sharing the
-drill-down's level (Holm). Its section says that the slice as a whole did not move beyond what is
-watched, and what the segment did, with the segment's own contributors, chart and link. The rule
+to examine (a hundredth of the slice), moved the watched way by the watch's thresholds, and is
+beyond its *own* noise, week against week or as a ramp, with the segments' tests sharing the
+drill-down's level (Benjamini–Hochberg). Its section says that the slice as a whole did not move
+beyond what is watched, and what the segment did, with the segment's own contributors, chart and link. The rule
 is :mod:`insights.digest.drilldown`'s.
 
 **Periods.** A digest covers the last complete period of its grain (a cadence of ``0 7 * * MON``
@@ -76,15 +80,16 @@ from insights.charts import Chart, expected_band, subtitle_text
 from insights.checkout import checkout
 from insights.cube import Cube
 from insights.digest.contributors import TOP_CONTRIBUTORS, Contributor, explain, top_contributors
-from insights.digest.drilldown import SegmentChange, drill_down, examined_segments, volume_metric
+from insights.digest.drilldown import RULES, SegmentChange, drill_down, examined_segments, volume_metric
 from insights.digest.message import Digest, Section
+from insights.digest.ramp import RAMP_GAP, RAMP_PERIODS, Rule, ramp_change
 from insights.digest.subscriptions import Follow, Subscription, Watch, follow_of, is_http_url
 from insights.disclosure import Withheld, load_suppression
 from insights.errors import DataError
 from insights.formatting import evidence_text, p_value_text, signed_amount_text, value_text
 from insights.labels import segment_label
 from insights.metrics import measures, metric
-from insights.periods import Grain, Period, grain_of, latest_complete_period, previous_period, shift
+from insights.periods import Grain, Period, as_grain, grain_of, latest_complete_period, previous_period, shift
 from insights.trends import Trend, events_near, measure_change, read_events, trend
 from insights.viewstate import ALL_HARM_AREAS, DEFAULT_BASE_URL, ViewState, period_param
 
@@ -157,10 +162,13 @@ def comparison_periods(period: Period, as_of: dt.date | None = None) -> tuple[Pe
 class WatchResult:
     """One watched metric of a followed slice in the period: its change, and whether it is reported.
 
-    ``trend`` is the slice's series with its expected band (its ``noise`` tested the change; the
-    chart draws it). ``contributors`` are filled for a reported change only; ``segments`` for a
-    change that is not reported: the segments of the slice that moved beyond their own noise
-    (the drill-down's findings, the strongest evidence first).
+    ``change`` is the period against the one before (``rule`` "week"), or, when only the ramp
+    found the slice's change, the ramp's comparison (``rule`` "ramp": the recent weeks against the
+    as many weeks two months earlier, :mod:`insights.digest.ramp`). ``trend`` is the slice's series
+    with its expected band (its noise tested the change; the chart draws it). ``contributors`` are
+    filled for a reported change only; ``segments`` for a change that is not reported: the
+    segments of the slice that moved beyond their own noise (the drill-down's findings, the
+    strongest evidence first).
     """
 
     watch: Watch
@@ -169,6 +177,7 @@ class WatchResult:
     reported: bool
     contributors: tuple[Contributor, ...] = ()
     segments: tuple[SegmentChange, ...] = ()
+    rule: Rule = "week"
 
 
 SliceStatus = Literal["judged", "small", "absent"]
@@ -377,7 +386,7 @@ class DigestBuilder:
                 continue
             examined = examined_segments(cube, follow, current=current, baseline=baseline)
             results = tuple(
-                self._watch(cube, follow, watch, current, baseline, level, examined)
+                self._watch(cube, follow, watch, Period(first_day, as_of), current, baseline, level, examined)
                 for watch in follow.watches
                 if watch.metric in available
             )
@@ -405,23 +414,38 @@ class DigestBuilder:
         cube: Cube,
         follow: Follow,
         watch: Watch,
+        data: Period,
         current: Period,
         baseline: Period,
         level: float,
         examined: pl.DataFrame,
     ) -> WatchResult:
-        """One watched metric: the slice's trend (its noise), the change, the verdict, the
-        contributors; when the change is not reported, the drill-down into the ``examined`` segments."""
+        """One watched metric: the slice's trend (its noise), the change against the period before
+        and the ramp, each at half the slice's ``level``, the verdict, the contributors; when
+        neither is reported, the drill-down into the ``examined`` segments (``data``: the days the
+        data covers)."""
         filters = follow.cube_filters()
         grain: Grain = grain_of(current)
         fitted = trend(cube, watch.metric, grain, filters, end=current.end)
+        each = level / len(RULES)
         change = measure_change(
-            cube, watch.metric, current=current, baseline=baseline, filters=filters, noise=fitted.noise, alpha=level
+            cube, watch.metric, current=current, baseline=baseline, filters=filters, noise=fitted.noise, alpha=each
         )
         if change.significant and watch.matters(change.change, change.pct_change):
             return WatchResult(watch, change, fitted, True, explain(cube, change, self.top))
+        ramp = ramp_change(cube, fitted, current, filters, first_day=data.start, alpha=each)
+        if ramp is not None and ramp.significant and watch.matters(ramp.change, ramp.pct_change):
+            return WatchResult(watch, ramp, fitted, True, explain(cube, ramp, self.top), rule="ramp")
         inside = drill_down(
-            cube, follow, watch, change, noise=fitted.noise, examined=examined, level=level, top=self.top
+            cube,
+            follow,
+            watch,
+            change,
+            fitted=fitted,
+            examined=examined,
+            level=level,
+            first_day=data.start,
+            top=self.top,
         )
         return WatchResult(watch, change, fitted, False, segments=inside)
 
@@ -491,9 +515,11 @@ class DigestBuilder:
             f"The {grain} of {report.current.label()} against the {grain} before ({report.baseline.label()}). "
             f"A change is reported when it goes the way you watch, clears your thresholds and is beyond the "
             f"slice's usual {grain}-to-{grain} variation, tested at {report.alpha:.0%} across this digest's "
-            f"{report.comparisons} comparison{'s' if report.comparisons != 1 else ''}. Where a slice did not "
-            f"change so, a part of it (a country, a policy …) that did is reported too: tested against its own "
-            f"usual variation and the number of parts looked at."
+            f"{report.comparisons} comparison{'s' if report.comparisons != 1 else ''}; so is a change that built "
+            f"up over {grain}s (the last {RAMP_PERIODS} {grain}s against the {RAMP_PERIODS} that ended "
+            f"{RAMP_GAP} {grain}s before them, beyond how the slice usually grows). "
+            f"Where a slice did not change so, a part of it (a country, a policy …) that did is reported too: "
+            f"tested against its own usual variation and the number of parts looked at."
         )
         return " ".join(parts)
 
@@ -501,7 +527,9 @@ class DigestBuilder:
         grain = grain_of(report.current)
         reported, drilled = found.reported, found.drilled
         name = slice_name(found.follow)
-        numbers = [x for r in reported for x in (change_line(r.change, grain), band_line(r.trend, report.current))]
+        numbers = [
+            x for r in reported for x in (comparison_line(r.change, r.rule, grain), band_line(r.trend, report.current))
+        ]
         several = len(reported) + len(drilled) > 1
         contributors = [
             (f"{metric(r.change.metric).label}: " if several else "") + contributor_line(r.change.metric, c)
@@ -519,7 +547,8 @@ class DigestBuilder:
         lead = _lead(reported, drilled)
         chart_png, chart_alt = None, ""
         if self.charts:
-            chart = self.chart(lead.trend, report.current, report.baseline, report.as_of, found.events)
+            compared = lead.change  # a ramp's subtitle names its two windows
+            chart = self.chart(lead.trend, compared.current, compared.baseline, report.as_of, found.events)
             chart_png = _image(chart)
             segment = lead.segment if isinstance(lead, SegmentChange) else None
             chart_alt = chart_description(lead.trend, report.current, self.chart_periods, segment)
@@ -530,7 +559,7 @@ class DigestBuilder:
             events=tuple(event_lines(found.events)) if found.events is not None else (),
             chart_png=chart_png,
             chart_alt=chart_alt,
-            link=self._root_cause_link(lead.change),
+            link=self._root_cause_link(lead.change, report.current),
         )
 
     def chart(
@@ -542,11 +571,13 @@ class DigestBuilder:
         events: pl.DataFrame | None = None,
     ) -> Chart:
         """A reported change's chart (of a slice, or of a segment a drill-down found): the Trends page's
-        expected band of its trend over the last ``chart_periods``, with the section's nearby
-        ``events`` marked (a static image cannot show a marker's title on hover, so only the events
-        the section lists in words are drawn)."""
-        grain: Grain = grain_of(current)
-        window_start = shift(current.start, grain, -(self.chart_periods - 1))
+        expected band of its trend over the last ``chart_periods`` of its grain up to the end of
+        ``current``, with the section's nearby ``events`` marked (a static image cannot show a
+        marker's title on hover, so only the events the section lists in words are drawn). Its
+        subtitle names the periods compared (a ramp's two windows)."""
+        grain: Grain = as_grain(fitted.grain)
+        last = latest_complete_period(current.end, grain)
+        window_start = shift(last.start, grain, -(self.chart_periods - 1))
         shown = dataclasses.replace(fitted, series=fitted.series.filter(pl.col("period") >= window_start))
         definition = metric(fitted.metric)
         chart = expected_band(
@@ -566,14 +597,15 @@ class DigestBuilder:
     def _window(self, current: Period) -> tuple[dt.date, dt.date]:
         return shift(current.start, grain_of(current), -(self.chart_periods - 1)), current.end
 
-    def _root_cause_link(self, change: Change) -> str:
-        """The Root cause page on the change's slice (or segment), metric and the two periods compared."""
-        start, end = self._window(change.current)
+    def _root_cause_link(self, change: Change, current: Period) -> str:
+        """The Root cause page on the change's slice (or segment), metric and the two periods compared,
+        at the digest's grain and over its chart's window (``current``: the digest's period)."""
+        start, end = self._window(current)
         state = ViewState(
             filters=_view_filters(change.filters),
             start=start,
             end=end,
-            grain=grain_of(change.current),
+            grain=grain_of(current),
             page={
                 "metric": change.metric,
                 "baseline": period_param(change.baseline),
@@ -605,6 +637,24 @@ def change_line(change: Change, grain: str = "week") -> str:
         f"{change.baseline_text()} the {grain} before ({change.change_text()}) — "
         f"{evidence_text(change.p_value, change.alpha)} ({p_value_text(change.p_value)})"
     )
+
+
+def ramp_line(change: Change, grain: str = "week") -> str:
+    """A ramp in words, with the two windows compared: 'Actions built up over weeks (a ramp): 1,640
+    in the 4 weeks of 2025-10-27 – 2025-11-23 against 1,210 in the 4 weeks of 2025-09-01 –
+    2025-09-28 (+35.5%) — very unlikely to be noise (p < 0.001)'."""
+    definition = metric(change.metric)
+    return (
+        f"{definition.label} built up over {grain}s (a ramp): {change.value_text()} in the {RAMP_PERIODS} {grain}s of "
+        f"{change.current.label()} against {change.baseline_text()} in the {RAMP_PERIODS} {grain}s of "
+        f"{change.baseline.label()} ({change.change_text()}) — "
+        f"{evidence_text(change.p_value, change.alpha)} ({p_value_text(change.p_value)})"
+    )
+
+
+def comparison_line(change: Change, rule: Rule, grain: str = "week") -> str:
+    """A reported change in words, by the rule that found it (``change_line`` or ``ramp_line``)."""
+    return ramp_line(change, grain) if rule == "ramp" else change_line(change, grain)
 
 
 def band_line(fitted: Trend, current: Period, segment: Mapping[str, str] | None = None) -> str:
@@ -649,7 +699,7 @@ def segment_line(found: SegmentChange, measure_words: str = "actions", grain: st
     return (
         f"But {segment_label(found.segment)} ({found.baseline_share:.1%} of its {measure_words} the {grain} before) "
         f"did, beyond its own usual variation (1 of {found.examined} parts looked at): "
-        f"{change_line(found.change, grain)}"
+        f"{comparison_line(found.change, found.rule, grain)}"
     )
 
 

@@ -34,6 +34,7 @@ from insights.digest.content import (
     comparison_periods,
     default_follow,
 )
+from insights.digest.ramp import ramp_change, ramp_periods
 from insights.digest.subscriptions import Channels, Follow, Subscription, Watch
 from insights.disclosure import Suppression
 from insights.errors import DataError
@@ -80,7 +81,8 @@ def test_the_story_week_reports_the_spike_and_every_number_is_the_librarys(sampl
     assert report.comparisons == len(CORE) * len(DEFAULT_METRICS)
     level = comparison_level(0.05, report.comparisons)
     assert level == 0.05 / (2 * report.comparisons)  # half for the slice, half for its drill-down
-    # every comparison, recomputed: the slice's own noise (its trend's), at the digest's level
+    # every comparison, recomputed: the slice's own noise (its trend's), at the slice's level split
+    # between the week before and the ramp
     for found in report.slices:
         filters = found.follow.cube_filters()
         for result in found.results:
@@ -92,9 +94,9 @@ def test_the_story_week_reports_the_spike_and_every_number_is_the_librarys(sampl
                 baseline=SPIKE_BASELINE,
                 filters=filters,
                 noise=noise,
-                alpha=level,
+                alpha=level / 2,
             )
-            assert result.change == again
+            assert result.rule == "week" and result.change == again
             assert result.reported == (again.significant and result.watch.matters(again.change, again.pct_change))
     assert [s.follow.filters["harm_area"] for s in report.changed] == [("self_harm",)]
     [section] = digest.sections
@@ -242,13 +244,29 @@ def test_a_digests_comparisons_share_the_level_and_each_verdict_is_the_rule(samp
         for result in found.results:
             change = result.change
             level = 0.05 / (2 * report.comparisons)
-            assert change.alpha == pytest.approx(level)
+            each = level / 2  # the slice's half, split between the week before and the ramp
+            assert change.alpha == pytest.approx(each)
             rule = (
                 change.p_value is not None
-                and change.p_value < level
+                and change.p_value < each
                 and result.watch.matters(change.change, change.pct_change)
             )
-            assert result.reported == rule
+            if result.rule == "ramp":  # reported over weeks: the week against the week before was not
+                assert result.reported and rule
+                assert (change.current, change.baseline) == ramp_periods(report.current)
+                fitted = trend(sample_cube, change.metric, "week", found.follow.cube_filters(), end=report.current.end)
+                again = ramp_change(
+                    sample_cube,
+                    fitted,
+                    report.current,
+                    found.follow.cube_filters(),
+                    first_day=report.first_day,
+                    alpha=each,
+                )
+                assert again == change
+            else:
+                assert (change.current, change.baseline) == (report.current, report.baseline)
+                assert result.reported == rule
             assert bool(result.contributors) <= result.reported
             assert not (result.reported and result.segments)  # a drill-down only where the slice is quiet
             for inside in result.segments:  # each beyond its own noise at its share of the level

@@ -1,6 +1,6 @@
 """The digest judged on the sample's stories (bench/digest_stories.py on the 1M-event sample).
 
-Targets: over the quiet weeks (no story of a core harm area in the week or the week before), a
+Targets: over the quiet weeks (no story of a core harm area in any day a digest compares), a
 follower of the four core harm areas gets at most one flagged section per ten weekly digests;
 each story whose first week moves its harm area's metric beyond noise by the library's own test
 (``measure_change`` at its default 5 %, nothing shared) is flagged in the digest of a follower
@@ -10,10 +10,12 @@ The other stories are not visible in a week-over-week digest of the whole harm a
 test records it rather than hiding it: the violent-extremism level shift (+80 % in three
 countries) moves the harm area by about a tenth, within its weekly noise; the human-exploitation
 trusted-flagger ramp adds well under 1 % in its first week; the upload classifier removes 30 %
-of three countries' actions, a few percent of the harm area. The drill-down into the harm area's
-segments does not see them on this sample either: the segments they move have fewer than the
-follow's 100 actions a week (France's violent-extremism actions: 21 then 44), so they are not
-examined; on the 10M-event data it finds the level shift in France (bench/digest_stories.py).
+of three countries' actions, a few percent of the harm area. The ramp finds two of them within
+weeks, in a segment the drill-down examines (a hundredth of the harm area is enough): France's
+violent-extremism actions once four weeks of them stand against four weeks two months earlier,
+and the trusted flaggers' human-exploitation actions (with Africa as what explains them) once the
+programme has built up. The upload classifier's 30 % in countries of a few dozen actions a week
+stays within their noise on this sample.
 """
 
 from __future__ import annotations
@@ -43,7 +45,16 @@ def test_the_digest_flags_the_stories_it_can_see_and_names_their_segment(sample_
     caught = {name for name, r in results.items() if r.caught}
     assert caught >= visible, {name: results[name] for name in visible - caught}
     assert results["self_harm_spike"].named is True and results["harassment_overturn_regression"].named is True
-    assert len(caught) / len(stories) >= 0.5  # the recall the closing note reports: 3 of 6
+    assert len(caught) / len(stories) >= 0.5  # the recall in the first week: 3 of 6
+
+
+def test_the_ramp_finds_the_level_shift_and_the_slow_rise_within_weeks_and_names_them(sample_cube):
+    stories = {s["id"]: s for s in bench.load_stories()}
+    builder = DigestBuilder(lambda _: sample_cube, events=read_events(bench.EVENTS), charts=False)
+    for name, weeks in (("ve_level_shift", 4), ("exploitation_trusted_flagger_rise", 10)):
+        later = bench.first_caught(builder, stories[name], weeks)
+        assert later is not None and later.caught and later.named is True, name
+        assert later.flagged == "drill-down ramp", later
 
 
 def test_quiet_weeks_bring_at_most_one_flagged_section_in_ten_digests(sample_cube):
