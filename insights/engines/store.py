@@ -1,8 +1,9 @@
 """A cube whose events stay in an engine: every question is one aggregate query there.
 
 ``EngineStore.sums`` answers a ``Request`` from, in order: the result cache (answers are kept
-per source version), a materialised aggregate that covers it (day × a few dimensions, see
-``aggregates``), or the raw events. Regions are derived from countries, so a region filter is
+per source version and per question, dates beyond the data's dropped), the daily totals for a
+total by week, month, quarter or year, a materialised aggregate that covers it (day × a few
+dimensions, see ``aggregates``), or the raw events. Regions are derived from countries, so a region filter is
 asked as the list of its countries and a breakdown by region as one by country, summed into
 regions on the way back (a few hundred rows). Answers come back typed: ``period`` a date, the
 breakdown text, every sum a 64-bit integer.
@@ -22,10 +23,6 @@ from insights.engines.compile import EventColumns, compile_request
 from insights.engines.connections import Connection
 from insights.engines.request import Request
 from insights.periods import period_start
-
-#: Questions by week, month, quarter or year with at most this many dimensions are summed from
-#: their daily answer (a few thousand rows per value of the dimension).
-ROLLED_UP_DIMENSIONS = 1
 
 
 class EngineStore:
@@ -51,6 +48,7 @@ class EngineStore:
         self.regions = regions
         self.aggregates = aggregates
         self._dates = dates
+        self._dates_current = True
         self._version = version
         self.version = version()
         self.answers = Answers()
@@ -69,6 +67,7 @@ class EngineStore:
         dropped then (the aggregates belong to the old version and are no longer used)."""
         if self._version() == self.version:
             return False
+        self._dates_current = False
         self.answers.clear()
         self.aggregates.retire()
         return True
@@ -90,15 +89,15 @@ class EngineStore:
 
     def sums(self, request: Request) -> pl.DataFrame:
         """The answer to ``request``: from the cache, a covering aggregate or the raw events. Dates
-        beyond the data's are dropped first (the same question, the same cached answer); a
-        question by week, month, quarter or year with at most one dimension is summed from its
-        daily answer, so the grains of one slice (a trend, its noise history, a grain switch)
+        beyond the data's are dropped first (the same question, the same cached answer); a total
+        by week, month, quarter or year (no breakdown) is summed from the daily totals (a few
+        hundred rows), so the grains of one slice (its trend, its noise history, a grain switch)
         share one query."""
         request = self._within_data(request)
         kept = self.answers.get(request)
         if kept is not None:
             return kept
-        if request.grain not in (None, "day") and len(request.by) <= ROLLED_UP_DIMENSIONS:
+        if request.grain not in (None, "day") and not request.by:
             daily = self.sums(replace(request, grain="day"))
             periods = daily.with_columns(period=period_start(pl.col("period"), request.grain))
             return self.answers.keep(request, periods.group_by(request.keys).agg(pl.col(request.measures).sum()))
@@ -113,8 +112,9 @@ class EngineStore:
         return self.answers.keep(request, self._in_regions(self._typed(answer, asked), request))
 
     def _within_data(self, request: Request) -> Request:
-        """The request without a start before the first day with data or an end after the last."""
-        if self._dates is None:
+        """The request without a start before the first day with data or an end after the last
+        (as they were loaded: once the source changed, dates are kept as asked)."""
+        if self._dates is None or not self._dates_current:
             return request
         first, last = self._dates
         start = None if request.start is not None and request.start <= first else request.start

@@ -4,6 +4,7 @@ import dataclasses
 import datetime as dt
 
 import polars as pl
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -42,7 +43,8 @@ def test_never_more_than_its_bounds_and_always_the_latest_answer(asks, size):
         answers.keep(request(day), frame(rows))
         latest[day] = rows
         assert len(answers) <= size
-        assert sum(int(a.estimated_size()) for a, _ in answers._kept.values()) <= 2_000
+        sizes = [int(a.estimated_size()) for a, _ in answers._kept.values()]
+        assert sum(sizes) == answers._bytes <= 2_000
         for asked, rows_kept in latest.items():
             got = answers.get(request(asked))
             assert got is None or got.height == rows_kept
@@ -58,3 +60,12 @@ def test_requests_asking_the_same_sums_share_an_answer():
     assert answers.get(dataclasses.replace(request(0), metrics=(relabelled,))).height == 3
     rate = dataclasses.replace(request(0), metrics=(as_metric("proactive_rate"),))
     assert answers.get(rate) is None
+
+
+def test_the_in_memory_store_answers_a_question_once(sample_cube, monkeypatch):
+    """Asked again (another session, another page), the in-memory store answers from memory."""
+    store = sample_cube.store
+    store.answers.clear()
+    first = sample_cube.query("actions", by=["country"], grain="month")
+    monkeypatch.setattr(type(store), "rollup", lambda *args: pytest.fail("asked the frame again"))
+    assert sample_cube.query("actions", by=["country"], grain="month").equals(first)
