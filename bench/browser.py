@@ -10,7 +10,8 @@ at least 8 charts, and a deck of 8 charts built in-process).
 
 ``--before PATH`` serves a second checkout (e.g. ``git worktree add /tmp/before <commit>``) on
 the same data and measures both in the same run, each measure taken on both apps in turn, with
-the change in % beside them.
+the change in % beside them. The floor under every first chart is measured too: a Streamlit app
+that draws one Plotly chart and nothing else (``bench/floor/app.py``).
 Targets: first chart ≤ 2.5 s; filter change ≤ 0.35 s median; page switch ≤ 1 s; deck with 8
 charts ≤ 5 s; no page more than 10 % slower than before.
 """
@@ -59,32 +60,39 @@ def chart_title_contains(page, text: str, timeout: float = 30_000) -> None:
     )
 
 
-def first_chart_times(browser, url: str, repeats: int, cached: bool) -> dict[str, float]:
+def first_chart_times(
+    browser, urls: dict[str, str], repeats: int, cached: bool, pages: dict[str, str] = PAGES
+) -> dict[str, dict[str, float]]:
     """Seconds from opening a page in a new tab (a new Streamlit session) to its first drawn
-    chart, median per page. ``cached``: the browser has the app's static files from an earlier
-    visit (someone opening a shared link); otherwise every tab starts with an empty cache."""
-    shared = browser.new_context(viewport={"width": 1440, "height": 1000}) if cached else None
-    if shared is not None:
-        warm = shared.new_page()
-        warm.goto(url)
+    chart, median per app and page; the apps take turns on every repeat, so a change in the
+    machine's load falls on all of them alike. ``cached``: the browser has the app's static files
+    from an earlier visit (someone opening a shared link); otherwise every tab starts with an
+    empty cache."""
+    viewport = {"width": 1440, "height": 1000}
+    shared = {name: browser.new_context(viewport=viewport) for name in urls} if cached else {}
+    for name, context in shared.items():
+        warm = context.new_page()
+        warm.goto(urls[name])
         first_chart_visible(warm)
         warm.close()
-    out = {}
-    for title, path in PAGES.items():
-        times = []
+    out: dict[str, dict[str, float]] = {name: {} for name in urls}
+    for title, path in pages.items():
+        times: dict[str, list[float]] = {name: [] for name in urls}
         for _ in range(repeats):
-            context = shared or browser.new_context(viewport={"width": 1440, "height": 1000})
-            page = context.new_page()
-            start = time.perf_counter()
-            page.goto(f"{url}/{path}")
-            first_chart_visible(page)
-            times.append(time.perf_counter() - start)
-            page.close()
-            if shared is None:
-                context.close()
-        out[title] = statistics.median(times)
-    if shared is not None:
-        shared.close()
+            for name, url in urls.items():
+                context = shared.get(name) or browser.new_context(viewport=viewport)
+                page = context.new_page()
+                start = time.perf_counter()
+                page.goto(f"{url}/{path}")
+                first_chart_visible(page)
+                times[name].append(time.perf_counter() - start)
+                page.close()
+                if name not in shared:
+                    context.close()
+        for name, seconds in times.items():
+            out[name][title] = statistics.median(seconds)
+    for context in shared.values():
+        context.close()
     return out
 
 
@@ -108,6 +116,8 @@ def alternating_times(browser, url: str, repeats: int, steps: list[tuple[str, st
     return times
 
 
+#: The floor: a Streamlit app with one Plotly chart and nothing else (``bench/floor/app.py``).
+FLOOR = "one-chart Streamlit app (floor)"
 #: Filter change: the grain, week ↔ month, on the Trends page.
 GRAIN_CHANGES = [("stSidebar", "Month", "per month"), ("stSidebar", "Week", "per week")]
 #: Page switch: Trends ↔ Regional through the sidebar navigation.
@@ -190,9 +200,14 @@ def main(argv: list[str] | None = None) -> int:
         for url in urls.values():
             warm_up(browser, url)
         first_charts = {
-            (name, cached): first_chart_times(browser, url, max(1, args.repeats // 2), cached)
+            (name, cached): seconds
             for cached in (True, False)
-            for name, url in urls.items()
+            for name, seconds in first_chart_times(browser, urls, args.repeats, cached).items()
+        }
+        floor_url = stack.enter_context(served_app(args.source, root=ROOT / "bench" / "floor"))
+        floors = {
+            cached: first_chart_times(browser, {"floor": floor_url}, args.repeats, cached, {FLOOR: ""})["floor"][FLOOR]
+            for cached in (True, False)
         }
         for label, _, how in measures(args.repeats):
             row = results.setdefault(label, {})
@@ -204,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     row[name] = statistics.median(alternating_times(browser, url, args.repeats, how))
     targets = {label: target for label, target, _ in measures(args.repeats)}
+    for cached, how in ((True, "cached"), (False, "empty cache")):
+        label = f"first chart ({how}): {FLOOR}"
+        results[label], targets[label] = {"after": floors[cached]}, 2.5
     results["deck export in-process (8 charts, 4 as images)"] = {"after": in_process_deck_seconds(args.source)}
     targets["deck export in-process (8 charts, 4 as images)"] = 5.0
     before = "before" in apps
