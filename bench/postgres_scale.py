@@ -2,7 +2,8 @@
 
     python -m bench.postgres_scale --events 5 20 --data /tmp/scale   # millions, from <data>/10m or 100m events
 
-Copies the first N million large-platform events into a table (primary key on the event id),
+Copies N million large-platform events into a table (every k-th event of the 10M or 100M files,
+so the whole period is covered; primary key on the event id),
 then measures the load (its statements and the rows they return) and each page question: our
 compiled query against the same question written by hand for PostgreSQL, on the same server,
 with the rows each returns. Needs $HARM_INSIGHTS_PG_URL (default the test server).
@@ -68,8 +69,13 @@ def main() -> None:
     SqlAlchemyConnection.run = counted  # type: ignore[method-assign]
     engine = sa.create_engine(URL)
     for millions in args.events:
-        folder = args.data / ("10m" if millions <= 10 else "100m") / "events"
-        events = pl.scan_parquet(folder / "*.parquet").head(millions * 1_000_000).collect()
+        source = 10 if millions <= 10 else 100
+        events = (
+            pl.scan_parquet(args.data / f"{source}m" / "events" / "*.parquet")
+            .gather_every(max(1, source // millions))
+            .head(millions * 1_000_000)
+            .collect()
+        )
         table = f"bench_events_{millions}m_{os.getpid()}"
         postgres_table(URL, events, table)
         del events
@@ -83,7 +89,7 @@ def main() -> None:
         for name, (question, sql) in QUESTIONS.items():
             ours, hand, rows = [], [], 0
             for _ in range(3):
-                cube.store._answers.clear()  # type: ignore[attr-defined]
+                cube.store.answers.clear()  # type: ignore[attr-defined]
                 seen.clear()
                 ours.append(timed(lambda q=question: cube.query(**q))[0])
                 rows = seen[-1]
