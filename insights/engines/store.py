@@ -3,10 +3,10 @@
 ``EngineStore.sums`` answers a ``Request`` from, in order: the result cache (answers are kept
 per source version and per question, dates beyond the data's dropped), the daily totals for a
 total by week, month, quarter or year, a materialised aggregate that covers it (day × a few
-dimensions, see ``aggregates``), or the raw events. Regions are derived from countries, so a region filter is
-asked as the list of its countries and a breakdown by region as one by country, summed into
-regions on the way back (a few hundred rows). Answers come back typed: ``period`` a date, the
-breakdown text, every sum a 64-bit integer.
+dimensions, see ``aggregates``), or the raw events. Regions are derived from countries, so a
+region filter is asked as the list of its countries and a breakdown by region as one by
+country, summed into regions on the way back (a few hundred rows). Answers come back typed:
+``period`` a date, the breakdown text, every sum a 64-bit integer.
 """
 
 from __future__ import annotations
