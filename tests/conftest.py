@@ -7,7 +7,9 @@ On a laptop, tests that need a service skip with the reason. With
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -105,6 +107,25 @@ def engine_cache(tmp_path_factory):
     folder = tmp_path_factory.mktemp("engine-cache")
     os.environ["HARM_INSIGHTS_CACHE_DIR"] = str(folder)
     return folder
+
+
+@pytest.fixture
+def held_aggregates(monkeypatch):
+    """Aggregates that wait before each build: ``building`` is set when one starts, and none goes
+    on until ``release`` is set (at the latest when the test ends)."""
+    from insights.engines.aggregates import Aggregates
+
+    held = SimpleNamespace(building=threading.Event(), release=threading.Event())
+    build = Aggregates._build
+
+    def wait_then_build(self, dims):
+        held.building.set()
+        held.release.wait(120)
+        build(self, dims)
+
+    monkeypatch.setattr(Aggregates, "_build", wait_then_build)
+    yield held
+    held.release.set()
 
 
 @pytest.fixture(scope="session")

@@ -60,11 +60,7 @@ def test_every_page_at_every_width(browser, app_url, name, width):  # noqa: F811
             page.get_by_text("Rows read").first.wait_for(timeout=60_000)
         else:
             first_chart_visible(page)
-        wait_for_app(page)
-        page.wait_for_timeout(500)
-        screenshot(page, SCREENS / f"{name}-{width}.png")
-        assert_clean(page)
-        assert_no_sideways_scroll(page, width)
+        look_at(page, SCREENS / f"{name}-{width}.png", width)
     finally:
         context.close()
 
@@ -76,6 +72,16 @@ def assert_no_sideways_scroll(page, width: int) -> None:
         " return [document.documentElement.scrollWidth - window.innerWidth, main.scrollWidth - main.clientWidth]; }"
     )
     assert max(overflow) <= 1, f"the page scrolls sideways at {width} px by {overflow} px"
+
+
+def look_at(page, path, width: int) -> None:
+    """Let the drawn page settle, keep its screenshot at ``path``, and check it: clean (``assert_clean``)
+    and not scrolling sideways at ``width`` px."""
+    wait_for_app(page)
+    page.wait_for_timeout(500)
+    screenshot(page, path)
+    assert_clean(page)
+    assert_no_sideways_scroll(page, width)
 
 
 #: The exposure views: prevalence beside enforcement, prevalence over time, the enforcement /
@@ -103,11 +109,7 @@ def test_exposure_views_at_every_width(browser, exposed_app_url, name, width):  
     context, page = open_page(browser, url, width)
     try:
         first_chart_visible(page)
-        wait_for_app(page)
-        page.wait_for_timeout(500)
-        screenshot(page, SCREENS / f"exposed-{name}-{width}.png")
-        assert_clean(page)
-        assert_no_sideways_scroll(page, width)
+        look_at(page, SCREENS / f"exposed-{name}-{width}.png", width)
     finally:
         context.close()
 

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from pathlib import Path
 
 import polars as pl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from insights.engines.aggregates import Aggregates
 from pages.common import CANCELLED, LAST_URL, load_cube
 from tests.conftest import ROOT
 
@@ -44,16 +42,8 @@ def captions(where) -> list[str]:
     return [c.value for c in where.caption]
 
 
-def test_the_sidebar_says_how_far_the_aggregates_are_while_pages_answer(events, monkeypatch):
-    building, release = threading.Event(), threading.Event()
-    build = Aggregates._build
-
-    def held(self, dims):
-        building.set()
-        release.wait(120)
-        build(self, dims)
-
-    monkeypatch.setattr(Aggregates, "_build", held)
+def test_the_sidebar_says_how_far_the_aggregates_are_while_pages_answer(events, held_aggregates):
+    building, release = held_aggregates.building, held_aggregates.release
     at = app().run()
     try:
         assert not at.exception and not at.error

@@ -12,7 +12,6 @@ import pytest
 
 import insights
 from insights import DataError
-from insights.engines.aggregates import Aggregates
 from insights.engines.connections import DuckDBConnection
 from insights.engines.request import Request
 from insights.engines.watch import Watched
@@ -150,16 +149,8 @@ def test_a_watched_cube_answers_as_the_cube_does(sample_cube):
     assert watched.values("country") == sample_cube.values("country")
 
 
-def test_a_changed_source_stops_preparing_its_aggregates(tmp_path, sample_dir, engine_cache, monkeypatch):
-    building, release = threading.Event(), threading.Event()
-    build = Aggregates._build
-
-    def held(self, dims):
-        building.set()
-        release.wait(60)
-        build(self, dims)
-
-    monkeypatch.setattr(Aggregates, "_build", held)
+def test_a_changed_source_stops_preparing_its_aggregates(tmp_path, sample_dir, engine_cache, held_aggregates):
+    building, release = held_aggregates.building, held_aggregates.release
     frame = pl.read_parquet(sorted(sample_dir.glob("*.parquet"))[0]).head(5000)
     frame.write_parquet(tmp_path / "a.parquet")
     cube = insights.load_source(tmp_path, engine="duckdb")
