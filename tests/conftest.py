@@ -12,6 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import settings
 
 import insights
 from sample_data import generate
@@ -20,6 +21,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 SHARED = ROOT.parent / "shared"
 PG_URL = os.environ.get("HARM_INSIGHTS_PG_URL", "postgresql+psycopg://harm:harm@127.0.0.1:5432/harm_insights")
+
+
+# CI draws the same examples on every run (``HYPOTHESIS_PROFILE=ci``, set by ``.ci/run``). A
+# statistical property holds for nearly every seed, not for all: with new seeds on every run, a
+# case that fails for 2 seeds in 100 fails a run now and then, whatever the change under test. A
+# fixed draw fails only when the code changes; local runs keep exploring new seeds.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def services_required() -> bool:
