@@ -26,7 +26,22 @@ $(VENV)/.test: requirements-test.txt $(VENV)/.runtime
 sample: $(VENV)/.runtime
 	$(PY) -m sample_data.generate --if-missing
 
-run: sample
+# The chart builds the pages load (pages/chart_element.py): Plotly's partial builds from npm, at
+# the version of the Python package's own Plotly (tests/app/test_chart_element.py checks it), and
+# the full build copied from the package. Without npm, only the full build: every chart is drawn.
+PLOTLY_JS := 4.1.1
+static/.builds: $(VENV)/.runtime
+	mkdir -p static
+	$(PY) -c "import pathlib, plotly, shutil; shutil.copy(pathlib.Path(plotly.__file__).parent / 'package_data' / 'plotly.min.js', 'static')"
+	@for build in basic geo; do \
+		tarball=$$(cd static && npm pack --silent plotly.js-$$build-dist-min@$(PLOTLY_JS) 2>/dev/null) \
+		&& tar -xzf static/$$tarball -C static --strip-components=1 package/plotly-$$build.min.js \
+		&& rm -f static/$$tarball \
+		|| echo "could not fetch Plotly's $$build build with npm: its charts load the full build"; \
+	done
+	touch $@
+
+run: sample static/.builds
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.address localhost \
 		--server.headless true --browser.gatherUsageStats false
 
@@ -39,7 +54,7 @@ chromium:
 			|| echo "could not install chromium with apt: browser tests will skip"; \
 		else echo "no apt-get here: install chromium yourself, or browser tests will skip"; fi; }
 
-test: $(VENV)/.test chromium sample
+test: $(VENV)/.test chromium sample static/.builds
 	$(PY) -m pytest
 
 lint: $(VENV)/.test
@@ -51,4 +66,4 @@ bench: $(VENV)/.test sample
 	$(VENV)/bin/harm-insights bench
 
 clean:
-	rm -rf $(VENV) sample_data/generated bench/out test-artifacts
+	rm -rf $(VENV) sample_data/generated bench/out test-artifacts static

@@ -52,6 +52,7 @@ from insights.sources.confine import load_confined
 from insights.trends import events_in_scope, read_events
 from insights.trends.events import EVENT_SCHEMA
 from insights.viewstate import PAGE_PREFIX, ViewState, parse_period_param, period_param
+from pages.chart_element import chart_element, preload_charts
 from pages.signin import audit, require_scope, settings_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -520,24 +521,27 @@ class Page:
         chart.subtitle = chart.subtitle or self.subtitle(current, baseline)
         self.charts[chart.key] = chart
         key = f"chart_{chart.key}"
-        on_select: Callable[[], None] | str = (lambda: _drill(key, drill)) if drill else "ignore"
+        on_drill: Callable[[], None] | None = (lambda: _drill(key, drill)) if drill else None
         st.markdown(f"**{escape_markdown(chart.title)}**")
         if chart.subtitle:
             st.caption(escape_markdown(chart.subtitle))
+        config = {
+            "displaylogo": False,
+            "toImageButtonOptions": {"format": "png", "width": 1600, "height": 900},
+            **({} if self.scope.export else {"modeBarButtonsToRemove": ["toImage"]}),
+            **({"topojsonURL": topojson_data_url()} if charts.draws_map(chart) else {}),
+        }
         with charts.on_screen(chart, st.context.theme.type or "light") as figure:
-            st.plotly_chart(
-                figure,
-                key=key,
-                on_select=on_select,
-                selection_mode=("points",),
-                theme=None,
-                config={
-                    "displaylogo": False,
-                    "toImageButtonOptions": {"format": "png", "width": 1600, "height": 900},
-                    **({} if self.scope.export else {"modeBarButtonsToRemove": ["toImage"]}),
-                    **({"topojsonURL": topojson_data_url()} if charts.draws_map(chart) else {}),
-                },
-            )
+            drawn = chart_element(figure, key=key, config=config, on_select=on_drill)
+            if not drawn:  # the app's static chart builds are missing: Streamlit's element
+                st.plotly_chart(
+                    figure,
+                    key=key,
+                    on_select=on_drill or "ignore",
+                    selection_mode=("points",),
+                    theme=None,
+                    config=config,
+                )
         if self.scope.export:
             downloads(chart, self.scope)
 
@@ -686,7 +690,9 @@ def _preload_charts() -> Any:
     """An empty, invisible chart sent first, so the browser fetches and starts the chart library
     while the server computes the page's numbers (removed when the page finishes)."""
     slot = st.empty()
-    slot.plotly_chart(PRELOAD_FIGURE, key="preload", height=10, config={"staticPlot": True})
+    with slot:
+        if not preload_charts():
+            st.plotly_chart(PRELOAD_FIGURE, key="preload", height=10, config={"staticPlot": True})
     return slot
 
 

@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from insights.labels import label
+from tests.app.drawn import drawn
 from tests.app.test_app import PAGES
 from tests.conftest import ROOT
 
@@ -69,7 +70,7 @@ def everything_shown(at: AppTest) -> str:
         for e in at.get(kind)
     ]
     parts += [m.label for m in at.metric]
-    parts += [c.proto.spec for c in at.get("plotly_chart")]
+    parts += [json.dumps(figure) for figure in drawn(at)]
     parts += [json.dumps(ms.options) for ms in at.sidebar.multiselect]
     parts += [str(df.value) for df in at.dataframe]
     return "\n".join(parts)
@@ -80,14 +81,14 @@ def test_nothing_renders_before_sign_in(signed, page):
     at = signed(None, page, harm_area="self_harm")
     assert not at.exception
     assert [b.label for b in at.button] == ["Sign in"]
-    assert not at.get("plotly_chart") and not at.metric and not at.sidebar.multiselect and not at.dataframe
+    assert not drawn(at) and not at.metric and not at.sidebar.multiselect and not at.dataframe
 
 
 def test_an_account_no_rule_names_sees_nothing(signed):
     at = signed({"email": "mallory@elsewhere.org"})
     assert not at.exception
     assert "not granted access" in at.warning[0].value
-    assert not at.get("plotly_chart") and not at.metric and not at.sidebar.multiselect
+    assert not drawn(at) and not at.metric and not at.sidebar.multiselect
 
 
 @pytest.mark.parametrize("page", PAGES)

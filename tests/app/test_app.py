@@ -3,12 +3,11 @@ correctly, and the view state round-trips through the URL."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from insights.kpis import kpi_cards
+from tests.app.drawn import figures, plotted
 from tests.conftest import ROOT
 
 PAGES = ["overview", "regional", "trends", "root_cause", "impact", "deep_dive", "data"]
@@ -53,14 +52,6 @@ def test_url_state_round_trips(app):
     at = app.run()
     assert at.multiselect(key="f_harm_area").value == ["child_safety", "self_harm"]
     assert len(shown(at)["Actions"]) == 2
-
-
-def plotted(at: AppTest, index: int = 0) -> dict:
-    """The figure of the index-th Plotly chart on the page, as a dict, with the title the page writes
-    above it (the figure on screen carries it as data: its own title would be cut on a phone)."""
-    spec = json.loads(at.get("plotly_chart")[index].proto.spec)
-    spec["layout"]["title"] = {"text": spec["layout"]["meta"]["title"]}
-    return spec
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -110,11 +101,7 @@ def test_regional_small_multiples_mark_global_events_everywhere_and_regional_one
     app.query_params.update({"harm_area": ["violent_extremism"], "grain": "month"})
     at = app.switch_page("pages/regional_page.py").run()
     assert not at.exception
-    figure = next(
-        f
-        for f in (plotted(at, i) for i in range(len(at.get("plotly_chart"))))
-        if f["layout"]["title"]["text"] == "Actions by region, per month"
-    )
+    figure = figures(at)["Actions by region, per month"]
     panels = {t["name"]: t["xaxis"] for t in figure["data"] if t["mode"] == "lines"}
     assert sorted(panels) == ["Africa", "Americas", "Asia", "Europe", "Oceania"]
 
@@ -150,11 +137,7 @@ def test_deep_dive_time_to_action_shares_match_the_cube(app, sample_cube):
     app.query_params.update({"harm_area": ["self_harm", "spam"], "start": "2026-01-01", "end": "2026-03-31"})
     at = app.switch_page("pages/deep_dive_page.py").run()
     assert not at.exception
-    figure = next(
-        f
-        for f in (plotted(at, i) for i in range(len(at.get("plotly_chart"))))
-        if f["layout"]["title"]["text"] == "Time to action by harm area"
-    )
+    figure = figures(at)["Time to action by harm area"]
     speed = ["within_1h_rate", "within_24h_rate", "within_7d_rate"]
     want = sample_cube.query(
         speed, by=["harm_area"], filters={"harm_area": ["self_harm", "spam"]}, start="2026-01-01", end="2026-03-31"
@@ -243,11 +226,11 @@ def test_root_cause_charts_carry_the_numbers_of_explain_change(app, sample_cube)
         f"{want.headline.value:.1%}",
     )
     assert cards["More than noise?"] == ("Yes" if want.headline.significant else "No")
-    figures = {f["layout"]["title"]["text"]: f for f in (plotted(at, i) for i in range(len(at.get("plotly_chart"))))}
-    (power,) = figures["Which dimensions explain the change in proactive rate"]["data"]
+    shown = figures(at)
+    (power,) = shown["Which dimensions explain the change in proactive rate"]["data"]
     assert power["y"] == [DIMENSION_LABELS[d] for d in want.dimensions["dimension"]]
     assert power["x"] == pytest.approx(want.dimensions["explanatory_power"].to_list())
-    rate, mix = figures["Proactive rate: mix or rate?"]["data"]
+    rate, mix = shown["Proactive rate: mix or rate?"]["data"]
     assert [rate["name"], mix["name"]] == ["Rates within values moved", "Volume moved between values"]
     assert rate["y"] == [DIMENSION_LABELS[d] for d in want.mix_rate["dimension"]]
     assert rate["x"] == pytest.approx(want.mix_rate["rate_effect"].to_list(), abs=1e-12)

@@ -13,6 +13,7 @@ from insights.access import Grant, Scope, restrict
 from insights.formatting import value_text
 from insights.kpis import prevalence_cards
 from insights.labels import label
+from tests.app.drawn import drawn
 from tests.app.test_access_app import AUTH, POLICY, everything_shown
 from tests.app.test_app import PAGES
 from tests.conftest import ROOT
@@ -48,7 +49,7 @@ def test_pages_offer_and_draw_per_exposure_metrics(app, page, metric):
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
     assert at.selectbox(key="p_metric").value == metric, "offered and kept"
-    assert at.get("plotly_chart"), "and drawn"
+    assert drawn(at), "and drawn"
 
 
 def shown(at: AppTest) -> str:

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 from insights.access import Scope
 from insights.audit import AuditLog
 from pages.common import audited
+from tests.app.drawn import drawn
 from tests.app.test_access_app import AUTH, POLICY
 from tests.conftest import ROOT
 
@@ -73,5 +74,5 @@ def test_the_audit_page_is_an_admins_and_verifies_the_chain(log):
     assert "audit_verify" in log.records()["action"].to_list()
 
     user = app_as({"email": "ana@example.com"}, "audit")
-    assert not user.get("plotly_chart") and not user.dataframe
+    assert not drawn(user) and not user.dataframe
     assert ("ana@example.com", "denied") in log.records().select("who", "outcome").rows()

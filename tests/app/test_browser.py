@@ -111,8 +111,8 @@ def test_clicking_a_bar_drills_into_that_value(page, app_url):
     page.goto(f"{app_url}/regional?harm_area=violent_extremism")
     wait_for_app(page)
     first_chart_visible(page)
-    bars = page.locator('[data-testid="stPlotlyChart"]').nth(1).locator("g.point path")
-    page.locator('[data-testid="stPlotlyChart"]').nth(1).scroll_into_view_if_needed()
+    bars = page.locator(".js-plotly-plot").nth(1).locator("g.point path")
+    page.locator(".js-plotly-plot").nth(1).scroll_into_view_if_needed()
     box = bars.first.bounding_box()  # plotly's drag layer sits on top: point and click where a user would
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.mouse.move(x, y)
@@ -121,7 +121,7 @@ def test_clicking_a_bar_drills_into_that_value(page, app_url):
     page.wait_for_function("() => location.search.includes('region=')", timeout=30_000)
     # the region chart now shows just the clicked region, and the map just its countries
     page.wait_for_function(
-        "() => document.querySelectorAll('[data-testid=stPlotlyChart]')[1].querySelectorAll('g.point').length === 1",
+        "() => document.querySelectorAll('.js-plotly-plot')[1].querySelectorAll('g.point').length === 1",
         timeout=30_000,
     )
     assert len(query(page)["region"]) == 1

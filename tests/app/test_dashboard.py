@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from insights.periods import Period, latest_complete_period, previous_period
 from insights.rootcause import suggest_periods
 from insights.viewstate import period_param
-from tests.app.test_app import plotted
+from tests.app.drawn import drawn, figures
 from tests.conftest import ROOT
 
 MALFORMED = ROOT / "tests" / "data" / "malformed"
@@ -33,11 +33,6 @@ def url(at: AppTest) -> dict[str, list[str]]:
 
 def sidebar_drawn(at: AppTest) -> bool:
     return bool(at.sidebar.date_input) and bool(at.sidebar.segmented_control)
-
-
-def figures(at: AppTest) -> dict[str, dict]:
-    """Every Plotly chart on the page by its title."""
-    return {f["layout"]["title"]["text"]: f for f in (plotted(at, i) for i in range(len(at.get("plotly_chart"))))}
 
 
 # ---- the repros ------------------------------------------------------------------------------
@@ -61,7 +56,7 @@ def test_filters_that_match_nothing_say_so_on_every_page(app):
         assert not at.exception, (page, at.exception)
         assert sidebar_drawn(at), page
         assert any("No data for these filters" in i.value for i in at.info), page
-        assert not at.get("plotly_chart"), f"{page}: no empty axes"
+        assert not drawn(at), f"{page}: no empty axes"
 
 
 def test_the_regional_repro_drops_a_country_outside_the_chosen_region(app):

@@ -15,8 +15,8 @@ from insights.formatting import signed_amount_text
 from insights.geo import region_of
 from insights.impact import estimate_impact
 from insights.labels import label
+from tests.app.drawn import figures
 from tests.app.test_access_app import signed  # noqa: F401  (fixture)
-from tests.app.test_app import plotted
 from tests.conftest import ROOT
 
 STORY = next(
@@ -48,12 +48,6 @@ def impact(app: AppTest, query: dict[str, list[str]]) -> AppTest:
 
 def cards(at: AppTest) -> dict[str, str]:
     return {m.label: m.value for m in at.metric}
-
-
-def figures(at: AppTest) -> dict[str, dict]:
-    """The page's charts by their title."""
-    shown = (plotted(at, i) for i in range(len(at.get("plotly_chart"))))
-    return {f["layout"]["title"]["text"]: f for f in shown}
 
 
 def test_the_story_opens_with_the_numbers_of_estimate_impact(app, sample_cube):

@@ -4,7 +4,6 @@ narrative, chart legends and hovers), and no download cell can run as a spreadsh
 from __future__ import annotations
 
 import io
-import json
 
 import polars as pl
 import pytest
@@ -13,6 +12,7 @@ from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
 from insights.export import FORMULA_STARTS, safe_csv
+from tests.app.drawn import drawn
 from tests.app.test_app import PAGES
 from tests.conftest import ROOT
 from tests.sources.hostile import CORPUS
@@ -32,8 +32,7 @@ def links_on_screen(at: AppTest) -> list[str]:
         text = str(getattr(element, "value", ""))
         if f"]({'http://' + EVIL}" in text or "<a " in text:
             found.append(text)
-    for chart in at.get("plotly_chart"):
-        spec = json.loads(chart.proto.spec)
+    for spec in drawn(at):
         names = [t.get("name") or "" for t in spec["data"]] + [str(t.get("text", "")) for t in spec["data"]]
         found += [n for n in names if "<a " in n or "<a\u00a0" in n]
     return found

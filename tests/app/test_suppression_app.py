@@ -5,12 +5,12 @@ is withheld even where everyone's is not); settings that cannot be read show not
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.app.drawn import drawn
 from tests.app.test_access_app import AUTH, POLICY
 from tests.app.test_app import PAGES
 from tests.conftest import ROOT
@@ -47,7 +47,7 @@ def test_every_page_runs_on_suppressed_answers_when_configured(sample_dir, monke
         assert card_values(at)["Actions"] == ["<1000", "1,376", "<2000", "<1000"], card_values(at)
         assert "withheld" in card_values(at)["Overturn rate"], "a rate of fewer than 1000 overturns"
     if page == "regional":  # each country's week is under 2000 (self-harm's): no mover drawn, and the chart says why
-        axes = [json.loads(c.proto.spec)["layout"].get("xaxis", {}) for c in at.get("plotly_chart")]
+        axes = [figure["layout"].get("xaxis", {}) for figure in drawn(at)]
         notes = " ".join((axis.get("title") or {}).get("text", "").replace("<br>", " ") for axis in axes)
         assert "withheld (counts under 2000 and values that would reveal them); those geographies are left out" in notes
 
@@ -79,4 +79,4 @@ def test_settings_that_cannot_be_read_show_no_data(sample_dir, monkeypatch, tmp_
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180).switch_page("pages/overview_page.py").run()
     assert not at.exception
     assert "suppression settings cannot be read" in at.error[0].value
-    assert not at.metric and not at.get("plotly_chart")
+    assert not at.metric and not drawn(at)
