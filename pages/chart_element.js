@@ -1,22 +1,35 @@
 // The page's chart element (pages/chart_element.py): draws a Plotly figure with the Plotly build
 // it is given, and reports a clicked point as the "selection" trigger.
 
-// One load per build and page. Each build sets window.Plotly when it runs; a script's load event
-// comes right after it ran, before any other script runs, so each build is taken there.
+// One load per build and page, one build after the other: a build starts loading once the one
+// asked for before it has run and the browser has painted the charts drawn with it, so a page's
+// first charts are not held up by running a larger build that only a later chart needs. Each
+// build sets window.Plotly when it runs and is taken right then, before the next one runs.
 const builds = (window.__harmInsightsBuilds ||= {});
 
-function plotlyBuild(url) {
-  builds[url] ||= new Promise((resolve, reject) => {
+function painted() {
+  return new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
+}
+
+function load(url) {
+  return new Promise((resolve, reject) => {
     const script = document.createElement("script");
     script.src = url;
     script.async = true;
     script.onload = () => resolve(window.Plotly);
-    script.onerror = () => {
-      delete builds[url];
-      reject(new Error(`the chart library (${url}) could not be loaded`));
-    };
+    script.onerror = () => reject(new Error(`the chart library (${url}) could not be loaded`));
     document.head.appendChild(script);
   });
+}
+
+function plotlyBuild(url) {
+  if (!builds[url]) {
+    const previous = window.__harmInsightsLastBuild;
+    builds[url] = window.__harmInsightsLastBuild = previous
+      ? previous.catch(() => undefined).then(painted).then(() => load(url))
+      : load(url);
+    builds[url].catch(() => delete builds[url]);
+  }
   return builds[url];
 }
 

@@ -11,6 +11,7 @@ from pptx import Presentation
 from pptx.enum.chart import XL_CHART_TYPE
 
 from insights.kpis import kpi_cards
+from pages.chart_element import FULL_BUILD, STATIC
 from tests.app.browser import (
     add_to_review_deck,
     chromium,
@@ -76,6 +77,35 @@ def test_every_page_renders_without_an_error(page, app_url, name):
         '[data-testid="stDialog"]'
     ).all_inner_texts()
     assert "Traceback" not in page.locator('[data-testid="stMain"]').inner_text()
+
+
+#: The Plotly builds each page's charts are drawn with (pages/chart_element.py): lines and bars,
+#: maps, and the full build only for a waterfall (Root cause) or a WebGL scatter (Impact).
+BUILDS = {
+    "overview": {"plotly-basic.min.js", "plotly-geo.min.js"},
+    "regional": {"plotly-basic.min.js", "plotly-geo.min.js"},
+    "trends": {"plotly-basic.min.js"},
+    "root_cause": {"plotly-basic.min.js", "plotly.min.js"},
+    "impact": {"plotly-basic.min.js", "plotly.min.js"},
+    "deep_dive": {"plotly-basic.min.js"},
+}
+
+
+@pytest.mark.parametrize("name", list(BUILDS))
+def test_a_page_draws_every_chart_loading_only_the_builds_they_need(page, app_url, name):
+    if not (STATIC / FULL_BUILD).is_file():
+        unavailable("the chart builds are not made (make static/.builds)")
+    fetched: set[str] = set()
+    page.on("request", lambda r: fetched.add(r.url.rsplit("/", 1)[-1]) if "/app/static/" in r.url else None)
+    page.goto(f"{app_url}/{PAGES[name]}")
+    wait_for_app(page)
+    first_chart_visible(page)
+    page.wait_for_function(  # every chart on the page drawn (Plotly marks the box it drew in)
+        "() => { const charts = [...document.querySelectorAll('.harm-insights-chart')];"
+        " return charts.length >= 2 && charts.every(chart => chart.classList.contains('js-plotly-plot')); }",
+        timeout=60_000,
+    )
+    assert fetched == BUILDS[name]
 
 
 def test_a_filter_change_updates_the_numbers_and_the_url(page, app_url, sample_cube):
