@@ -58,9 +58,11 @@ export default function (component) {
     box.style.width = "100%";
     parentElement.appendChild(box);
   }
+  box.sendSelection = setTriggerValue;
+  if (box.drawnVersion === data.version) return; // the same figure as drawn: nothing to redraw
+  box.drawnVersion = data.version;
   // the chart's room is kept from the start, so nothing below it moves when it is drawn
   box.style.height = `${data.figure.layout.height || 450}px`;
-  box.sendSelection = setTriggerValue;
   plotlyBuild(data.build)
     .then((Plotly) => {
       const layout = { ...data.figure.layout, autosize: true };

@@ -15,6 +15,7 @@ each with its ``customdata`` (the codes a chart carries to drill by).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -59,11 +60,15 @@ def chart_element(
     """Draw ``figure`` with the build it needs (``config`` is Plotly's); with ``on_select``, a
     click on a point sets ``st.session_state[key]["selection"]`` and calls it. False when no
     build is served, and nothing was drawn."""
-    spec = json.loads(figure.to_json())
+    text = figure.to_json()
+    spec = json.loads(text)
     build = build_for(spec)
     if build is None:
         return False
     data = {"figure": spec, "config": dict(config), "build": _url(build), "selectable": on_select is not None}
+    # a page's rerun sends every chart again; the browser redraws only those whose version changed
+    drawn = f"{text}{json.dumps(data['config'])}{build}{data['selectable']}"
+    data["version"] = hashlib.blake2b(drawn.encode(), digest_size=8).hexdigest()
     _element(key=key, data=data, on_selection_change=on_select or _ignore)
     return True
 

@@ -687,8 +687,8 @@ def downloads(chart: charts.Chart, scope: Scope) -> None:
 
 
 def _preload_charts() -> Any:
-    """An empty, invisible chart sent first, so the browser fetches and starts the chart library
-    while the server computes the page's numbers (removed when the page finishes)."""
+    """An element with nothing to draw, sent first, so the browser fetches and runs the chart
+    library while the server computes the page's numbers (removed when the page finishes)."""
     slot = st.empty()
     with slot:
         if not preload_charts():
