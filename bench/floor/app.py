@@ -1,5 +1,6 @@
-"""The floor under every page's first chart: a Streamlit app that draws one Plotly line and
-nothing else (``bench/browser.py`` times it beside the app's pages, in the same browser)."""
+"""A Streamlit app that draws one Plotly line with Streamlit's own Plotly element and nothing
+else: the floor under a page's first chart drawn that way (``bench/browser.py`` times it beside
+the app's pages, in the same browser; the pages draw theirs with ``pages/chart_element.py``)."""
 
 import plotly.graph_objects as go
 import streamlit as st
