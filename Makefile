@@ -34,12 +34,13 @@ static/.builds: $(VENV)/.runtime
 	mkdir -p static
 	$(PY) -c "import pathlib, plotly, shutil; shutil.copy(pathlib.Path(plotly.__file__).parent / 'package_data' / 'plotly.min.js', 'static')"
 	@for build in basic geo; do \
-		tarball=$$(cd static && npm pack --silent plotly.js-$$build-dist-min@$(PLOTLY_JS) 2>/dev/null) \
+		tarball=$$(cd static && npm pack --silent plotly.js-$$build-dist-min@$(PLOTLY_JS)) \
 		&& tar -xzf static/$$tarball -C static --strip-components=1 package/plotly-$$build.min.js \
-		&& rm -f static/$$tarball \
 		|| echo "could not fetch Plotly's $$build build with npm: its charts load the full build"; \
+		rm -f static/*.tgz; \
 	done
-	touch $@
+	@# marked as made only when every build is there: a later `make` (with npm) fetches what is missing
+	@if [ -f static/plotly-basic.min.js ] && [ -f static/plotly-geo.min.js ]; then touch $@; fi
 
 run: sample static/.builds
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.address localhost \

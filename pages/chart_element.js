@@ -60,20 +60,30 @@ export default function (component) {
   }
   box.sendSelection = setTriggerValue;
   if (box.drawnVersion === data.version) return; // the same figure as drawn: nothing to redraw
-  box.drawnVersion = data.version;
+  const version = (box.drawnVersion = data.version);
   // the chart's room is kept from the start, so nothing below it moves when it is drawn
   box.style.height = `${data.figure.layout.height || 450}px`;
   plotlyBuild(data.build)
     .then((Plotly) => {
+      if (box.drawnVersion !== version) return; // a newer figure came while this build loaded
       const layout = { ...data.figure.layout, autosize: true };
       return Plotly.react(box, data.figure.data, layout, { ...data.config, responsive: true }).then(() => {
-        if (data.selectable && !box.listensForClicks) {
-          box.listensForClicks = true;
+        parentElement.querySelector(":scope > .harm-insights-chart-error")?.remove();
+        // each build has its own events: a box drawn by another build before listens anew
+        if (data.selectable && box.listensWith !== data.build) {
+          box.listensWith = data.build;
           box.on("plotly_click", (event) => box.sendSelection("selection", { points: event.points.map(clicked) }));
         }
       });
     })
     .catch((error) => {
-      box.textContent = `This chart could not be drawn: ${error.message}. Reload the page to try again.`;
+      box.drawnVersion = undefined; // the next rerun tries again
+      let note = parentElement.querySelector(":scope > .harm-insights-chart-error");
+      if (!note) {
+        note = document.createElement("p");
+        note.className = "harm-insights-chart-error";
+        parentElement.insertBefore(note, box);
+      }
+      note.textContent = `This chart could not be drawn: ${error.message}. Reload the page to try again.`;
     });
 }

@@ -108,6 +108,20 @@ def test_a_page_draws_every_chart_loading_only_the_builds_they_need(page, app_ur
     assert fetched == BUILDS[name]
 
 
+def test_a_chart_library_that_fails_to_load_is_said_and_the_next_rerun_draws(page, app_url):
+    if not (STATIC / FULL_BUILD).is_file():
+        unavailable("the chart builds are not made (make static/.builds)")
+    page.route("**/app/static/plotly-basic.min.js", lambda route: route.abort())
+    page.goto(f"{app_url}/trends")
+    wait_for_app(page)
+    page.get_by_text("This chart could not be drawn").first.wait_for(timeout=60_000)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.unroute("**/app/static/plotly-basic.min.js")
+    page.locator("[data-testid=stSidebar]").get_by_text("Month", exact=True).click()
+    first_chart_visible(page)
+    page.wait_for_function("() => !document.querySelector('.harm-insights-chart-error')", timeout=60_000)
+
+
 def test_a_filter_change_updates_the_numbers_and_the_url(page, app_url, sample_cube):
     page.goto(f"{app_url}/?harm_area=violent_extremism&harm_area=self_harm")
     wait_for_app(page)
