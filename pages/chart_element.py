@@ -74,11 +74,13 @@ def chart_element(
 
 
 def preload_charts() -> bool:
-    """Start the browser on the lines-and-bars build while the server computes the page (an
-    element with nothing to draw). False when that build is not served."""
-    if not (STATIC / next(iter(PARTIAL_BUILDS))).is_file():
+    """Start the browser on the build a line chart needs (lines and bars, or the full build where
+    only that is served) while the server computes the page (an element with nothing to draw).
+    False when no build is served."""
+    build = build_for({"data": [{"type": "scatter"}]})
+    if build is None:
         return False
-    _element(key="preload_charts", data={"build": _url(next(iter(PARTIAL_BUILDS)))}, height=0)
+    _element(key="preload_charts", data={"build": _url(build)}, height=0)
     return True
 
 

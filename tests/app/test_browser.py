@@ -52,6 +52,13 @@ def app_url(sample_dir, browser):
 
 
 @pytest.fixture()
+def chart_builds() -> None:
+    """The chart builds the pages load (``make static/.builds``)."""
+    if not (STATIC / FULL_BUILD).is_file():
+        unavailable("the chart builds are not made (make static/.builds)")
+
+
+@pytest.fixture()
 def page(browser):
     context = browser.new_context(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
     yield context.new_page()
@@ -92,9 +99,7 @@ BUILDS = {
 
 
 @pytest.mark.parametrize("name", list(BUILDS))
-def test_a_page_draws_every_chart_loading_only_the_builds_they_need(page, app_url, name):
-    if not (STATIC / FULL_BUILD).is_file():
-        unavailable("the chart builds are not made (make static/.builds)")
+def test_a_page_draws_every_chart_loading_only_the_builds_they_need(page, app_url, chart_builds, name):
     fetched: set[str] = set()
     page.on("request", lambda r: fetched.add(r.url.rsplit("/", 1)[-1]) if "/app/static/" in r.url else None)
     page.goto(f"{app_url}/{PAGES[name]}")
@@ -108,9 +113,7 @@ def test_a_page_draws_every_chart_loading_only_the_builds_they_need(page, app_ur
     assert fetched == BUILDS[name]
 
 
-def test_a_chart_library_that_fails_to_load_is_said_and_the_next_rerun_draws(page, app_url):
-    if not (STATIC / FULL_BUILD).is_file():
-        unavailable("the chart builds are not made (make static/.builds)")
+def test_a_chart_library_that_fails_to_load_is_said_and_the_next_rerun_draws(page, app_url, chart_builds):
     page.route("**/app/static/plotly-basic.min.js", lambda route: route.abort())
     page.goto(f"{app_url}/trends")
     wait_for_app(page)
