@@ -22,7 +22,7 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import polars as pl
 import streamlit as st
@@ -102,6 +102,16 @@ def scoped_cube(src: str, options: SourceKey, scope_key: str, _scope: Scope) -> 
     scoped = restrict(load_cube(src, options), _scope)
     scoped.warm()
     return scoped
+
+
+Answer = TypeVar("Answer")
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _shared_answer(question: str, _compute: Callable[[], Answer]) -> Answer:
+    """The answer of ``_compute`` to ``question`` (written out with ``repr``), computed once per
+    process and handed to every session that asks the same question (see ``Page.shared``)."""
+    return _compute()
 
 
 def suppression() -> Suppression | None:
@@ -360,10 +370,18 @@ class Page:
     path: str
     scope: Scope
     preload: Any = None
+    data_key: tuple[object, ...] = ()
     charts: dict[str, charts.Chart] = field(default_factory=dict)
     kpis: list[export.Kpi] = field(default_factory=list)
     narrative: str = ""
     choices: dict[str, str] = field(default_factory=dict)
+
+    def shared(self, compute: Callable[[], Answer], *question: object) -> Answer:
+        """``compute()``'s answer to ``question`` on this page's data, computed once and shared by every
+        session that sees the same data (source, access scope and suppression): the next reader of a
+        view gets its costly parts (a change explained, the periods suggested) at once. ``question``
+        names everything the answer depends on besides the data; answers go when the data is reloaded."""
+        return _shared_answer(repr((self.data_key, *question)), compute)
 
     # -- the page's own choices ----------------------------------------------------------------
 
@@ -771,6 +789,7 @@ def start_page() -> Page:
         st.session_state.get("page_path", ""),
         scope,
         preload,
+        data_key=(src, options, scope.key, policy),
     )
     st.session_state[RUNNING_PAGE] = page
     # The filters reach the URL at once (a link copied while the page draws is already right);
@@ -836,6 +855,7 @@ def _reload() -> None:
     """Reload callback: drop every loaded cube, so the next run loads the source as it is now."""
     load_cube.clear()
     scoped_cube.clear()
+    _shared_answer.clear()
 
 
 @st.fragment(run_every=PREPARATION_EVERY)

@@ -37,7 +37,15 @@ latest = latest_complete_period(as_of, view.grain)
 last_pair = (previous_period(latest, view.grain), latest)
 if "p_current" not in st.session_state and "current" not in page.url.page:
     # No periods chosen yet: open on the most recent change that is more than noise.
-    suggestion = suggest_periods(data, chosen, grain=view.grain, filters=view.filters, start=view.start, as_of=as_of)
+    suggestion = page.shared(
+        lambda: suggest_periods(data, chosen, grain=view.grain, filters=view.filters, start=view.start, as_of=as_of),
+        "suggest_periods",
+        chosen,
+        view.grain,
+        view.filters,
+        view.start,
+        as_of,
+    )
     st.session_state["rc_reason"] = (period_param(suggestion.current), suggestion.reason)
     defaults = {"baseline": suggestion.baseline, "current": suggestion.current}
 else:
@@ -95,7 +103,14 @@ cards[3].metric(
     "against the slice's own period-to-period variation.",
 )
 with st.spinner("Explaining the change…"):
-    explanation = explain_change(data, chosen, current=now, baseline=baseline, filters=view.filters, change=headline)
+    explanation = page.shared(
+        lambda: explain_change(data, chosen, current=now, baseline=baseline, filters=view.filters, change=headline),
+        "explain_change",
+        chosen,
+        now,
+        baseline,
+        view.filters,
+    )
 story = narrate(
     data,
     chosen,
@@ -270,7 +285,15 @@ for index, (dimension, value) in enumerate(steps):
         on_click=set_choice,
         args=("node", segment_param(dict(steps[: index + 1]))),
     )
-node = decomposition_tree(data, chosen, current=now, baseline=baseline, node=path, filters=view.filters)
+node = page.shared(
+    lambda: decomposition_tree(data, chosen, current=now, baseline=baseline, node=path, filters=view.filters),
+    "decomposition_tree",
+    chosen,
+    now,
+    baseline,
+    path,
+    view.filters,
+)
 if node.split_dimension is None or not node.explains:
     st.write("No single dimension explains most of this segment's change, so it is not split further.")
 else:

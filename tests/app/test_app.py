@@ -287,3 +287,40 @@ def test_a_half_chosen_period_asks_for_its_end_and_keeps_the_sidebar(app):
     assert "Pick the last day of the current period." in [i.value for i in at.info]
     assert at.multiselect(key="f_harm_area").value == ["self_harm"]
     assert at.segmented_control(key="f_grain").value == "month"
+
+
+def test_root_cause_explains_a_view_once_for_every_session_until_the_data_is_reloaded(sample_dir, monkeypatch):
+    """A second reader of the same view gets the explanation computed for the first; a reload of
+    the data computes it again, and another view is explained on its own."""
+    import insights.rootcause
+    from pages.common import _reload, _shared_answer
+
+    computed: list[str] = []
+    original = insights.rootcause.explain_change
+
+    def counted(*args, **kwargs):
+        computed.append(kwargs["current"].label())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(insights.rootcause, "explain_change", counted)
+    monkeypatch.setenv("HARM_INSIGHTS_SOURCE", str(sample_dir))
+    _shared_answer.clear()
+
+    def session(current: str) -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        at.query_params.update(
+            {"harm_area": ["self_harm"], "p_baseline": "2026-06-01..2026-06-14", "p_current": current}
+        )
+        at = at.switch_page("pages/root_cause_page.py").run()
+        assert not at.exception
+        return at
+
+    first = session("2026-06-15..2026-06-28")
+    second = session("2026-06-15..2026-06-28")
+    assert len(computed) == 1
+    assert [m.value for m in second.markdown] == [m.value for m in first.markdown]
+    session("2026-06-08..2026-06-21")
+    assert len(computed) == 2
+    _reload()
+    session("2026-06-15..2026-06-28")
+    assert len(computed) == 3
