@@ -154,6 +154,29 @@ def wrap(text: str, width: float, size: float) -> list[str]:
     return [line for line in lines if line.strip()]
 
 
+def balanced(text: str, width: float, size: float) -> list[str]:
+    """``text`` in as few lines as ``wrap`` needs to fit ``width`` px, the words shared out so the
+    lines are of like length ("Share of actions / (posting time known)", not "Share of actions
+    (posting / time known)")."""
+    lines = wrap(text, width, size)
+    if len(lines) != 2:
+        return lines
+    words = text.split(" ")
+    splits = [(" ".join(words[:i]), " ".join(words[i:])) for i in range(1, len(words))]
+    first, second = min(splits, key=lambda pair: max(text_width(pair[0], size), text_width(pair[1], size)))
+    return [first, second]
+
+
+#: Width (px) and size of an axis title's lines: centred under the plot, they fit a chart on a phone.
+AXIS_TITLE_WIDTH, AXIS_TITLE_SIZE = 220, 18
+
+
+def fitted_axis_title(title: str) -> str:
+    """An axis title broken into lines (at its own ``<br>``, then balanced) that fit a phone's chart."""
+    parts = title.split("<br>")
+    return "<br>".join(line for part in parts for line in balanced(part, AXIS_TITLE_WIDTH, AXIS_TITLE_SIZE))
+
+
 #: The colour of the countries a map withholds (small-cell suppression).
 WITHHELD_GREY = "#CBD2D9"
 #: Width (px) and size of an axis note's lines: they fit a chart on a phone.
@@ -252,6 +275,8 @@ def style(figure: go.Figure, title: str, height: int = 420) -> go.Figure:
             legend_traceorder="normal",
         )
     figure.update_xaxes(gridcolor=GRID, linecolor=GRID, zeroline=False, automargin=True)
+    for axis in figure.select_xaxes(selector=lambda axis: bool(axis.title.text)):
+        axis.title.text = fitted_axis_title(axis.title.text)
     figure.update_yaxes(gridcolor=GRID, linecolor=GRID, zeroline=False, rangemode="tozero", automargin=True)
     return heading(figure, title)
 

@@ -57,6 +57,15 @@ export default function (component) {
     box.className = "harm-insights-chart";
     box.style.width = "100%";
     parentElement.appendChild(box);
+    // Plotly follows the window's width only: a box that narrows or widens on its own (charts
+    // side by side wrapping onto rows, the sidebar opening) is redrawn at its new width
+    let width = 0;
+    new ResizeObserver(([entry]) => {
+      const now = Math.round(entry.contentRect.width);
+      if (now === width || !box.plotly) return;
+      width = now;
+      requestAnimationFrame(() => box.plotly.Plots.resize(box));
+    }).observe(box);
   }
   box.sendSelection = setTriggerValue;
   if (box.drawnVersion === data.version) return; // the same figure as drawn: nothing to redraw
@@ -68,6 +77,7 @@ export default function (component) {
       if (box.drawnVersion !== version) return; // a newer figure came while this build loaded
       const layout = { ...data.figure.layout, autosize: true };
       return Plotly.react(box, data.figure.data, layout, { ...data.config, responsive: true }).then(() => {
+        box.plotly = Plotly;
         parentElement.querySelector(":scope > .harm-insights-chart-error")?.remove();
         // each build has its own events: a box drawn by another build before listens anew
         if (data.selectable && box.listensWith !== data.build) {

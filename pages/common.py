@@ -281,6 +281,22 @@ def _dimension_filter(where: Any, data: insights.Cube, dim: str) -> None:
     )
 
 
+#: The narrowest a chart stands beside another before the pair wraps onto two rows.
+CHART_MIN_WIDTH = "26rem"
+
+
+def chart_columns(key: str, count: int = 2) -> list[Any]:
+    """``count`` containers for charts side by side, each at least ``CHART_MIN_WIDTH`` wide: where
+    the page is too narrow for them all (a laptop with the sidebar open, a phone), they wrap onto
+    more rows at full width instead of squeezing each chart until its labels are cut."""
+    st.html(
+        f"<style>.st-key-{key} > div {{ flex: 1 1 {CHART_MIN_WIDTH} !important; "
+        f"min-width: min(100%, {CHART_MIN_WIDTH}) !important; }}</style>"
+    )
+    row = st.container(horizontal=True, gap="medium", key=key)
+    return [row.container() for _ in range(count)]
+
+
 def draw_filters(data: insights.Cube) -> None:
     """The shared sidebar: harm areas, dates, grain, region, country, more dimensions (state in the URL)."""
     first, last = date_bounds(data)

@@ -1,10 +1,8 @@
 """Harm area deep dive: policies, detection sources, content types, time to action, appeals and overturns."""
 
-import streamlit as st
-
 from insights import charts
 from insights.labels import label
-from pages.common import start_page
+from pages.common import chart_columns, start_page
 
 page = start_page()
 data, view = page.data, page.view
@@ -14,7 +12,7 @@ if not page.has_data():
     page.stop()
 window = {"filters": view.filters, "start": view.start, "end": view.end}
 
-left, right = st.columns(2)
+left, right = chart_columns("deep_dive_policies")
 with left:
     if "policy" in data.dimensions:
         page.show(
@@ -32,7 +30,7 @@ with right:
             ),
             drill="detection_source",
         )
-left, right = st.columns(2)
+left, right = chart_columns("deep_dive_content")
 with left:
     if "content_type" in data.dimensions:
         page.show(

@@ -12,7 +12,7 @@ from insights.narrative import narrate
 from insights.periods import previous_period
 from insights.regional import choropleth_frame, movers
 from insights.trends import measure_change
-from pages.common import colour, start_page, with_prevalence
+from pages.common import chart_columns, colour, start_page, with_prevalence
 
 CARD_METRICS = ["actions", "proactive_rate", "within_24h_rate", "appeal_rate", "overturn_rate"]
 #: Width of one KPI card in pixels: cards wrap onto more rows on narrow screens.
@@ -146,7 +146,7 @@ st.info(escape_markdown(story.text), icon=":material/summarize:")
 page.narrative = story.text
 
 if "country" in data.dimensions:
-    left, right = st.columns([3, 2])
+    left, right = chart_columns("overview_geo")
     with left:
         by_country = choropleth_frame(data, "actions", filters=view.filters, start=period.start, end=period.end)
         page.show(

@@ -6,7 +6,7 @@ from insights import charts
 from insights.metrics import metric, per_exposure
 from insights.periods import latest_complete_period, previous_period
 from insights.regional import choropleth_frame, movers
-from pages.common import exposures, metric_label, start_page
+from pages.common import chart_columns, exposures, metric_label, start_page
 
 page = start_page()
 data, view = page.data, page.view
@@ -43,7 +43,7 @@ page.show(
     charts.choropleth(choropleth_frame(data, chosen, **window), chosen, key=f"regional_map_{chosen}"), drill="country"
 )
 
-left, right = st.columns(2)
+left, right = chart_columns("regional_breakdowns")
 with left:
     by_region = data.query(chosen, by=["region"], **window)
     page.show(charts.breakdown(by_region, "region", chosen, key=f"regional_regions_{chosen}"), drill="region")

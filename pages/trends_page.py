@@ -10,7 +10,7 @@ from insights.metrics import metric
 from insights.more_or_found import enforcement_against_prevalence, more_or_found
 from insights.narrative import describe_slice
 from insights.trends import match_events, trend
-from pages.common import impact_links, metric_label, start_page, with_prevalence
+from pages.common import chart_columns, impact_links, metric_label, start_page, with_prevalence
 
 page = start_page()
 data, view = page.data, page.view
@@ -124,7 +124,7 @@ else:
     )
     page.keep("slice", dimension)
     values = data.values(dimension, filters=view.filters)
-    for column, side, default in zip(st.columns(2), ("a", "b"), values[:2], strict=False):
+    for column, side, default in zip(chart_columns("trends_slices"), ("a", "b"), values[:2], strict=False):
         with column:
             value = st.selectbox(
                 f"Slice {side.upper()}",

@@ -74,14 +74,32 @@ def assert_no_sideways_scroll(page, width: int) -> None:
     assert max(overflow) <= 1, f"the page scrolls sideways at {width} px by {overflow} px"
 
 
+#: Each shown text of a chart (titles, ticks, labels) that reaches past the chart's box, where it is cut.
+CUT_TEXTS = """() => [...document.querySelectorAll('.js-plotly-plot')].flatMap((plot) => {
+  const box = plot.getBoundingClientRect();
+  return [...plot.querySelectorAll('svg text')].map((text) => {
+    const r = text.getBoundingClientRect();
+    const past = Math.max(box.left - r.left, r.right - box.right, box.top - r.top, r.bottom - box.bottom);
+    return r.width && text.textContent.trim() && past > 1 ? `${text.textContent} (${Math.round(past)} px)` : null;
+  }).filter(Boolean);
+})"""
+
+
+def assert_no_cut_chart_text(page, width: int) -> None:
+    """No chart's title, tick or label reaches past its chart, where it would be cut."""
+    cut = page.evaluate(CUT_TEXTS)
+    assert not cut, f"chart text cut at {width} px: {cut}"
+
+
 def look_at(page, path, width: int) -> None:
-    """Let the drawn page settle, keep its screenshot at ``path``, and check it: clean (``assert_clean``)
-    and not scrolling sideways at ``width`` px."""
+    """Let the drawn page settle, keep its screenshot at ``path``, and check it: clean (``assert_clean``),
+    not scrolling sideways at ``width`` px and no chart text cut."""
     wait_for_app(page)
     page.wait_for_timeout(500)
     screenshot(page, path)
     assert_clean(page)
     assert_no_sideways_scroll(page, width)
+    assert_no_cut_chart_text(page, width)
 
 
 #: The exposure views: prevalence beside enforcement, prevalence over time, the enforcement /

@@ -6,6 +6,8 @@ import datetime as dt
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from insights import charts
 from insights.cube import Caveat
@@ -302,3 +304,28 @@ def test_the_expected_band_is_not_a_plain_line(sample_cube):
     chart = charts.expected_band(trend(sample_cube, "actions", grain="month", filters={"harm_area": "self_harm"}))
     assert chart.kind == "other", "a native line chart would drop the band, the anomalies and the change points"
     assert any(t.fill == "tonexty" for t in chart.figure.data)
+
+
+words = st.text(alphabet="abcdefghijklmnopqrstuvwxyz()%:", min_size=1, max_size=14)
+
+
+@given(st.lists(words, min_size=1, max_size=12), st.lists(words, max_size=6))
+def test_an_axis_title_fits_a_phone_in_its_own_words_and_order(first, second):
+    title = " ".join(first) + ("<br>" + " ".join(second) if second else "")
+    lines = charts.fitted_axis_title(title).split("<br>")
+    assert " ".join(lines).split() == title.replace("<br>", " ").split()
+    for line in lines:
+        assert charts.text_width(line, charts.AXIS_TITLE_SIZE) <= charts.AXIS_TITLE_WIDTH or " " not in line
+    # a title that needs two lines is shared out evenly, not broken greedily
+    greedy = charts.wrap(" ".join(first), charts.AXIS_TITLE_WIDTH, charts.AXIS_TITLE_SIZE)
+    if not second and len(greedy) == 2:
+        balanced = [charts.text_width(line, charts.AXIS_TITLE_SIZE) for line in lines]
+        assert max(balanced) <= max(charts.text_width(line, charts.AXIS_TITLE_SIZE) for line in greedy)
+
+
+def test_a_long_axis_title_is_broken_where_it_reads_well():
+    chart = charts.time_to_action(
+        pl.DataFrame({"harm_area": ["self_harm"], "within_1h_rate": [0.5], "within_24h_rate": [0.9]}),
+        ["within_1h_rate", "within_24h_rate"],
+    )
+    assert chart.figure.layout.xaxis.title.text == "Share of actions<br>(posting time known)"
