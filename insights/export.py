@@ -14,9 +14,11 @@ import atexit
 import datetime as dt
 import io
 import itertools
+import tempfile
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import plotly.graph_objects as go
@@ -47,6 +49,9 @@ IMAGE_WIDTH, IMAGE_HEIGHT = 1600, 900
 #: about the size of a native chart's (12 pt across the slide).
 SLIDE_IMAGE_WIDTH = 1100
 
+#: Figures kaleido draws at once (one browser tab each): a deck's pictures are drawn together.
+RENDER_TABS = 2
+
 _server_lock = threading.Lock()
 _server_started = False
 
@@ -58,7 +63,7 @@ def _warm_kaleido() -> None:
         if not _server_started:
             import kaleido
 
-            kaleido.start_sync_server(silence_warnings=True)
+            kaleido.start_sync_server(n=RENDER_TABS, silence_warnings=True)
             atexit.register(kaleido.stop_sync_server, silence_warnings=True)
             _server_started = True
 
@@ -68,17 +73,26 @@ def image_bytes(
 ) -> bytes:
     """The chart rendered on the server as PNG or SVG at ``width`` × ``height`` (× ``scale`` for PNG),
     with its title and subtitle (``Chart.subtitle``: slice, periods, as-of) wrapped to the width."""
-    return _render(heading(go.Figure(chart.figure), chart.title, chart.subtitle, width), format, width, height, scale)
+    figure = heading(go.Figure(chart.figure), chart.title, chart.subtitle, width)
+    return _render([figure], format, width, height, scale)[0]
 
 
-def _render(figure: go.Figure, format: ImageFormat, width: int, height: int, scale: float) -> bytes:
-    """A figure drawn by kaleido at ``width`` × ``height`` CSS px."""
+def _render(figures: Sequence[go.Figure], format: ImageFormat, width: int, height: int, scale: float) -> list[bytes]:
+    """Figures drawn by kaleido at ``width`` × ``height`` CSS px, ``RENDER_TABS`` at a time."""
     import kaleido
 
     _warm_kaleido()
     options = {"format": format, "width": width, "height": height, "scale": scale}
-    with _server_lock:
-        return kaleido.calc_fig_sync(figure, opts=options, topojson=topojson_url())
+    with _server_lock, tempfile.TemporaryDirectory(prefix="harm-insights-render-") as folder:
+        paths = [Path(folder) / f"{index}.{format}" for index in range(len(figures))]
+        kaleido.write_fig_from_object_sync(
+            [
+                {"fig": figure, "path": path, "opts": options, "topojson": topojson_url()}
+                for figure, path in zip(figures, paths, strict=True)
+            ],
+            cancel_on_error=True,
+        )
+        return [path.read_bytes() for path in paths]
 
 
 def csv_bytes(chart: Chart) -> bytes:
@@ -354,8 +368,10 @@ def build_deck(deck: Deck) -> bytes:
         for number, kpis in enumerate(pages, start=1):
             title = "Key figures" + (f" ({number}/{len(pages)})" if len(pages) > 1 else "")
             _kpi_slide(presentation.slides.add_slide(blank), title, kpis, section)
+        drawn = [chart for chart in section.charts if not native(chart)]
+        pictures = dict(zip(map(id, drawn), _slide_pictures(drawn), strict=True))
         for chart in section.charts:
-            _chart_slide(presentation.slides.add_slide(blank), chart, section)
+            _chart_slide(presentation.slides.add_slide(blank), chart, section, pictures.get(id(chart)))
 
     out = io.BytesIO()
     presentation.save(out)
@@ -398,9 +414,22 @@ def _kpi_slide(slide, title: str, kpis: list[Kpi], section: Section) -> None:
     _notes(slide, section.narrative, _view(section))
 
 
-def _chart_slide(slide, chart: Chart, section: Section) -> None:
+#: Where a slide's picture goes: under the heading, as wide as the slide's text, as high as is left.
+PICTURE_WIDTH, PICTURE_HEIGHT = SLIDE_WIDTH - 2 * MARGIN, SLIDE_HEIGHT - Inches(0.3) - CHART_TOP
+
+
+def _slide_pictures(charts: Sequence[Chart]) -> list[bytes]:
+    """Deck-quality PNGs of charts without their headings, drawn for a slide's picture, together."""
+    if not charts:
+        return []
+    pixels = round(SLIDE_IMAGE_WIDTH * PICTURE_HEIGHT / PICTURE_WIDTH)
+    figures = [heading(go.Figure(chart.figure), "", "", SLIDE_IMAGE_WIDTH) for chart in charts]
+    return _render(figures, "png", SLIDE_IMAGE_WIDTH, pixels, 2)
+
+
+def _chart_slide(slide, chart: Chart, section: Section, picture: bytes | None) -> None:
     """A chart under its title and subtitle: native for line and bar charts (a line chart's marked
-    events listed under it), a deck-quality image of the chart without its heading otherwise."""
+    events listed under it), else ``picture``, the chart drawn by ``_slide_pictures``."""
     _heading(slide, chart.title, chart.subtitle or section.subtitle)
     bottom = SLIDE_HEIGHT - Inches(0.3)
     marks = marked_dates(chart) if native(chart) else []
@@ -411,12 +440,9 @@ def _chart_slide(slide, chart: Chart, section: Section) -> None:
         _text(slide, caption, MARGIN, bottom, SLIDE_WIDTH - 2 * MARGIN, Inches(0.22 * lines + 0.1), 10, colour=MUTED)
     if native(chart):
         _native_chart(slide, chart, CHART_TOP, bottom - CHART_TOP)
-    else:  # drawn for the space under the heading: as wide as the slide's text, as high as is left
-        width, height = SLIDE_WIDTH - 2 * MARGIN, bottom - CHART_TOP
-        pixels = round(SLIDE_IMAGE_WIDTH * height / width)
-        figure = heading(go.Figure(chart.figure), "", "", SLIDE_IMAGE_WIDTH)
-        picture = io.BytesIO(_render(figure, "png", SLIDE_IMAGE_WIDTH, pixels, 2))
-        slide.shapes.add_picture(picture, MARGIN, CHART_TOP, width=width, height=height)
+    else:
+        assert picture is not None, "a chart that is not native needs its picture"
+        slide.shapes.add_picture(io.BytesIO(picture), MARGIN, CHART_TOP, width=PICTURE_WIDTH, height=PICTURE_HEIGHT)
     definitions = f"{metric(chart.metric).label}: {metric(chart.metric).definition}" if chart.metric else ""
     notes = chart.notes if chart.notes not in definitions else ""
     _notes(slide, notes, "\n".join(marks), section.narrative, definitions, _view(section))
