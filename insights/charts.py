@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -739,27 +740,38 @@ def waterfall(
     exactly to ``after - before``), largest contributions first.
     """
     definition = as_metric(metric)
-    rows = contributors.sort(pl.col("contribution").abs(), descending=True)
+    rows = contributors.sort(pl.col("contribution").abs(), descending=True, maintain_order=True)
     names = [
         "Before",
         *[("Others" if other else _segment_label(s)) for s, other in zip(rows["segment"], rows["other"], strict=True)],
         "After",
     ]
-    figure = go.Figure(
-        go.Waterfall(
-            orientation="v",
-            measure=["absolute", *["relative"] * len(rows), "total"],
-            x=names,
-            y=[before, *rows["contribution"].to_list(), after],
-            customdata=[None, *rows["segment"].to_list(), None],
-            connector={"line": {"color": GRID}},
-            increasing={"marker": {"color": "#C05621" if definition.higher_is_better is False else "#2F855A"}},
-            decreasing={"marker": {"color": "#2F855A" if definition.higher_is_better is False else "#C05621"}},
-            totals={"marker": {"color": ACCENT}},
-            hovertemplate=f"%{{x}}: %{{y{hover_format(metric)}}}<extra></extra>",
-        )
-    )
+    steps = rows["contribution"].to_list()
     levels = [before, *(before + rows["contribution"].cum_sum()).to_list(), after]
+    up, down = ("#C05621", "#2F855A") if definition.higher_is_better is False else ("#2F855A", "#C05621")
+    # Drawn as bars floating on the level before each step (Plotly's waterfall trace is only in its
+    # full build, 4 times the size of the lines-and-bars one the page's other charts need), a line
+    # joining each step's end to the next step's start.
+    figure = go.Figure(
+        [
+            go.Scatter(
+                x=[x for start, end in itertools.pairwise(names) for x in (start, end, None)],
+                y=[y for level in levels[:-1] for y in (level, level, None)],
+                mode="lines",
+                line={"color": MUTED, "width": 1},
+                hoverinfo="skip",
+            ),
+            go.Bar(
+                x=names,
+                y=[before, *steps, after],
+                base=[0, *levels[:-2], 0],
+                marker={"color": [ACCENT, *[up if step >= 0 else down for step in steps], ACCENT]},
+                customdata=[None, *rows["segment"].to_list(), None],
+                hovertemplate=f"%{{x}}: %{{y{hover_format(metric)}}}<extra></extra>",
+            ),
+        ]
+    )
+    figure.update_layout(showlegend=False)
     low, high = min(levels), max(levels)
     if high - low < 0.25 * max(abs(low), abs(high)):
         # steps small against the level: zoom in on them (the axis says it does not start at zero)
@@ -772,7 +784,7 @@ def waterfall(
     figure.update_yaxes(**axis_format(metric))
     name = title or f"What changed {definition.label.lower()}"
     style(figure, name, height=460)
-    data = pl.DataFrame({"step": names, "value": [before, *rows["contribution"].to_list(), after]})
+    data = pl.DataFrame({"step": names, "value": [before, *steps, after]})
     return Chart(key, name, figure, data, "other", "step", None, ["value"], metric, definition.definition)
 
 

@@ -2,10 +2,13 @@
 // it is given, and reports a clicked point as the "selection" trigger.
 
 // One load per build and page, one build after the other: a build starts loading once the one
-// asked for before it has run and the browser has painted the charts drawn with it, so a page's
-// first charts are not held up by running a larger build that only a later chart needs. Each
-// build sets window.Plotly when it runs and is taken right then, before the next one runs.
+// started before it has run and the browser has painted the charts drawn with it, so a page's
+// first charts are not held up by running a larger build that only a later chart needs. Builds
+// asked for together (charts that arrive at once) start smallest first, whatever order the
+// charts mount in. Each build sets window.Plotly when it runs and is taken right then, before
+// the next one runs.
 const builds = (window.__harmInsightsBuilds ||= {});
+const asked = (window.__harmInsightsAsked ||= []);
 
 function painted() {
   return new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve)));
@@ -22,12 +25,21 @@ function load(url) {
   });
 }
 
-function plotlyBuild(url) {
-  if (!builds[url]) {
+function startAsked() {
+  for (const { url, resolve, reject } of asked.sort((a, b) => a.rank - b.rank).splice(0)) {
     const previous = window.__harmInsightsLastBuild;
-    builds[url] = window.__harmInsightsLastBuild = previous
-      ? previous.catch(() => undefined).then(painted).then(() => load(url))
-      : load(url);
+    const loaded = previous ? previous.catch(() => undefined).then(painted).then(() => load(url)) : load(url);
+    window.__harmInsightsLastBuild = loaded;
+    loaded.then(resolve, reject);
+  }
+}
+
+function plotlyBuild(url, rank) {
+  if (!builds[url]) {
+    builds[url] = new Promise((resolve, reject) => {
+      if (!asked.length) setTimeout(startAsked, 0); // after every chart of this batch has asked
+      asked.push({ url, rank, resolve, reject });
+    });
     builds[url].catch(() => delete builds[url]);
   }
   return builds[url];
@@ -46,11 +58,7 @@ function clicked(point) {
 
 export default function (component) {
   const { data, parentElement, setTriggerValue } = component;
-  if (!data || !data.build) return;
-  if (!data.figure) {
-    plotlyBuild(data.build); // fetch and run the library while the server computes the page
-    return;
-  }
+  if (!data || !data.build || !data.figure) return;
   let box = parentElement.querySelector(":scope > .harm-insights-chart");
   if (!box) {
     box = document.createElement("div");
@@ -72,7 +80,7 @@ export default function (component) {
   const version = (box.drawnVersion = data.version);
   // the chart's room is kept from the start, so nothing below it moves when it is drawn
   box.style.height = `${data.figure.layout.height || 450}px`;
-  plotlyBuild(data.build)
+  plotlyBuild(data.build, data.rank)
     .then((Plotly) => {
       if (box.drawnVersion !== version) return; // a newer figure came while this build loaded
       const layout = { ...data.figure.layout, autosize: true };

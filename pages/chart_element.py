@@ -5,7 +5,7 @@ Streamlit's own Plotly element carries the whole of Plotly (4.7 MB) and the page
 browser to run it before its first element appears: 1.6 s of a first visit on a 2-core machine.
 Most charts need only lines and bars (Plotly's ``basic`` build, 1.2 MB) or a map (``geo``,
 1.4 MB); this element loads the build the figure needs, once per page, and the full build only
-for other kinds (waterfalls, WebGL scatter). The builds are the app's static files (``static/``,
+for other kinds (a WebGL scatter). The builds are the app's static files (``static/``,
 fetched by ``make``: the partial builds from npm at the version of the Python package's own
 Plotly, the full build copied from it). Without them, pages use Streamlit's element.
 
@@ -33,6 +33,8 @@ PARTIAL_BUILDS: dict[str, frozenset[str]] = {
 }
 #: The full build: every trace type.
 FULL_BUILD = "plotly.min.js"
+#: The builds, smallest first: charts asked for at once load their builds in this order.
+BUILD_ORDER = [*PARTIAL_BUILDS, FULL_BUILD]
 
 _element = st.components.v2.component(
     "harm_insights_chart", js=Path(__file__).with_suffix(".js").read_text(encoding="utf-8"), isolate_styles=False
@@ -65,7 +67,13 @@ def chart_element(
     build = build_for(spec)
     if build is None:
         return False
-    data = {"figure": spec, "config": dict(config), "build": _url(build), "selectable": on_select is not None}
+    data = {
+        "figure": spec,
+        "config": dict(config),
+        "build": _url(build),
+        "rank": BUILD_ORDER.index(build),
+        "selectable": on_select is not None,
+    }
     # a page's rerun sends every chart again; the browser redraws only those whose version changed
     drawn = f"{text}{json.dumps(data['config'])}{build}{data['selectable']}"
     data["version"] = hashlib.blake2b(drawn.encode(), digest_size=8).hexdigest()
@@ -73,15 +81,9 @@ def chart_element(
     return True
 
 
-def preload_charts() -> bool:
-    """Start the browser on the build a line chart needs (lines and bars, or the full build where
-    only that is served) while the server computes the page (an element with nothing to draw).
-    False when no build is served."""
-    build = build_for({"data": [{"type": "scatter"}]})
-    if build is None:
-        return False
-    _element(key="preload_charts", data={"build": _url(build)}, height=0)
-    return True
+def builds_served(static: Path = STATIC) -> bool:
+    """True when the app serves at least one Plotly build (else pages use Streamlit's element)."""
+    return build_for({"data": []}, static) is not None
 
 
 def _ignore() -> None:

@@ -52,7 +52,7 @@ from insights.sources.confine import load_confined
 from insights.trends import events_in_scope, read_events
 from insights.trends.events import EVENT_SCHEMA
 from insights.viewstate import PAGE_PREFIX, ViewState, parse_period_param, period_param
-from pages.chart_element import chart_element, preload_charts
+from pages.chart_element import builds_served, chart_element
 from pages.signin import audit, require_scope, settings_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -721,11 +721,13 @@ def downloads(chart: charts.Chart, scope: Scope) -> None:
 
 
 def _preload_charts() -> Any:
-    """An element with nothing to draw, sent first, so the browser fetches and runs the chart
-    library while the server computes the page's numbers (removed when the page finishes)."""
+    """Where no Plotly build is served (pages use Streamlit's element): an element with nothing to
+    draw, sent first, so the browser fetches and runs Streamlit's Plotly chunk while the server
+    computes the page's numbers (removed when the page finishes). The app's own element gains
+    nothing from it: the browser runs it only with the first charts."""
     slot = st.empty()
-    with slot:
-        if not preload_charts():
+    if not builds_served():
+        with slot:
             st.plotly_chart(PRELOAD_FIGURE, key="preload", height=10, config={"staticPlot": True})
     return slot
 

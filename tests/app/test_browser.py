@@ -87,12 +87,12 @@ def test_every_page_renders_without_an_error(page, app_url, name):
 
 
 #: The Plotly builds each page's charts are drawn with (pages/chart_element.py): lines and bars,
-#: maps, and the full build only for a waterfall (Root cause) or a WebGL scatter (Impact).
+#: maps, and the full build only for a WebGL scatter (Impact).
 BUILDS = {
     "overview": {"plotly-basic.min.js", "plotly-geo.min.js"},
     "regional": {"plotly-basic.min.js", "plotly-geo.min.js"},
     "trends": {"plotly-basic.min.js"},
-    "root_cause": {"plotly-basic.min.js", "plotly.min.js"},
+    "root_cause": {"plotly-basic.min.js"},
     "impact": {"plotly-basic.min.js", "plotly.min.js"},
     "deep_dive": {"plotly-basic.min.js"},
 }

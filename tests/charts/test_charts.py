@@ -329,3 +329,24 @@ def test_a_long_axis_title_is_broken_where_it_reads_well():
         ["within_1h_rate", "within_24h_rate"],
     )
     assert chart.figure.layout.xaxis.title.text == "Share of actions<br>(posting time known)"
+
+
+@given(st.lists(st.floats(-1e4, 1e4, allow_nan=False), min_size=1, max_size=8), st.floats(0, 1e5))
+def test_a_waterfall_steps_from_the_level_before_to_the_level_after_with_lines_and_bars_only(steps, before):
+    contributors = pl.DataFrame(
+        {
+            "segment": [f"country=C{i}" for i in range(len(steps))],
+            "other": [False] * len(steps),
+            "contribution": steps,
+        }
+    )
+    after = before + sum(steps)
+    figure = charts.waterfall(contributors, "actions", before, after).figure
+    assert {trace.type for trace in figure.data} <= {"scatter", "bar"}  # the lines-and-bars build draws it
+    (bars,) = [trace for trace in figure.data if trace.type == "bar"]
+    ends = [base + height for base, height in zip(bars.base, bars.y, strict=True)]
+    ordered = sorted(steps, key=abs, reverse=True)
+    levels = [before + sum(ordered[: i + 1]) for i in range(len(ordered))]
+    assert ends[0] == pytest.approx(before) and ends[-1] == pytest.approx(after)
+    assert ends[1:-1] == pytest.approx(levels)
+    assert list(bars.base[1:-1]) == pytest.approx([before, *levels[:-1]])
