@@ -353,6 +353,9 @@ def build_deck(deck: Deck) -> bytes:
     presentation.slide_width, presentation.slide_height = SLIDE_WIDTH, SLIDE_HEIGHT
     blank = presentation.slide_layouts[6]
 
+    # every picture of the deck drawn at once, so kaleido's tabs share them whatever section each is in
+    drawn = [chart for section in deck.sections for chart in section.charts if not native(chart)]
+    pictures = dict(zip(map(id, drawn), _slide_pictures(drawn), strict=True))
     slide = presentation.slides.add_slide(blank)
     sources = deck.source or " · ".join(dict.fromkeys(s.source for s in deck.sections if s.source))
     _title_slide(slide, deck.title, deck.subtitle, sources)
@@ -368,8 +371,6 @@ def build_deck(deck: Deck) -> bytes:
         for number, kpis in enumerate(pages, start=1):
             title = "Key figures" + (f" ({number}/{len(pages)})" if len(pages) > 1 else "")
             _kpi_slide(presentation.slides.add_slide(blank), title, kpis, section)
-        drawn = [chart for chart in section.charts if not native(chart)]
-        pictures = dict(zip(map(id, drawn), _slide_pictures(drawn), strict=True))
         for chart in section.charts:
             _chart_slide(presentation.slides.add_slide(blank), chart, section, pictures.get(id(chart)))
 
