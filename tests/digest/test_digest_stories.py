@@ -63,3 +63,21 @@ def test_quiet_weeks_bring_at_most_one_flagged_section_in_ten_digests(sample_cub
     quiet = bench.judge_quiet(builder, sample_cube, stories, broader=False)
     assert quiet.weeks >= 30  # about forty weeks before the first story of a core harm area
     assert quiet.per_ten <= 1.0, quiet.flagged_weeks
+
+
+def test_a_first_week_signal_tests_the_story_segment_against_the_week_before(sample_cube):
+    stories = {s["id"]: s for s in bench.load_stories()}
+    spike = bench.first_week_signal(sample_cube, stories["self_harm_spike"])
+    week = bench.story_week(stories["self_harm_spike"])
+    segment = {
+        "harm_area": ["self_harm"],
+        "language": ["pt"],
+        "content_type": ["live"],
+        "policy": ["dangerous_challenges"],
+    }
+    now = sample_cube.query("actions", filters=segment, start=week.start, end=week.end)["actions"][0]
+    assert spike.startswith("actions ") and f"→ {now:,}, p < 0.001" in spike
+    ramp = bench.first_week_signal(sample_cube, stories["exploitation_trusted_flagger_rise"])
+    assert float(ramp.rsplit("p = ", 1)[1]) > 0.5  # a ramp adds nothing in its first week
+    rate = bench.first_week_signal(sample_cube, stories["hate_classifier_launch"])
+    assert rate.startswith("proactive rate ") and "(of " in rate
