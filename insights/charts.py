@@ -180,12 +180,13 @@ def fitted_axis_title(title: str) -> str:
 
 #: The colour of the countries a map withholds (small-cell suppression).
 WITHHELD_GREY = "#CBD2D9"
-#: Width (px) and size of an axis note's lines: they fit a chart on a phone.
+#: Width (px) and size of the lines of a note under a chart: they fit a chart on a phone.
 NOTE_WIDTH, NOTE_SIZE = 200, 14
 
 
 def note_lines(note: str | None) -> str | None:
-    """An axis note (e.g. what suppression withheld) broken into lines that fit a phone's chart."""
+    """A note under a chart (e.g. what suppression withheld) broken into lines that fit a phone's
+    chart (an axis title's notes are fitted with the title, ``fitted_axis_title``)."""
     return "<br>".join(wrap(note, NOTE_WIDTH, NOTE_SIZE)) if note else None
 
 
@@ -381,7 +382,7 @@ def trend(
         )
     add_markers(figure, events, caveats)
     figure.update_yaxes(**axis_format(metric), title=definition.label)
-    figure.update_xaxes(title=note_lines(withheld_note(withheld_in(frame, metric))))
+    figure.update_xaxes(title=withheld_note(withheld_in(frame, metric)))
     style(figure, title or f"{definition.label} over time")
     return Chart(
         key,
@@ -700,7 +701,7 @@ def expected_band(
         )
     add_markers(figure, events, caveats)
     figure.update_yaxes(**axis_format(trend.metric), title=definition.label)
-    figure.update_xaxes(title=note_lines(withheld_note(withheld_in(frame, trend.metric))))
+    figure.update_xaxes(title=withheld_note(withheld_in(frame, trend.metric)))
     name = title or f"{definition.label}: expected band, anomalies and change points"
     style(figure, name)
     data = frame.select(
@@ -931,7 +932,7 @@ def movers(frame: pl.DataFrame, level: str, metric: str, title: str | None = Non
             for line in (
                 f"Change in {definition.label.lower()}",
                 "(grey: within the usual variation)",
-                note_lines(f"{note}; those geographies are left out" if note else None),
+                f"{note}; those geographies are left out" if note else None,
             )
             if line
         ),

@@ -85,13 +85,17 @@ def _render(figures: Sequence[go.Figure], format: ImageFormat, width: int, heigh
     options = {"format": format, "width": width, "height": height, "scale": scale}
     with _server_lock, tempfile.TemporaryDirectory(prefix="harm-insights-render-") as folder:
         paths = [Path(folder) / f"{index}.{format}" for index in range(len(figures))]
-        kaleido.write_fig_from_object_sync(
+        # every drawing runs to its end (a failure does not cancel the others mid-write), then the
+        # first failure, if any, is raised
+        failures = kaleido.write_fig_from_object_sync(
             [
                 {"fig": figure, "path": path, "opts": options, "topojson": topojson_url()}
                 for figure, path in zip(figures, paths, strict=True)
             ],
-            cancel_on_error=True,
+            cancel_on_error=False,
         )
+        if failures:
+            raise failures[0]
         return [path.read_bytes() for path in paths]
 
 

@@ -72,7 +72,10 @@ export default function (component) {
       const now = Math.round(entry.contentRect.width);
       if (now === width || !box.plotly) return;
       width = now;
-      requestAnimationFrame(() => box.plotly.Plots.resize(box));
+      requestAnimationFrame(() => {
+        // a chart hidden or gone meanwhile has no size to take
+        if (box.isConnected && box.offsetParent) box.plotly.Plots.resize(box).catch(() => undefined);
+      });
     }).observe(box);
   }
   box.sendSelection = setTriggerValue;

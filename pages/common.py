@@ -18,11 +18,13 @@ import hashlib
 import os
 import shutil
 import tempfile
+import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar, cast
 
 import polars as pl
 import streamlit as st
@@ -107,11 +109,43 @@ def scoped_cube(src: str, options: SourceKey, scope_key: str, _scope: Scope) -> 
 Answer = TypeVar("Answer")
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)
-def _shared_answer(question: str, _compute: Callable[[], Answer]) -> Answer:
-    """The answer of ``_compute`` to ``question`` (written out with ``repr``), computed once per
-    process and handed to every session that asks the same question (see ``Page.shared``)."""
-    return _compute()
+class SharedAnswers:
+    """A page's costly answers (a change explained, an impact estimated) shared by every session of
+    this server: computed once per question on one loaded cube, the least recently used dropped
+    beyond ``size``. An answer is handed out only for the very cube it was computed on, so a source
+    loaded anew (a reload, a cube evicted and loaded again) is answered anew. Plain memory: unlike
+    Streamlit's caches, it records nothing a computation draws (its progress and Cancel button),
+    so another session is never handed elements to replay."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._kept: OrderedDict[str, tuple[weakref.ref, object]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def answer(self, cube: insights.Cube, question: str, compute: Callable[[], Answer]) -> Answer:
+        """The answer kept for ``question`` on ``cube``, else ``compute()``'s, kept (two sessions
+        asking at once may both compute; a computation that fails keeps nothing)."""
+        with self._lock:
+            kept = self._kept.get(question)
+            if kept is not None and kept[0]() is cube:
+                self._kept.move_to_end(question)
+                return cast(Answer, kept[1])
+        answer = compute()
+        with self._lock:
+            self._kept[question] = (weakref.ref(cube), answer)
+            self._kept.move_to_end(question)
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+        return answer
+
+    def clear(self) -> None:
+        """Forget every answer (the data is reloaded)."""
+        with self._lock:
+            self._kept.clear()
+
+
+#: The answers every session of this server shares (``Page.shared``).
+SHARED_ANSWERS = SharedAnswers()
 
 
 def suppression() -> Suppression | None:
@@ -386,6 +420,7 @@ class Page:
     path: str
     scope: Scope
     preload: Any = None
+    origin: insights.Cube | None = None
     data_key: tuple[object, ...] = ()
     charts: dict[str, charts.Chart] = field(default_factory=dict)
     kpis: list[export.Kpi] = field(default_factory=list)
@@ -394,10 +429,12 @@ class Page:
 
     def shared(self, compute: Callable[[], Answer], *question: object) -> Answer:
         """``compute()``'s answer to ``question`` on this page's data, computed once and shared by every
-        session that sees the same data (source, access scope and suppression): the next reader of a
-        view gets its costly parts (a change explained, the periods suggested) at once. ``question``
-        names everything the answer depends on besides the data; answers go when the data is reloaded."""
-        return _shared_answer(repr((self.data_key, *question)), compute)
+        session that sees the same data (the same loaded cube of the same source and access scope,
+        under the same suppression): the next reader of a view gets its costly parts (a change
+        explained, the periods suggested) at once. ``question`` names everything the answer depends
+        on besides the data."""
+        assert self.origin is not None, "a page started by start_page knows its cube"
+        return SHARED_ANSWERS.answer(self.origin, repr((self.data_key, *question)), compute)
 
     # -- the page's own choices ----------------------------------------------------------------
 
@@ -776,7 +813,8 @@ def start_page() -> Page:
     try:
         # Restricted to the user's scope first, then suppressed: the cells withheld are those of
         # what this user may see.
-        data = scoped_cube(src, options, scope.key, scope).with_suppression(policy)
+        origin = scoped_cube(src, options, scope.key, scope)
+        data = origin.with_suppression(policy)
     except insights.DataError as error:
         preload.empty()
         st.session_state.pop("source", None)
@@ -807,6 +845,7 @@ def start_page() -> Page:
         st.session_state.get("page_path", ""),
         scope,
         preload,
+        origin=origin,
         data_key=(src, options, scope.key, policy),
     )
     st.session_state[RUNNING_PAGE] = page
@@ -873,7 +912,7 @@ def _reload() -> None:
     """Reload callback: drop every loaded cube, so the next run loads the source as it is now."""
     load_cube.clear()
     scoped_cube.clear()
-    _shared_answer.clear()
+    SHARED_ANSWERS.clear()
 
 
 @st.fragment(run_every=PREPARATION_EVERY)

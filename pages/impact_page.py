@@ -9,14 +9,14 @@ import insights
 from insights import charts
 from insights.export import Kpi
 from insights.formatting import escape_markdown, evidence_text, p_value_text, signed, signed_amount_text
-from insights.impact import ImpactEstimate, estimate_impact
 from insights.impact import charts as impact_charts
+from insights.impact import estimate_impact
 from insights.impact.events import LAUNCH_KINDS, donor_launches, launch_slice, linked_dimensions
 from insights.impact.narrative import impact_text, method_text
 from insights.labels import dimension_label, label
 from insights.metrics import measures, metric
 from insights.periods import Period
-from pages.common import MORE_FILTERS, SEPARATOR, metric_label, source, start_page
+from pages.common import MORE_FILTERS, SEPARATOR, metric_label, start_page
 
 #: Most periods an estimate is run on from the page (its conformal intervals refit once per
 #: period and candidate effect: a day-grain estimate over two years takes minutes).
@@ -25,14 +25,6 @@ MAX_PERIODS = 366
 CARD_WIDTH = 190
 METHOD_NAMES = {"auto": "Automatic", "synthetic": "Synthetic control", "augmented": "Augmented synthetic control",
                 "structural": "Structural time series"}  # fmt: skip
-
-
-@st.cache_data(show_spinner=False, max_entries=32)
-def estimate(_data: insights.Cube, data_key: object, **design) -> ImpactEstimate:
-    """``estimate_impact`` once per cube and design: ``_data`` is the source's cube as the user's
-    scope sees it, ``data_key`` names the source, the scope and the load (so one scope's donors
-    never answer another's)."""
-    return estimate_impact(_data, **design)
 
 
 page = start_page()
@@ -141,7 +133,7 @@ design = {
 }
 try:
     with st.spinner("Fitting the counterfactual, its intervals and the placebos…"):
-        result = estimate(data, (source(), page.scope.key, data.provenance.loaded_at), **design)
+        result = page.shared(lambda: estimate_impact(data, **design), "estimate_impact", design)
 except insights.DataError as error:
     st.info(
         f"**No estimate for this design:** {escape_markdown(str(error))}. Try another launch date (with more "

@@ -289,11 +289,19 @@ def test_a_half_chosen_period_asks_for_its_end_and_keeps_the_sidebar(app):
     assert at.segmented_control(key="f_grain").value == "month"
 
 
+def root_cause_session(current: str) -> AppTest:
+    """A new session on Root cause for self-harm, its current period ``current`` (its baseline the two
+    weeks before 15 June 2026)."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.query_params.update({"harm_area": ["self_harm"], "p_baseline": "2026-06-01..2026-06-14", "p_current": current})
+    return at.switch_page("pages/root_cause_page.py").run()
+
+
 def test_root_cause_explains_a_view_once_for_every_session_until_the_data_is_reloaded(sample_dir, monkeypatch):
     """A second reader of the same view gets the explanation computed for the first; a reload of
     the data computes it again, and another view is explained on its own."""
     import insights.rootcause
-    from pages.common import _reload, _shared_answer
+    from pages.common import _reload
 
     computed: list[str] = []
     original = insights.rootcause.explain_change
@@ -304,23 +312,33 @@ def test_root_cause_explains_a_view_once_for_every_session_until_the_data_is_rel
 
     monkeypatch.setattr(insights.rootcause, "explain_change", counted)
     monkeypatch.setenv("HARM_INSIGHTS_SOURCE", str(sample_dir))
-    _shared_answer.clear()
-
-    def session(current: str) -> AppTest:
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-        at.query_params.update(
-            {"harm_area": ["self_harm"], "p_baseline": "2026-06-01..2026-06-14", "p_current": current}
-        )
-        at = at.switch_page("pages/root_cause_page.py").run()
-        assert not at.exception
-        return at
-
-    first = session("2026-06-15..2026-06-28")
-    second = session("2026-06-15..2026-06-28")
+    _reload()
+    first = root_cause_session("2026-06-15..2026-06-28")
+    second = root_cause_session("2026-06-15..2026-06-28")
+    assert not first.exception and not second.exception
     assert len(computed) == 1
     assert [m.value for m in second.markdown] == [m.value for m in first.markdown]
-    session("2026-06-08..2026-06-21")
+    root_cause_session("2026-06-08..2026-06-21")
     assert len(computed) == 2
     _reload()
-    session("2026-06-15..2026-06-28")
+    root_cause_session("2026-06-15..2026-06-28")
     assert len(computed) == 3
+    _reload()
+
+
+def test_a_shared_answer_computed_while_its_questions_showed_cancel_serves_the_next_session(sample_dir, monkeypatch):
+    """Every question of the first session shows its time and Cancel button (as a slow one does)
+    while the explanation is computed; the next session gets the explanation and no error."""
+    import pages.common
+    from insights.engines.watch import Watched
+
+    monkeypatch.setattr(pages.common, "SLOW_QUESTION", 0.0)
+    monkeypatch.setattr(Watched.__init__, "__defaults__", (0.001,))
+    monkeypatch.setenv("HARM_INSIGHTS_SOURCE", str(sample_dir))
+    pages.common._reload()
+    first = root_cause_session("2026-06-15..2026-06-28")
+    second = root_cause_session("2026-06-15..2026-06-28")
+    assert not first.exception, first.exception
+    assert not second.exception, second.exception
+    assert [m.value for m in second.markdown] == [m.value for m in first.markdown]
+    pages.common._reload()

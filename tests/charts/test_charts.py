@@ -347,6 +347,9 @@ def test_a_waterfall_steps_from_the_level_before_to_the_level_after_with_lines_a
     ends = [base + height for base, height in zip(bars.base, bars.y, strict=True)]
     ordered = sorted(steps, key=abs, reverse=True)
     levels = [before + sum(ordered[: i + 1]) for i in range(len(ordered))]
-    assert ends[0] == pytest.approx(before) and ends[-1] == pytest.approx(after)
     assert ends[1:-1] == pytest.approx(levels)
     assert list(bars.base[1:-1]) == pytest.approx([before, *levels[:-1]])
+    # the line joins each bar's end to the next bar's start, at the level between them
+    (line,) = [trace for trace in figure.data if trace.type == "scatter"]
+    joins = [y for y in line.y if y is not None]
+    assert joins[::2] == joins[1::2] and joins[::2] == pytest.approx([before, *levels])
