@@ -421,7 +421,7 @@ class Page:
     scope: Scope
     preload: Any = None
     origin: insights.Cube | None = None
-    data_key: tuple[object, ...] = ()
+    policy: Suppression | None = None
     charts: dict[str, charts.Chart] = field(default_factory=dict)
     kpis: list[export.Kpi] = field(default_factory=list)
     narrative: str = ""
@@ -431,10 +431,11 @@ class Page:
         """``compute()``'s answer to ``question`` on this page's data, computed once and shared by every
         session that sees the same data (the same loaded cube of the same source and access scope,
         under the same suppression): the next reader of a view gets its costly parts (a change
-        explained, the periods suggested) at once. ``question`` names everything the answer depends
-        on besides the data."""
+        explained, the periods suggested) at once. The cube ``origin`` (the source as the scope sees
+        it, as loaded) is checked by identity; ``question`` names everything else the answer depends
+        on, and the suppression ``policy`` is added to it."""
         assert self.origin is not None, "a page started by start_page knows its cube"
-        return SHARED_ANSWERS.answer(self.origin, repr((self.data_key, *question)), compute)
+        return SHARED_ANSWERS.answer(self.origin, repr((self.policy, *question)), compute)
 
     # -- the page's own choices ----------------------------------------------------------------
 
@@ -846,7 +847,7 @@ def start_page() -> Page:
         scope,
         preload,
         origin=origin,
-        data_key=(src, options, scope.key, policy),
+        policy=policy,
     )
     st.session_state[RUNNING_PAGE] = page
     # The filters reach the URL at once (a link copied while the page draws is already right);
